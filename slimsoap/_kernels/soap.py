@@ -1,0 +1,140 @@
+"""SOAP hot loops: real spherical harmonics and the density expansion with gradients."""
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def sph_norms(l_max):
+    """Normalisation N_lm = sqrt((2l+1)/4π (l-m)!/(l+m)!) (×√2 for m > 0), (L+1, L+1)."""
+    out = np.zeros((l_max + 1, l_max + 1))
+    for l in range(l_max + 1):
+        for m in range(l + 1):
+            ratio = 1.0
+            for k in range(l - m + 1, l + m + 1):
+                ratio /= k
+            out[l, m] = np.sqrt((2 * l + 1) / (4 * np.pi) * ratio) * (np.sqrt(2.0) if m > 0 else 1.0)
+    return out
+
+
+@nb.njit(cache=True)
+def solid_harmonics(x, y, z, l_max, norms, Q, cs, sn, R, dR, with_grad):
+    """Real solid harmonics R_lm(x, y, z) = r^l Y_lm and their Cartesian gradients.
+
+    Index lm = l² + l + m. Uses the Cartesian recurrences of sphericart (no trigonometry):
+    Q^m_m = (-1)^m (2m-1)!!, Q^m_{m+1} = (2m+1) z Q^m_m,
+    Q^m_l = ((2l-1) z Q^m_{l-1} - (l+m-1) r² Q^m_{l-2}) / (l-m),
+    and (x + iy)^m = c_m + i s_m. Gradients: ∂_x Q^m_l = x Q^{m+1}_{l-1},
+    ∂_y Q^m_l = y Q^{m+1}_{l-1}, ∂_z Q^m_l = (l+m) Q^m_{l-1}.
+    Q, cs, sn, R, dR are work/output buffers of shapes (L+2, L+2), (L+1,), (L+1,),
+    ((L+1)²,), (3, (L+1)²).
+    """
+    r2 = x * x + y * y + z * z
+    cs[0] = 1.0
+    sn[0] = 0.0
+    for m in range(1, l_max + 1):
+        cs[m] = cs[m - 1] * x - sn[m - 1] * y
+        sn[m] = sn[m - 1] * x + cs[m - 1] * y
+    for m in range(l_max + 2):
+        for l in range(l_max + 2):
+            Q[l, m] = 0.0
+    Q[0, 0] = 1.0
+    for m in range(1, l_max + 1):
+        Q[m, m] = -(2 * m - 1) * Q[m - 1, m - 1]
+    for m in range(l_max):
+        Q[m + 1, m] = (2 * m + 1) * z * Q[m, m]
+    for m in range(l_max + 1):
+        for l in range(m + 2, l_max + 1):
+            Q[l, m] = ((2 * l - 1) * z * Q[l - 1, m] - (l + m - 1) * r2 * Q[l - 2, m]) / (l - m)
+    for l in range(l_max + 1):
+        base = l * l + l
+        R[base] = norms[l, 0] * Q[l, 0]
+        for m in range(1, l + 1):
+            R[base + m] = norms[l, m] * Q[l, m] * cs[m]
+            R[base - m] = norms[l, m] * Q[l, m] * sn[m]
+        if with_grad:
+            if l == 0:
+                dR[0, 0] = 0.0
+                dR[1, 0] = 0.0
+                dR[2, 0] = 0.0
+                continue
+            q1 = Q[l - 1, 1]
+            dR[0, base] = norms[l, 0] * x * q1
+            dR[1, base] = norms[l, 0] * y * q1
+            dR[2, base] = norms[l, 0] * l * Q[l - 1, 0]
+            for m in range(1, l + 1):
+                nm = norms[l, m]
+                qu = Q[l - 1, m + 1]
+                q = Q[l, m]
+                qz = (l + m) * Q[l - 1, m]
+                dR[0, base + m] = nm * (x * qu * cs[m] + q * m * cs[m - 1])
+                dR[1, base + m] = nm * (y * qu * cs[m] - q * m * sn[m - 1])
+                dR[2, base + m] = nm * qz * cs[m]
+                dR[0, base - m] = nm * (x * qu * sn[m] + q * m * sn[m - 1])
+                dR[1, base - m] = nm * (y * qu * sn[m] + q * m * cs[m - 1])
+                dR[2, base - m] = nm * qz * sn[m]
+
+
+@nb.njit(cache=True)
+def expand_density(offsets, centre_slot, pair_slot, vectors, dist, radial, dradial, fc, dfc,
+                   self_radial, center_weight, n_slots, l_max, with_grad):
+    """Density coefficients c[i, slot, n, lm] of every centre, and ∂c/∂r_j per pair.
+
+    Args:
+        offsets: (n_centres+1,) pairs of centre i are offsets[i]:offsets[i+1].
+        centre_slot: (n_centres,) channel of each centre's own species (-1: none).
+        pair_slot: (n_pairs,) channel of each neighbour's species.
+        vectors, dist: (n_pairs, 3), (n_pairs,) r_ij in Å.
+        radial, dradial: (n_pairs, L+1, N) radial integrals I_nl(r_ij) and dI/dr.
+        fc, dfc: (n_pairs,) cutoff function (times any species weight) and derivative.
+        self_radial: (N,) I_n0(0) for the centre's own Gaussian.
+        center_weight: weight of the centre's own Gaussian.
+    Returns:
+        c: (n_centres, n_slots, N, (L+1)²).
+        dc: (n_pairs, 3, N, (L+1)²), ∂c[i, pair_slot[p]] / ∂r_j for pair p = (i, j)
+            (zero-size when not with_grad). ∂c/∂r_i = -Σ_p dc[p].
+    """
+    n_centres = offsets.shape[0] - 1
+    n_pairs = dist.shape[0]
+    N = radial.shape[2]
+    nlm = (l_max + 1) ** 2
+    c = np.zeros((n_centres, n_slots, N, nlm))
+    dc = np.zeros((n_pairs if with_grad else 0, 3, N, nlm))
+    norms = sph_norms(l_max)
+    Q = np.empty((l_max + 2, l_max + 2))
+    cs = np.empty(l_max + 1)
+    sn = np.empty(l_max + 1)
+    R = np.empty(nlm)
+    dR = np.zeros((3, nlm))
+    y00 = 0.5 / np.sqrt(np.pi)
+    for i in range(n_centres):
+        if centre_slot[i] >= 0:
+            for n in range(N):
+                c[i, centre_slot[i], n, 0] += center_weight * self_radial[n] * y00
+        for p in range(offsets[i], offsets[i + 1]):
+            r = dist[p]
+            ux = vectors[p, 0] / r
+            uy = vectors[p, 1] / r
+            uz = vectors[p, 2] / r
+            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, with_grad)
+            s = pair_slot[p]
+            f = fc[p]
+            for l in range(l_max + 1):
+                for n in range(N):
+                    g = f * radial[p, l, n]
+                    for lm in range(l * l, (l + 1) * (l + 1)):
+                        c[i, s, n, lm] += g * R[lm]
+            if with_grad:
+                inv_r = 1.0 / r
+                for l in range(l_max + 1):
+                    for n in range(N):
+                        g = f * radial[p, l, n]
+                        dg = dfc[p] * radial[p, l, n] + f * dradial[p, l, n]
+                        for lm in range(l * l, (l + 1) * (l + 1)):
+                            # ∂Y/∂d = (∇R(u) - l R(u) u) / r ; radial part along u
+                            a = dg * R[lm] - g * l * R[lm] * inv_r
+                            b = g * inv_r
+                            dc[p, 0, n, lm] = a * ux + b * dR[0, lm]
+                            dc[p, 1, n, lm] = a * uy + b * dR[1, lm]
+                            dc[p, 2, n, lm] = a * uz + b * dR[2, lm]
+    return c, dc

@@ -1,0 +1,71 @@
+"""Density expansion c[centre, species, n, lm] of one frame, with gradients (DESIGN §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+
+from ._kernels.soap import expand_density
+from .neighbours import NeighbourList, neighbour_list
+from .radial import RadialBasis
+
+
+def cutoff_function(r: np.ndarray, r_cut: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth cutoff f(r) and df/dr: 1 below r_cut - width, cosine to 0 at r_cut (Å)."""
+    if width == 0:
+        return (r < r_cut).astype(np.float64), np.zeros_like(r)
+    t = np.clip((r - r_cut + width) / width, 0.0, 1.0)
+    f = 0.5 * (1.0 + np.cos(np.pi * t))
+    df = np.where((t > 0) & (t < 1), -0.5 * np.pi / width * np.sin(np.pi * t), 0.0)
+    return f, df
+
+
+@dataclass
+class Expansion:
+    """Coefficients of one frame.
+
+    Attributes:
+        coefficients: (n_atoms, S, N, (L+1)²) c^α_{nlm} for every centre.
+        neighbours: the pairs the expansion used.
+        pair_species: (n_pairs,) species channel of each neighbour.
+        pair_gradients: (n_pairs, 3, N, (L+1)²) ∂c[i, pair_species[p]]/∂r_j, or None.
+    """
+
+    coefficients: np.ndarray
+    neighbours: NeighbourList
+    pair_species: np.ndarray
+    pair_gradients: np.ndarray | None
+
+
+def expand(
+    atoms: Atoms,
+    species: np.ndarray,
+    n_species: int,
+    basis: RadialBasis,
+    cutoff_width: float,
+    center_weight: float,
+    gradients: bool,
+    frame: int = 0,
+) -> Expansion:
+    """Expand the neighbour densities of every atom of ``atoms``.
+
+    Args:
+        species: (n_atoms,) channel index 0..S-1 of each atom.
+        n_species: S, number of species channels.
+        basis: the radial basis (gives N, L, r_cut, σ).
+        cutoff_width: width w of the cosine cutoff transition (Å).
+        center_weight: weight of the centre atom's own Gaussian.
+        gradients: also return ∂c/∂r per pair.
+    """
+    nl = neighbour_list(atoms, basis.r_cut, frame)
+    radial, dradial = basis.integrals(nl.distances)
+    fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
+    self_radial = basis.integrals(np.zeros(1))[0][0, 0]
+    pair_species = species[nl.neighbours]
+    c, dc = expand_density(
+        nl.offsets, species, pair_species, nl.vectors, nl.distances, radial, dradial, fc, dfc,
+        self_radial, float(center_weight), n_species, basis.l_max, gradients,
+    )
+    return Expansion(c, nl, pair_species, dc if gradients else None)
