@@ -1,0 +1,471 @@
+"""Energy models of paper §IV.5: chemical potentials, then (kernel) ridge on the residual.
+
+A structure A is a set of atoms with descriptor rows x_i. Its energy is modelled as
+
+    E(A) = Σ_α n_α(A) μ_α + Σ_{i∈A} ε(x_i),     ε(x) = Σ_t β_t Σ_{j∈A_t} (x·x_j)^ζ
+
+μ_α are per-element chemical potentials fitted by least squares; the local-energy part is
+kernel ridge regression with the structure kernel K(A, B) = Σ_{i∈A, j∈B} (x_i·x_j)^ζ and the
+loss of the paper (after Deringer et al. 2021),
+
+    L = |Σ⁻¹(E − Ê)|² + βᵀKβ,      Σ = diag(σ · n_atoms(A)),
+
+whose minimiser is β = (K + Σ²)⁻¹ E. σ is therefore the per-atom energy noise relative to
+a kernel of unit prior variance per atom pair (the units of the energies, e.g. eV/atom,
+when the descriptors are normalised); it is chosen by k-fold cross-validation on a log grid.
+
+Three solvers give the same model where they overlap:
+
+- ``"primal"`` (ζ = 1 only): ridge on per-structure summed features Φ = Σ_{i∈A} x_i. Cost
+  O(n_structures · d²) and memory O(d²): scales to 10⁵ structures.
+- ``"exact"``: the dual with the full structure kernel, computed in atom chunks (no
+  n_atoms × n_atoms matrix is ever held). Cost O(n_atoms² · d); small sets only.
+- ``"sparse"``: projected process / Nyström with M representative environments chosen by
+  CUR or farthest-point sampling: ε(x) = Σ_m α_m (x·x_m)^ζ with penalty αᵀK_MM α. Equals the
+  exact solution when the M points are all training environments.
+
+Every solver diagonalises its Gram matrix once, so a whole grid of σ costs little more
+than one fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from ase.data import atomic_numbers, chemical_symbols
+
+from ..errors import check_int, check_positive
+from .selection import select_sparse_points
+
+Matrix = np.ndarray | sp.spmatrix | sp.sparray
+
+#: Default σ grid for cross-validation (units of energy per atom).
+DEFAULT_SIGMA_GRID = np.logspace(-6, 0, 25)
+
+
+# ----------------------------------------------------------------------------- input checks
+def as_numbers(species: Sequence[str | int] | np.ndarray) -> np.ndarray:
+    """Atomic numbers (n_atoms,) int64 of per-atom ``species`` given as symbols or numbers."""
+    arr = np.asarray(species)
+    if arr.ndim != 1:
+        raise ValueError(f"species must be one entry per atom (1-D), got shape {arr.shape}")
+    if arr.dtype.kind in "iu":
+        if len(arr) and (arr.min() < 1 or arr.max() >= len(chemical_symbols)):
+            raise ValueError("species contains an atomic number outside 1..118")
+        return arr.astype(np.int64)
+    try:
+        return np.array([atomic_numbers[str(s)] for s in arr], dtype=np.int64)
+    except KeyError as err:
+        raise ValueError(f"unknown chemical species {err.args[0]!r} in species") from None
+
+
+def check_structure_index(structure_index: np.ndarray | Sequence[int], n_atoms: int) -> int:
+    """Validate a per-atom structure index (0..n_structures-1, every structure non-empty)."""
+    s = np.asarray(structure_index)
+    if s.shape != (n_atoms,):
+        raise ValueError(f"structure_index must have shape ({n_atoms},), got {s.shape}")
+    if s.dtype.kind not in "iu":
+        raise ValueError("structure_index must hold integers")
+    if n_atoms == 0:
+        raise ValueError("no atoms given")
+    if s.min() < 0:
+        raise ValueError("structure_index must be >= 0")
+    counts = np.bincount(s)
+    if np.any(counts == 0):
+        empty = np.flatnonzero(counts == 0)[:10].tolist()
+        raise ValueError(f"structures {empty} have no atoms: number structures 0..n-1")
+    return len(counts)
+
+
+def check_features(X: Matrix) -> Matrix:
+    """2-D finite float features, dense or scipy sparse (converted to CSR)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64)
+        data = X.data
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        data = X
+    if X.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_atoms, n_features), got shape {X.shape}")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("features contain NaN or inf")
+    return X
+
+
+def normalize_rows(X: Matrix) -> Matrix:
+    """Each row divided by its Euclidean norm (all-zero rows stay zero)."""
+    if sp.issparse(X):
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sp.csr_matrix(sp.diags(scale) @ X)
+    norms = np.linalg.norm(X, axis=1)
+    return X / np.where(norms > 0, norms, 1.0)[:, None]
+
+
+def structure_matrix(structure_index: np.ndarray, n_structures: int) -> sp.csr_matrix:
+    """(n_structures, n_atoms) 0/1 CSR matrix S with S[A, i] = 1 when atom i is in A."""
+    n = len(structure_index)
+    return sp.csr_matrix(
+        (np.ones(n), (np.asarray(structure_index), np.arange(n))), shape=(n_structures, n)
+    )
+
+
+def _dense(a: Matrix) -> np.ndarray:
+    return a.toarray() if sp.issparse(a) else np.asarray(a)
+
+
+# ----------------------------------------------------------------------- chemical potentials
+def element_counts(
+    numbers: np.ndarray, structure_index: np.ndarray, elements: np.ndarray, n_structures: int
+) -> np.ndarray:
+    """(n_structures, n_elements) number of atoms of each element in each structure.
+
+    Raises ValueError for an element not in ``elements``.
+    """
+    col = np.searchsorted(elements, numbers)
+    col = np.minimum(col, len(elements) - 1)
+    bad = elements[col] != numbers
+    if np.any(bad):
+        unknown = sorted({chemical_symbols[z] for z in numbers[bad]})
+        raise ValueError(
+            f"species {unknown} were not in the training data "
+            f"(known: {[chemical_symbols[z] for z in elements]})"
+        )
+    counts = np.zeros((n_structures, len(elements)))
+    np.add.at(counts, (structure_index, col), 1.0)
+    return counts
+
+
+def fit_chemical_potentials(counts: np.ndarray, energies: np.ndarray) -> np.ndarray:
+    """Least-squares μ (n_elements,) with E ≈ counts @ μ (minimum-norm if rank deficient)."""
+    mu, *_ = np.linalg.lstsq(counts, energies, rcond=None)
+    return mu
+
+
+# ------------------------------------------------------------------------------- kernels
+def structure_kernel(
+    XA: Matrix,
+    sA: np.ndarray,
+    nA: int,
+    XB: Matrix,
+    sB: np.ndarray,
+    nB: int,
+    zeta: int,
+    chunk_size: int = 2048,
+) -> np.ndarray:
+    """K[A, B] = Σ_{i∈A, j∈B} (x_i·x_j)^ζ, (nA, nB), in (chunk × chunk) atom blocks.
+
+    ``XA`` (n_atoms_A, d), ``sA`` (n_atoms_A,) structure of each row; the same for B.
+    """
+    SA, SB = structure_matrix(sA, nA), structure_matrix(sB, nB)
+    K = np.zeros((nA, nB))
+    for a0 in range(0, XA.shape[0], chunk_size):
+        a1 = min(a0 + chunk_size, XA.shape[0])
+        for b0 in range(0, XB.shape[0], chunk_size):
+            b1 = min(b0 + chunk_size, XB.shape[0])
+            G = _dense(XA[a0:a1] @ XB[b0:b1].T) ** zeta
+            K += SA[:, a0:a1] @ (SB[:, b0:b1] @ G.T).T
+    return K
+
+
+def structure_to_points_kernel(
+    X: Matrix, s: np.ndarray, n_structures: int, Xm: Matrix, zeta: int, chunk_size: int = 4096
+) -> np.ndarray:
+    """K[A, m] = Σ_{i∈A} (x_i·x_m)^ζ, (n_structures, M), in atom chunks."""
+    S = structure_matrix(s, n_structures)
+    K = np.zeros((n_structures, Xm.shape[0]))
+    for a0 in range(0, X.shape[0], chunk_size):
+        a1 = min(a0 + chunk_size, X.shape[0])
+        K += S[:, a0:a1] @ (_dense(X[a0:a1] @ Xm.T) ** zeta)
+    return K
+
+
+# ------------------------------------------------------------------------------- solvers
+class WeightedRidge:
+    """min_w |N⁻¹(r − Z w)|² / σ² + |w|² for every σ, from one eigendecomposition.
+
+    ``Z`` (n, p) dense or sparse, ``n_atoms`` (n,) the per-row noise scale N. Works in the
+    primal (p × p Gram) when p ≤ n, otherwise in the dual (n × n), and returns w either way.
+    """
+
+    def __init__(self, Z: Matrix, n_atoms: np.ndarray, r: np.ndarray):
+        self.Z = Z
+        winv = 1.0 / np.asarray(n_atoms, dtype=np.float64)
+        self.primal = Z.shape[1] <= Z.shape[0]
+        if self.primal:
+            ZW = sp.diags(winv) @ Z
+            H = _dense(ZW.T @ ZW)
+            self.d, self.V = np.linalg.eigh(0.5 * (H + H.T))
+            self.c = self.V.T @ _dense(ZW.T @ (winv * r)).ravel()
+        else:
+            self.kernel = KernelRidge(_dense(Z @ Z.T), n_atoms, r)
+
+    def weights(self, sigma: float) -> np.ndarray:
+        """(p,) w at noise level σ."""
+        if self.primal:
+            return self.V @ (self.c / (np.maximum(self.d, 0.0) + sigma**2))
+        return _dense(self.Z.T @ self.kernel.coef(sigma)).ravel()
+
+    def predict_many(self, Z_test: Matrix, sigmas: np.ndarray) -> np.ndarray:
+        """(n_test, n_sigma) predictions Z_test w(σ) for every σ in ``sigmas``."""
+        if self.primal:
+            P = _dense(Z_test @ self.V)
+            scale = 1.0 / (np.maximum(self.d, 0.0)[:, None] + np.asarray(sigmas)[None] ** 2)
+            return P @ (self.c[:, None] * scale)
+        return self.kernel.predict_many(_dense(Z_test @ self.Z.T), sigmas)
+
+
+class KernelRidge:
+    """β(σ) = (K + σ² N²)⁻¹ r for every σ, from one eigendecomposition of N⁻¹ K N⁻¹."""
+
+    def __init__(self, K: np.ndarray, n_atoms: np.ndarray, r: np.ndarray):
+        self.winv = 1.0 / np.asarray(n_atoms, dtype=np.float64)
+        Kt = self.winv[:, None] * K * self.winv[None, :]
+        self.d, self.U = np.linalg.eigh(0.5 * (Kt + Kt.T))
+        self.c = self.U.T @ (self.winv * r)
+
+    def coef(self, sigma: float) -> np.ndarray:
+        """(n_train,) β at noise level σ."""
+        return self.winv * (self.U @ (self.c / (np.maximum(self.d, 0.0) + sigma**2)))
+
+    def predict_many(self, K_test: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+        """(n_test, n_sigma) predictions K_test β(σ); ``K_test`` is (n_test, n_train)."""
+        P = K_test @ (self.winv[:, None] * self.U)
+        scale = 1.0 / (np.maximum(self.d, 0.0)[:, None] + np.asarray(sigmas)[None] ** 2)
+        return P @ (self.c[:, None] * scale)
+
+
+def nystrom_map(K_mm: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    """(M, r) map T = U_r Λ_r^{-1/2} from the eigenpairs of K_MM above ``rtol``·λ_max.
+
+    Structure features Ψ = K_{AM} T turn the projected-process problem into primal ridge:
+    ε(x) = k(x, X_M) T w, with penalty |w|² = αᵀ K_MM α for α = T w.
+    """
+    lam, U = np.linalg.eigh(0.5 * (K_mm + K_mm.T))
+    keep = lam > rtol * max(lam[-1], 0.0)
+    if not np.any(keep):
+        raise ValueError("the sparse-point kernel matrix is zero: sparse points are all zero")
+    return U[:, keep] / np.sqrt(lam[keep])
+
+
+# --------------------------------------------------------------------------------- model
+class EnergyModel:
+    """Per-structure energies from per-atom descriptors (paper §IV.5), scikit-learn style.
+
+    Args:
+        zeta: polynomial kernel exponent ζ ≥ 1 (the paper uses 1, 2, 4, 8, 16).
+        sigma: noise per atom (energy units per atom, relative to unit kernel prior);
+            ``None`` chooses it by ``n_folds``-fold cross-validation over ``sigma_grid``.
+        sigma_grid: candidate σ values for CV (default ``DEFAULT_SIGMA_GRID``, 10⁻⁶..1).
+        n_folds: k of the k-fold CV (structures are shuffled with ``random_state``).
+        solver: ``"auto"`` (primal for ζ=1; exact if ≤ ``max_exact_atoms`` training atoms;
+            else sparse), ``"primal"``, ``"exact"`` or ``"sparse"``.
+        n_sparse: number of representative environments M for the sparse solver.
+        selection: ``"cur"``, ``"fps"`` or ``"random"`` choice of the M environments.
+        normalize: divide every descriptor row by its norm first.
+        max_exact_atoms: the auto solver's limit for the exact dual.
+        chunk_size: atoms per kernel block.
+        random_state: seed for CV folds and sparse-point selection.
+
+    Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
+    potentials), ``sigma_``, ``solver_`` and, with CV, ``cv_sigmas_`` and ``cv_rmse_`` (the
+    held-out RMSE per atom for each σ).
+    """
+
+    def __init__(
+        self,
+        zeta: int = 1,
+        sigma: float | None = None,
+        sigma_grid: Sequence[float] | None = None,
+        n_folds: int = 10,
+        solver: str = "auto",
+        n_sparse: int = 1000,
+        selection: str = "cur",
+        normalize: bool = False,
+        max_exact_atoms: int = 5000,
+        chunk_size: int = 2048,
+        random_state: int = 0,
+    ):
+        self.zeta = zeta
+        self.sigma = sigma
+        self.sigma_grid = sigma_grid
+        self.n_folds = n_folds
+        self.solver = solver
+        self.n_sparse = n_sparse
+        self.selection = selection
+        self.normalize = normalize
+        self.max_exact_atoms = max_exact_atoms
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+
+    _PARAMS = (
+        "zeta",
+        "sigma",
+        "sigma_grid",
+        "n_folds",
+        "solver",
+        "n_sparse",
+        "selection",
+        "normalize",
+        "max_exact_atoms",
+        "chunk_size",
+        "random_state",
+    )
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor arguments, as scikit-learn's ``get_params``."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params) -> EnergyModel:
+        """Set constructor arguments; unknown names raise ValueError."""
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter {k!r}; valid: {self._PARAMS}")
+            setattr(self, k, v)
+        return self
+
+    # ------------------------------------------------------------------ preparation
+    def _resolve_solver(self, n_atoms: int) -> str:
+        zeta = check_int("zeta", self.zeta, 1)
+        if self.solver not in ("auto", "primal", "exact", "sparse"):
+            raise ValueError(f"unknown solver {self.solver!r}; use auto, primal, exact, sparse")
+        if self.solver == "primal" and zeta != 1:
+            raise ValueError(
+                f"the primal solver needs zeta=1 (got zeta={zeta}); use exact or sparse"
+            )
+        if self.solver != "auto":
+            return self.solver
+        if zeta == 1:
+            return "primal"
+        return "exact" if n_atoms <= self.max_exact_atoms else "sparse"
+
+    def _prepare(self, X, structure_index, species):
+        X = check_features(X)
+        if self.normalize:
+            X = normalize_rows(X)
+        s = np.asarray(structure_index)
+        n_structures = check_structure_index(s, X.shape[0])
+        numbers = as_numbers(species)
+        if len(numbers) != X.shape[0]:
+            raise ValueError(f"species has {len(numbers)} entries for {X.shape[0]} atoms")
+        return X, s, n_structures, numbers
+
+    def _design(self, X, s, n_structures):
+        """Per-structure design: summed features (primal), or kernel to sparse points."""
+        if self.solver_ == "primal":
+            return structure_matrix(s, n_structures) @ X
+        K = structure_to_points_kernel(
+            X, s, n_structures, self.sparse_points_, self.zeta, self.chunk_size
+        )
+        return K @ self.nystrom_
+
+    # --------------------------------------------------------------------- fitting
+    def fit(
+        self,
+        X: Matrix,
+        structure_index: np.ndarray,
+        energies: np.ndarray,
+        species: Sequence[str | int] | np.ndarray,
+    ) -> EnergyModel:
+        """Fit on per-atom features ``X`` (n_atoms, d), ``structure_index`` (n_atoms,),
+        total ``energies`` (n_structures,) and per-atom ``species`` (n_atoms,)."""
+        X, s, n_structures, numbers = self._prepare(X, structure_index, species)
+        E = np.asarray(energies, dtype=np.float64)
+        if E.shape != (n_structures,):
+            raise ValueError(f"energies must have shape ({n_structures},), got {E.shape}")
+        if not np.all(np.isfinite(E)):
+            raise ValueError("energies contain NaN or inf")
+        if self.sigma is not None:
+            check_positive("sigma", self.sigma)
+        self.solver_ = self._resolve_solver(X.shape[0])
+        self.elements_ = np.unique(numbers)
+        counts = element_counts(numbers, s, self.elements_, n_structures)
+        n_atoms = counts.sum(axis=1)
+
+        if self.solver_ == "sparse":
+            m = check_int("n_sparse", self.n_sparse, 1)
+            idx = select_sparse_points(X, min(m, X.shape[0]), self.selection, self.random_state)
+            self.sparse_points_ = X[idx]
+            K_mm = _dense(self.sparse_points_ @ self.sparse_points_.T) ** self.zeta
+            self.nystrom_ = nystrom_map(K_mm)
+        if self.solver_ == "exact":
+            self.X_train_, self.s_train_, self.n_train_ = X, s, n_structures
+            Z = structure_kernel(X, s, n_structures, X, s, n_structures, self.zeta, self.chunk_size)
+        else:
+            Z = self._design(X, s, n_structures)
+
+        if self.sigma is None:
+            self.cv_sigmas_, self.cv_rmse_ = self._cross_validate(Z, counts, E, n_atoms)
+            self.sigma_ = float(self.cv_sigmas_[np.argmin(self.cv_rmse_)])
+        else:
+            self.sigma_ = float(self.sigma)
+
+        self.mu_ = fit_chemical_potentials(counts, E)
+        r = E - counts @ self.mu_
+        if self.solver_ == "exact":
+            self.beta_ = KernelRidge(Z, n_atoms, r).coef(self.sigma_)
+        else:
+            w = WeightedRidge(Z, n_atoms, r).weights(self.sigma_)
+            self.weights_ = w if self.solver_ == "primal" else self.nystrom_ @ w
+        return self
+
+    def _cross_validate(self, Z, counts, E, n_atoms):
+        """Held-out RMSE per atom (n_sigma,) of k-fold CV for every σ of the grid."""
+        sigmas = np.asarray(
+            DEFAULT_SIGMA_GRID if self.sigma_grid is None else self.sigma_grid, dtype=np.float64
+        )
+        if sigmas.ndim != 1 or len(sigmas) == 0 or np.any(sigmas <= 0):
+            raise ValueError("sigma_grid must be a non-empty list of positive numbers")
+        n = len(E)
+        k = check_int("n_folds", self.n_folds, 2)
+        if k > n:
+            raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
+        folds = np.array_split(np.random.default_rng(self.random_state).permutation(n), k)
+        sq = np.zeros(len(sigmas))
+        for test in folds:
+            train = np.setdiff1d(np.arange(n), test)
+            mu = fit_chemical_potentials(counts[train], E[train])
+            r_train = E[train] - counts[train] @ mu
+            if self.solver_ == "exact":
+                solver = KernelRidge(Z[np.ix_(train, train)], n_atoms[train], r_train)
+                pred = solver.predict_many(Z[np.ix_(test, train)], sigmas)
+            else:
+                solver = WeightedRidge(Z[train], n_atoms[train], r_train)
+                pred = solver.predict_many(Z[test], sigmas)
+            pred += (counts[test] @ mu)[:, None]
+            sq += np.sum(((pred - E[test, None]) / n_atoms[test, None]) ** 2, axis=0)
+        return sigmas, np.sqrt(sq / n)
+
+    # ------------------------------------------------------------------ prediction
+    def predict(
+        self, X: Matrix, structure_index: np.ndarray, species: Sequence[str | int] | np.ndarray
+    ) -> np.ndarray:
+        """Total energies (n_structures,) of new structures given like in ``fit``."""
+        if not hasattr(self, "mu_"):
+            raise RuntimeError("EnergyModel is not fitted: call fit() first")
+        X, s, n_structures, numbers = self._prepare(X, structure_index, species)
+        counts = element_counts(numbers, s, self.elements_, n_structures)
+        if self.solver_ == "exact":
+            K = structure_kernel(
+                X,
+                s,
+                n_structures,
+                self.X_train_,
+                self.s_train_,
+                self.n_train_,
+                self.zeta,
+                self.chunk_size,
+            )
+            local = K @ self.beta_
+        elif self.solver_ == "primal":
+            local = _dense(structure_matrix(s, n_structures) @ X @ self.weights_).ravel()
+        else:
+            local = (
+                structure_to_points_kernel(
+                    X, s, n_structures, self.sparse_points_, self.zeta, self.chunk_size
+                )
+                @ self.weights_
+            )
+        return counts @ self.mu_ + local

@@ -1,0 +1,155 @@
+"""Choice of representative environments (sparse points) for sparse kernel models.
+
+Two methods, as gap_fit offers them:
+
+- ``farthest_point_sampling``: greedy max-min Euclidean distance, deterministic.
+- ``cur_selection``: leverage-score CUR (Mahoney & Drineas 2009): rows are drawn without
+  replacement with probability proportional to their statistical leverage on the top
+  ``n_components`` singular vectors of the feature matrix (gap_fit's ``cur_points``).
+
+Both accept a dense array or a ``scipy.sparse`` matrix of shape (n_rows, n_features) and
+return row indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import check_int
+
+ArrayLike2D = np.ndarray | sp.spmatrix | sp.sparray
+
+
+def _row_dot(X: ArrayLike2D, x: ArrayLike2D) -> np.ndarray:
+    """Dot products of every row of ``X`` with the single row ``x`` (1 × d), as (n,)."""
+    out = X @ x.T
+    if sp.issparse(out):
+        out = out.toarray()
+    return np.asarray(out).ravel()
+
+
+def _row_norms_sq(X: ArrayLike2D) -> np.ndarray:
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
+
+
+def _check_request(X: ArrayLike2D, n_select: int) -> int:
+    if X.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_rows, n_features), got shape {X.shape}")
+    n_select = check_int("n_select", n_select, 1)
+    if n_select > X.shape[0]:
+        raise ValueError(f"cannot select {n_select} rows out of {X.shape[0]}")
+    return n_select
+
+
+def farthest_point_sampling(X: ArrayLike2D, n_select: int, start: int = 0) -> np.ndarray:
+    """Greedy farthest-point sampling of ``n_select`` rows of ``X`` (n, d).
+
+    Starts at row ``start``; each next row is the one whose Euclidean distance to the
+    nearest already chosen row is largest (ties: lowest index). Cost O(n · d · n_select).
+
+    Returns:
+        (n_select,) int64 row indices, in the order chosen.
+    """
+    n_select = _check_request(X, n_select)
+    n = X.shape[0]
+    if not 0 <= start < n:
+        raise ValueError(f"start must be a row index in [0, {n}), got {start}")
+    norms = _row_norms_sq(X)
+    chosen = np.empty(n_select, dtype=np.int64)
+    min_d2 = np.full(n, np.inf)
+    current = int(start)
+    for k in range(n_select):
+        chosen[k] = current
+        d2 = norms + norms[current] - 2.0 * _row_dot(X, X[current : current + 1])
+        np.minimum(min_d2, np.maximum(d2, 0.0), out=min_d2)
+        min_d2[chosen[: k + 1]] = -1.0
+        current = int(np.argmax(min_d2))
+    return chosen
+
+
+def _top_left_singular_vectors(
+    X: ArrayLike2D, k: int, rng: np.random.Generator, n_iter: int = 4
+) -> np.ndarray:
+    """(n, k) orthonormal approximation of the top-k left singular vectors of ``X``.
+
+    Exact (thin SVD) for small matrices; randomized range finder with power iterations
+    (Halko, Martinsson & Tropp 2011) otherwise.
+    """
+    n, d = X.shape
+    if min(n, d) <= 2 * k + 20:
+        dense = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+        u, s, _ = np.linalg.svd(dense, full_matrices=False)
+        keep = s > s[0] * 1e-12 if len(s) and s[0] > 0 else np.zeros(len(s), bool)
+        return u[:, keep][:, :k]
+    p = min(k + 10, d)
+    Q = np.asarray(X @ rng.standard_normal((d, p)))
+    Q, _ = np.linalg.qr(Q)
+    for _ in range(n_iter):
+        Q, _ = np.linalg.qr(np.asarray(X.T @ Q))
+        Q, _ = np.linalg.qr(np.asarray(X @ Q))
+    B = np.asarray((X.T @ Q).T)  # (p, d) = Q^T X
+    ub, s, _ = np.linalg.svd(B, full_matrices=False)
+    keep = s > s[0] * 1e-12 if len(s) and s[0] > 0 else np.zeros(len(s), bool)
+    return (Q @ ub[:, keep])[:, :k]
+
+
+def leverage_scores(X: ArrayLike2D, n_components: int, random_state: int = 0) -> np.ndarray:
+    """Statistical leverage of each row of ``X`` on its top ``n_components`` singular vectors.
+
+    π_i = Σ_{j<k} U_ij² / k, so that Σ_i π_i = 1 (k = number of non-zero singular values
+    kept, at most ``n_components``).
+
+    Returns:
+        (n,) float array of probabilities.
+    """
+    n_components = check_int("n_components", n_components, 1)
+    U = _top_left_singular_vectors(X, n_components, np.random.default_rng(random_state))
+    if U.shape[1] == 0:
+        raise ValueError("every row of the feature matrix is zero: nothing to select")
+    return np.einsum("ij,ij->i", U, U) / U.shape[1]
+
+
+def cur_selection(
+    X: ArrayLike2D, n_select: int, n_components: int | None = None, random_state: int = 0
+) -> np.ndarray:
+    """Leverage-score CUR selection of ``n_select`` rows of ``X`` (n, d).
+
+    Rows are drawn without replacement with probability proportional to their leverage on
+    the top ``n_components`` (default ``min(n_select, n, d)``) singular vectors. Rows with
+    zero leverage (e.g. all-zero rows) are never chosen.
+
+    Returns:
+        (n_select,) int64 row indices, sorted ascending.
+    """
+    n_select = _check_request(X, n_select)
+    k = min(n_select, *X.shape) if n_components is None else n_components
+    p = leverage_scores(X, k, random_state)
+    p = np.where(p > 1e-14 * p.max(), p, 0.0)
+    n_positive = int(np.count_nonzero(p))
+    if n_select > n_positive:
+        raise ValueError(
+            f"cannot select {n_select} rows by CUR: only {n_positive} rows have non-zero "
+            "leverage (use farthest_point_sampling, or fewer sparse points)"
+        )
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(X.shape[0], size=n_select, replace=False, p=p / p.sum()))
+
+
+def select_sparse_points(
+    X: ArrayLike2D, n_select: int, method: str = "cur", random_state: int = 0
+) -> np.ndarray:
+    """Dispatch to ``cur_selection`` (``method="cur"``), ``farthest_point_sampling``
+    (``"fps"``) or a uniform random draw (``"random"``); returns (n_select,) row indices."""
+    if method == "cur":
+        return cur_selection(X, n_select, random_state=random_state)
+    if method == "fps":
+        start = int(np.random.default_rng(random_state).integers(X.shape[0]))
+        return farthest_point_sampling(X, n_select, start=start)
+    if method == "random":
+        n_select = _check_request(X, n_select)
+        rng = np.random.default_rng(random_state)
+        return np.sort(rng.choice(X.shape[0], size=n_select, replace=False))
+    raise ValueError(f"unknown sparse point selection {method!r}; use 'cur', 'fps' or 'random'")
