@@ -309,13 +309,29 @@ class ACSF:
             centre_slot = np.zeros(n_atoms, dtype=np.int64)
             grads = np.zeros((1, 3, self.n_features))
         acsf_kernel(
-            offsets, vectors, distances, nb_species, self.r_cut,
-            self._rad_eta, self._rad_rs,
-            self._ang_eta_idx, self._ang_zl_idx, self._ang_g4,
-            self._eta_uniq, self._zeta_uniq, self._lam_uniq, self._pair_of,
-            *self._m2, *self._m3, self._w2.shape[0] * self._n_rad,
-            values, bool(gradients), pair_slot, centre_slot, grads,
-        )  # fmt: skip
+            offsets,
+            vectors,
+            distances,
+            nb_species,
+            self.r_cut,
+            self._rad_eta,
+            self._rad_rs,
+            self._ang_eta_idx,
+            self._ang_zl_idx,
+            self._ang_g4,
+            self._eta_uniq,
+            self._zeta_uniq,
+            self._lam_uniq,
+            self._pair_of,
+            *self._m2,
+            *self._m3,
+            self._w2.shape[0] * self._n_rad,
+            values,
+            bool(gradients),
+            pair_slot,
+            centre_slot,
+            grads,
+        )
         out = Features(values.astype(self.dtype, copy=False), frame_index)
         if gradients:
             rows = np.repeat(np.arange(n_atoms), np.diff(grad_offsets))
