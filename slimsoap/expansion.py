@@ -65,7 +65,19 @@ def expand(
     self_radial = basis.integrals(np.zeros(1))[0][0, 0]
     pair_species = species[nl.neighbours]
     c, dc = expand_density(
-        nl.offsets, species, pair_species, nl.vectors, nl.distances, radial, dradial, fc, dfc,
-        self_radial, float(center_weight), n_species, basis.l_max, gradients,
+        nl.offsets,
+        species,
+        pair_species,
+        nl.vectors,
+        nl.distances,
+        radial,
+        dradial,
+        fc,
+        dfc,
+        self_radial,
+        float(center_weight),
+        n_species,
+        basis.l_max,
+        gradients,
     )
     return Expansion(c, nl, pair_species, dc if gradients else None)

@@ -81,8 +81,9 @@ def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
         bin_size *= 2
     nbins = np.maximum(np.floor(extent / bin_size), 1).astype(np.int64)
     inv_bin = nbins / extent
-    i, j, d = cell_list_pairs(pos_all, owner.astype(np.int64), n, float(r_cut), origin, inv_bin,
-                              nbins)
+    i, j, d = cell_list_pairs(
+        pos_all, owner.astype(np.int64), n, float(r_cut), origin, inv_bin, nbins
+    )
     dist = np.sqrt(np.einsum("ij,ij->i", d, d))
     if len(dist) and dist.min() < COINCIDENT_TOL:
         k = int(np.argmin(dist))

@@ -13,7 +13,9 @@ def sph_norms(l_max):
             ratio = 1.0
             for k in range(l - m + 1, l + m + 1):
                 ratio /= k
-            out[l, m] = np.sqrt((2 * l + 1) / (4 * np.pi) * ratio) * (np.sqrt(2.0) if m > 0 else 1.0)
+            out[l, m] = np.sqrt((2 * l + 1) / (4 * np.pi) * ratio) * (
+                np.sqrt(2.0) if m > 0 else 1.0
+            )
     return out
 
 
@@ -76,8 +78,22 @@ def solid_harmonics(x, y, z, l_max, norms, Q, cs, sn, R, dR, with_grad):
 
 
 @nb.njit(cache=True)
-def expand_density(offsets, centre_slot, pair_slot, vectors, dist, radial, dradial, fc, dfc,
-                   self_radial, center_weight, n_slots, l_max, with_grad):
+def expand_density(
+    offsets,
+    centre_slot,
+    pair_slot,
+    vectors,
+    dist,
+    radial,
+    dradial,
+    fc,
+    dfc,
+    self_radial,
+    center_weight,
+    n_slots,
+    l_max,
+    with_grad,
+):
     """Density coefficients c[i, slot, n, lm] of every centre, and ∂c/∂r_j per pair.
 
     Args:

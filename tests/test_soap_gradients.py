@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from ase import Atoms
+
+from slimsoap import SOAP
+
+
+def finite_difference_check(soap, atoms, h=1e-5, rtol=1e-6):
+    """Compare every (row, atom) analytic gradient with central differences."""
+    F = soap.compute(atoms, gradients=True)
+    n = len(atoms)
+    dense = np.zeros((n, n, 3, soap.n_features))
+    for (row, atom), g in zip(F.gradient_pairs, F.gradients):
+        dense[row, atom] = g
+    scale = 0.0
+    worst = 0.0
+    for a in range(n):
+        for d in range(3):
+            p, m = atoms.copy(), atoms.copy()
+            p.positions[a, d] += h
+            m.positions[a, d] -= h
+            fd = (soap.compute(p).values - soap.compute(m).values) / (2 * h)
+            worst = max(worst, np.abs(dense[:, a, d] - fd).max())
+            scale = max(scale, np.abs(fd).max())
+    assert worst <= rtol * scale, f"max |analytic - FD| = {worst:.3e}, scale {scale:.3e}"
+    return F
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_cluster(cluster, normalize):
+    soap = SOAP(["H", "C", "N", "O"], r_cut=3.5, n_max=4, l_max=4, sigma=0.4, normalize=normalize)
+    finite_difference_check(soap, cluster)
+
+
+def test_periodic(periodic):
+    soap = SOAP(["Cu", "Ag", "Au"], r_cut=4.0, n_max=3, l_max=3, sigma=0.5)
+    F = finite_difference_check(soap, periodic)
+    # small cell: each row has gradient entries for several atoms, centre included
+    rows = F.gradient_pairs[:, 0]
+    assert np.all(
+        np.isin(np.arange(len(periodic)), F.gradient_pairs[rows == F.gradient_pairs[:, 1], 0])
+    )
+
+
+def test_neighbour_in_cutoff_transition():
+    """An atom inside the smooth cutoff region (r_cut - w < r < r_cut)."""
+    atoms = Atoms("CHO", positions=[[0, 0, 0], [1.1, 0.2, 0.0], [0.2, 2.75, 0.3]])
+    soap = SOAP(["H", "C", "O"], r_cut=3.0, n_max=4, l_max=3, sigma=0.4, cutoff_width=0.6)
+    assert 2.4 < np.linalg.norm(atoms.positions[2]) < 3.0
+    finite_difference_check(soap, atoms)
+
+
+def test_pairs_sorted_and_complete(cluster):
+    soap = SOAP(["H", "C", "N", "O"], r_cut=3.0, n_max=2, l_max=2)
+    F = soap.compute([cluster, cluster], gradients=True)
+    keys = F.gradient_pairs[:, 0] * 1000 + F.gradient_pairs[:, 1]
+    assert np.all(np.diff(keys) > 0)
+    # second frame's pairs refer to global atom indices of the second frame
+    second = F.gradient_pairs[F.gradient_pairs[:, 0] >= len(cluster)]
+    assert second[:, 1].min() >= len(cluster)
+    assert F.gradients.shape == (len(F.gradient_pairs), 3, soap.n_features)
