@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from .channels import build_channels
+from .channels import build_channels, resolve_options
 from .contraction import Contraction
 from .errors import as_frames, check_positive, species_index, species_to_numbers
-from .expansion import expand
+from .expansion import Expansion, expand
 from .features import Features
 from .radial import make_basis
 
 #: Bytes of pair gradients processed at once (bounds the temporary memory of gradients).
 _GRADIENT_CHUNK_BYTES = 256 * 2**20
+
+#: Version of the saved-calculator format (:meth:`SOAP.to_dict`).
+FORMAT_VERSION = 1
 
 
 class SOAP:
@@ -28,12 +33,21 @@ class SOAP:
         n_max: radial functions N (≥ 1).
         l_max: largest angular momentum L (≥ 0).
         sigma: Gaussian width of each atom's density (Å).
-        radial_basis: name of the radial basis (``"gto"``).
+        radial_basis: name of the radial basis (``"gto"``, or any registered basis).
         cutoff_width: width of the cosine cutoff transition (Å, 0 = hard cutoff, < r_cut).
         center_weight: weight of the centre atom's own Gaussian (0 removes it).
         compression: a name of the compression vocabulary (DESIGN §4), default ``"nu2"``.
         normalize: divide each descriptor by its norm (gradients projected accordingly).
         dtype: float64 or float32 output.
+        projection: unit-sphere projection of the "hat" densities: ``"exact"``
+            (h_nl = ∫ r² g_nl dr) or ``"sum"`` (h_nl = 1, GAP's convention).
+        **options: options of the compression — ``seed`` (random, random_sym,
+            tensor_reduced), ``embedding`` (embed: ``"atomic_number"``,
+            ``"periodic_table"`` or an (S, d_J) matrix), ``groups``/``groups2``
+            (species_groups), ``n_channels``/``coupling``/``sym_mix``/``mix``
+            (tensor_reduced), ``n_components`` (optimal_radial), ``mustar_basis``
+            (nu1mustar1: ``"separate"`` second basis with 2L+1 functions, or ``"element"``
+            the first 2l+1 functions of the element basis, needs N ≥ 2L+1).
     """
 
     def __init__(
@@ -49,6 +63,8 @@ class SOAP:
         compression: str = "nu2",
         normalize: bool = False,
         dtype: type = np.float64,
+        projection: str = "exact",
+        **options,
     ):
         self.species_z = species_to_numbers(species)
         self.r_cut = check_positive("r_cut", r_cut)
@@ -62,17 +78,41 @@ class SOAP:
             raise ValueError(f"center_weight must be finite, got {center_weight}")
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        if projection not in ("exact", "sum"):
+            raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
         self.dtype = np.dtype(dtype)
         self.normalize = bool(normalize)
+        self.projection = projection
         self.basis = make_basis(radial_basis, n_max, l_max, r_cut, sigma)
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
         self.radial_basis = radial_basis
         self.compression = compression
-        self.channels = build_channels(
-            compression, self.species_z, self.n_max, self.basis.projection()
+        self.options = resolve_options(compression, options)
+        self._build()
+
+    def _build(self):
+        """(Re)build the channel maps, the optional second basis and the contraction."""
+        h = (
+            self.basis.projection()
+            if self.projection == "exact"
+            else np.ones((self.l_max + 1, self.n_max))
         )
+        self.channels = build_channels(
+            self.compression, self.species_z, self.n_max, h, **self.options
+        )
+        self.extra_basis = None
+        if self.channels.n_extra:
+            try:
+                self.extra_basis = make_basis(
+                    self.radial_basis, self.channels.n_extra, self.l_max, self.r_cut, self.sigma
+                )
+            except ValueError as err:
+                raise ValueError(
+                    f"nu1mustar1 needs the {self.radial_basis!r} basis to provide "
+                    f"2·l_max+1 = {self.channels.n_extra} radial functions, and it cannot: {err}"
+                ) from None
         self._contraction = Contraction(
-            self.channels, len(self.species_z), self.n_max, self.l_max
+            self.channels, len(self.species_z), self.channels.n_radial, self.l_max
         )
 
     @property
@@ -85,56 +125,106 @@ class SOAP:
         """Length of one descriptor vector."""
         return self._contraction.n_features
 
+    @property
+    def seed(self) -> int | None:
+        """Seed of the random maps (None for compressions without random maps)."""
+        return self.options.get("seed")
+
     def labels(self) -> list[tuple[int, str, str]]:
         """What each column is: (l, channel of density 1, channel of density 2).
 
         Channels are named ``"<El>:n<k>"`` (element density), ``"total:n<k>"``,
-        ``"<El>:proj"``, ``"total:proj"``. Columns run over l, then over the block:
-        the upper triangle row by row for symmetric compressions, the whole block row by
-        row otherwise.
+        ``"<El>:proj"``, ``"total:proj"``, ``"total*:n<k>"`` (ν,μ*'s second basis),
+        ``"rand:<k>"`` (columns of W), ``"randQ:<k>"`` (columns of Q), ``"J<j>:n<k>"``
+        (embedding dimension j), ``"G<g>:n<k>"``/``"H<g>:n<k>"`` (species groups of
+        density 1/2), ``"mix:<k>"``/``"mix2:<k>"`` (tensor-reduced channels), ``"pca:<k>"``.
+        Columns run over l, then over the stored entries of the block: the upper triangle
+        row by row for symmetric blocks, the whole block row by row otherwise, restricted
+        as each compression says (DESIGN §4).
         """
         out = []
-        for l in range(self.l_max + 1):
-            names1, names2 = self.channels.labels1[l], self.channels.labels2[l]
-            if self.channels.symmetric:
-                out += [(l, names1[a], names1[b]) for a, b in zip(*np.triu_indices(len(names1)))]
-            else:
-                out += [(l, a, b) for a in names1 for b in names2]
+        for l, b in enumerate(self.channels.blocks):
+            out += [(l, b.labels1[r], b.labels2[c]) for r, c in zip(b.rows, b.cols)]
         return out
 
-    def compute(self, frames: Atoms | Sequence[Atoms], gradients: bool = False) -> Features:
+    # --- computing ---------------------------------------------------------------------
+
+    def _check_ready(self):
+        if self.compression == "optimal_radial" and not self.channels.notes.get("fitted"):
+            raise ValueError(
+                "optimal_radial needs its principal components: call soap.fit(frames) first "
+                "(or load a fitted calculator with SOAP.load)"
+            )
+
+    def expand(self, atoms: Atoms, frame: int = 0, gradients: bool = False) -> Expansion:
+        """Coefficients (n_atoms, S, N', (L+1)²) of one frame, as the channel maps expect.
+
+        N' = N, or N + 2L+1 for ``nu1mustar1`` with a separate basis: each species' block
+        then holds the element basis followed by the second basis (a second expansion pass
+        over the same neighbour pairs).
+        """
+        species = species_index(atoms.numbers, self.species_z, frame)
+        args = (len(self.species_z),)
+        rest = (self.cutoff_width, self.center_weight, gradients, frame)
+        exp = expand(atoms, species, *args, self.basis, *rest)
+        if self.extra_basis is None:
+            return exp
+        ext = expand(atoms, species, *args, self.extra_basis, *rest)
+        c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
+        dc = None
+        if gradients:
+            dc = np.concatenate([exp.pair_gradients, ext.pair_gradients], axis=2)
+        return Expansion(c, exp.neighbours, exp.pair_species, dc)
+
+    def compute(
+        self, frames: Atoms | Sequence[Atoms], gradients: bool = False, sparse: bool = False
+    ) -> Features:
         """Descriptors of every atom of ``frames`` (rows in order), optionally with gradients.
 
         Returns a :class:`~slimsoap.features.Features` with values (n_atoms, n_features)
         and, with ``gradients=True``, sparse pair gradients (n_pairs, 3, n_features) in 1/Å
-        units of the features.
+        units of the features. With ``sparse=True`` the values are a
+        ``scipy.sparse.csr_matrix`` built per environment from the species present (no
+        dense row is ever formed); gradients are then not available.
         """
+        self._check_ready()
+        if sparse and gradients:
+            raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
         frames = as_frames(frames)
         values, frame_index, gpairs, grads = [], [], [], []
         offset = 0
         for f, atoms in enumerate(frames):
-            species = species_index(atoms.numbers, self.species_z, f)
-            exp = expand(atoms, species, len(self.species_z), self.basis, self.cutoff_width,
-                         self.center_weight, gradients, f)
-            x = self._contraction.values(exp.coefficients, self.dtype)
-            if gradients:
-                pairs, g = self._gradients(exp, x)
-                gpairs.append(pairs + offset)
-                grads.append(g)
-            if self.normalize:
-                x = self._normalize(x, gpairs[-1] - offset if gradients else None,
-                                    grads[-1] if gradients else None)
+            exp = self.expand(atoms, f, gradients)
+            if sparse:
+                x = self._contraction.sparse_values(exp.coefficients, self.dtype)
+                if self.normalize:
+                    x = _normalize_sparse(x)
+            else:
+                x = self._contraction.values(exp.coefficients, self.dtype)
+                pairs = g = None
+                if gradients:
+                    pairs, g = self._gradients(exp)
+                    gpairs.append(pairs + offset)
+                    grads.append(g)
+                if self.normalize:
+                    x = self._normalize(x, pairs, g)
             values.append(x)
             frame_index.append(np.full(len(atoms), f, dtype=np.int64))
             offset += len(atoms)
+        if sparse:
+            import scipy.sparse as sp
+
+            out = sp.vstack(values, format="csr")
+        else:
+            out = np.concatenate(values)
         return Features(
-            values=np.concatenate(values),
+            values=out,
             frame_index=np.concatenate(frame_index),
             gradient_pairs=np.concatenate(gpairs) if gradients else None,
             gradients=np.concatenate(grads) if gradients else None,
         )
 
-    def _gradients(self, exp, x):
+    def _gradients(self, exp):
         """Per (centre, atom) gradients of one frame, centre included, atoms sorted."""
         nl = exp.neighbours
         n = len(nl.offsets) - 1
@@ -171,3 +261,103 @@ class SOAP:
             grads -= proj[:, :, None] * xh[rows][:, None, :]
             grads /= norm[rows][:, None, None]
         return xh
+
+    # --- data-driven maps ----------------------------------------------------------------
+
+    def fit(self, frames: Atoms | Sequence[Atoms]) -> SOAP:
+        """Fit ``optimal_radial``: per l, the leading principal directions of the coefficients.
+
+        The second-moment matrix M_l = Σ_centres X_l^T X_l (S·N × S·N, summed over m, so it
+        is rotation invariant and mixes species and radial channels) is diagonalised; the
+        ``n_components`` eigenvectors of largest eigenvalue (sign fixed: largest entry
+        positive) become W_l. Returns ``self``.
+        """
+        if self.compression != "optimal_radial":
+            raise ValueError(f"fit() only applies to optimal_radial, not {self.compression!r}")
+        C = len(self.species_z) * self.n_max
+        moments = np.zeros((self.l_max + 1, C, C))
+        for f, atoms in enumerate(as_frames(frames)):
+            c = self.expand(atoms, f).coefficients
+            for l in range(self.l_max + 1):
+                xt = c[..., l * l : (l + 1) ** 2].reshape(len(c), C, 2 * l + 1)
+                moments[l] += np.einsum("iam,ibm->ab", xt, xt)
+        components = []
+        u = min(self.options["n_components"], C)
+        for m in moments:
+            w, v = np.linalg.eigh(m)
+            v = v[:, ::-1][:, :u]
+            sign = np.sign(v[np.argmax(np.abs(v), axis=0), np.arange(u)])
+            components.append(v * np.where(sign == 0, 1.0, sign))
+        self.options["components"] = components
+        self._build()
+        return self
+
+    # --- saving --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """JSON-able hyper-parameters (seed included); fitted PCA maps are not included."""
+        opts = {k: v for k, v in self.options.items() if k != "components"}
+        if isinstance(opts.get("embedding"), np.ndarray):
+            opts["embedding"] = opts["embedding"].tolist()
+        return {
+            "format": FORMAT_VERSION,
+            "species": [int(z) for z in self.species_z],
+            "r_cut": self.r_cut,
+            "n_max": self.n_max,
+            "l_max": self.l_max,
+            "sigma": self.sigma,
+            "radial_basis": self.radial_basis,
+            "cutoff_width": self.cutoff_width,
+            "center_weight": self.center_weight,
+            "compression": self.compression,
+            "normalize": self.normalize,
+            "dtype": self.dtype.name,
+            "projection": self.projection,
+            "options": opts,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, components: list[np.ndarray] | None = None) -> SOAP:
+        """Rebuild a calculator from :meth:`to_dict` (and fitted PCA ``components``)."""
+        d = dict(d)
+        if d.pop("format", None) != FORMAT_VERSION:
+            raise ValueError(f"unsupported SOAP format; expected format {FORMAT_VERSION}")
+        options = d.pop("options")
+        d["dtype"] = np.dtype(d["dtype"]).type
+        soap = cls(**d, **options)
+        if components is not None:
+            soap.options["components"] = [np.asarray(w, dtype=np.float64) for w in components]
+            soap._build()
+        return soap
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path`` (JSON of hyper-parameters and seed) and, when fitted, ``path``.npz."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        components = self.options.get("components")
+        if components is not None:
+            np.savez(_npz_path(path), **{f"l{l}": w for l, w in enumerate(components)})
+
+    @classmethod
+    def load(cls, path: str | Path) -> SOAP:
+        """Read a calculator written by :meth:`save`; gives bit-identical descriptors."""
+        path = Path(path)
+        d = json.loads(path.read_text())
+        components = None
+        if d.get("compression") == "optimal_radial" and _npz_path(path).exists():
+            with np.load(_npz_path(path)) as z:
+                components = [z[f"l{l}"] for l in range(d["l_max"] + 1)]
+        return cls.from_dict(d, components)
+
+
+def _npz_path(path: Path) -> Path:
+    return path.with_name(path.name + ".npz")
+
+
+def _normalize_sparse(x):
+    """Rows of a CSR matrix divided by their norms (zero rows left as they are)."""
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms = np.where(norms > 0, norms, 1.0)
+    x = x.tocsr(copy=True)
+    x.data /= np.repeat(norms, np.diff(x.indptr))
+    return x
