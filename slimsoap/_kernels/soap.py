@@ -154,3 +154,64 @@ def expand_density(
                             dc[p, 1, n, lm] = a * uy + b * dR[1, lm]
                             dc[p, 2, n, lm] = a * uz + b * dR[2, lm]
     return c, dc
+
+
+@nb.njit(cache=True)
+def gaussian_type_radial(r, gamma, pref, betas, l_max):
+    """Radial integrals of primitives pref_lk r^l exp(-γ_lk r²) mixed by betas[l, n, k].
+
+    Returns I (P, L+1, N) and dI/dr, I_nl(r) = Σ_k betas[l,n,k] pref[l,k] r^l e^{-γ_lk r²}.
+    """
+    P = r.shape[0]
+    N = betas.shape[1]
+    K = betas.shape[2]
+    values = np.zeros((P, l_max + 1, N))
+    derivs = np.zeros((P, l_max + 1, N))
+    prim = np.empty(K)
+    dprim = np.empty(K)
+    for p in range(P):
+        x = r[p]
+        rl = 1.0
+        for l in range(l_max + 1):
+            drl = l * rl / x if (l > 0 and x > 0) else 0.0
+            for k in range(K):
+                e = pref[l, k] * np.exp(-gamma[l, k] * x * x)
+                prim[k] = e * rl
+                dprim[k] = e * (drl - 2.0 * gamma[l, k] * x * rl)
+            for n in range(N):
+                v = 0.0
+                dv = 0.0
+                for k in range(K):
+                    v += betas[l, n, k] * prim[k]
+                    dv += betas[l, n, k] * dprim[k]
+                values[p, l, n] = v
+                derivs[p, l, n] = dv
+            rl *= x
+    return values, derivs
+
+
+@nb.njit(cache=True)
+def packed_products(y1, y2, symmetric, out, col0):
+    """Write the packed blocks p = y1 y2^T of every centre into out[:, col0:].
+
+    y1: (n, K1, M), y2: (n, K2, M) projected coefficients (M = 2l+1). A symmetric block
+    (y2 is y1) stores its upper triangle row by row with √2 on off-diagonal entries; a
+    non-symmetric block is stored whole, row-major. Returns the column after the block.
+    """
+    n, K1, M = y1.shape
+    K2 = y2.shape[1]
+    sqrt2 = np.sqrt(2.0)
+    col = col0
+    for i in range(n):
+        col = col0
+        for a in range(K1):
+            start = a if symmetric else 0
+            for b in range(start, K2):
+                s = 0.0
+                for m in range(M):
+                    s += y1[i, a, m] * y2[i, b, m]
+                if symmetric and a != b:
+                    s *= sqrt2
+                out[i, col] = s
+                col += 1
+    return col
