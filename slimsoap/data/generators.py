@@ -1,0 +1,121 @@
+"""Generated benchmark sets, built once from a seed and cached as extxyz.
+
+``generate("alloy", n=2000, seed=0)`` returns the path of the cached file, building it only
+if it is missing. Files live in ``cache_dir`` if given, else ``$SLIMSOAP_CACHE``, else
+``~/.cache/slimsoap``. Next to each ``<name>.extxyz`` a ``<name>.json`` records the
+arguments, the generator's counts (e.g. SCF failures) and the versions of the codes that
+computed the labels. Files are written to a temporary name and renamed, so an interrupted
+build never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .gen_alloy import generate_alloy
+from .gen_amino import generate_amino
+from .gen_elpasolite import generate_elpasolite
+from .readers import write_extxyz
+
+#: Generator name → (function, packages whose versions determine the labels).
+GENERATORS = {
+    "alloy": (generate_alloy, ("ase", "numpy", "scipy")),
+    "amino": (generate_amino, ("ase", "numpy", "rdkit", "tblite")),
+    "elpasolite": (generate_elpasolite, ("ase", "numpy", "tblite")),
+}
+#: Default number of configurations of each generator.
+DEFAULT_N = {"alloy": 2000, "amino": 1000, "elpasolite": 2000}
+#: Bump when a generator's output changes for the same arguments.
+FORMAT_VERSION = 1
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The cache directory: ``path``, else ``$SLIMSOAP_CACHE``, else ``~/.cache/slimsoap``."""
+    if path is None:
+        path = os.environ.get("SLIMSOAP_CACHE") or Path.home() / ".cache" / "slimsoap"
+    return Path(path).expanduser()
+
+
+def _versions(packages: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _file_name(kind: str, n: int, seed: int, options: dict) -> str:
+    key = json.dumps({"options": options, "version": FORMAT_VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    return f"{kind}_n{n}_seed{seed}_{digest}"
+
+
+def generate(
+    kind: str,
+    n: int | None = None,
+    seed: int = 0,
+    cache: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    **options,
+) -> Path:
+    """Build (or find in the cache) a generated data set and return its extxyz path.
+
+    Args:
+        kind: ``"alloy"``, ``"amino"`` or ``"elpasolite"``.
+        n: number of configurations; ``None`` uses the generator's default.
+        seed: non-negative integer seed; same arguments → byte-identical file.
+        cache: cache directory (see ``cache_dir``); ignored when ``out`` is given.
+        out: explicit output file instead of the cache.
+        overwrite: rebuild even if the file exists.
+        **options: generator options (``elements=`` for alloy/elpasolite,
+            ``energies=True`` for elpasolite).
+
+    Returns:
+        Path of the extxyz file; read it with ``read_frames``.
+    """
+    if kind not in GENERATORS:
+        raise ValueError(f"unknown generator {kind!r}; valid: {sorted(GENERATORS)}")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    func, packages = GENERATORS[kind]
+    if n is None:
+        n = DEFAULT_N[kind]
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    options = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in options.items()}
+    if out is None:
+        path = cache_dir(cache) / (_file_name(kind, int(n), int(seed), options) + ".extxyz")
+    else:
+        path = Path(out)
+    if path.exists() and not overwrite:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report: dict = {}
+    kwargs = dict(options)
+    if kind != "alloy":
+        kwargs["report"] = report
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        count = write_extxyz(tmp, func(n=int(n), seed=int(seed), **kwargs))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta = {
+        "kind": kind,
+        "n_requested": int(n),
+        "n_written": count,
+        "seed": int(seed),
+        "options": options,
+        "report": report,
+        "versions": _versions(packages),
+        "format_version": FORMAT_VERSION,
+    }
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return path
