@@ -2,11 +2,30 @@
 
 - ``EnergyModel``: chemical potentials + (kernel) ridge on total energies (primal, exact
   dual, or sparse Nyström), σ by k-fold cross-validation.
+- ``learning_curve``: errors against training-set size for several descriptors.
+- ``SparseGP``: sparse GP force field on energies, forces and virials (gap_fit-like), with
+  an optional jointly fitted ``PairBaseline``; ``errors_by_config_type`` reports it.
 - ``select_sparse_points``, ``cur_selection``, ``farthest_point_sampling``: representative
   environments.
 """
 
+from .learning_curve import LearningCurve, learning_curve
+from .pair_baseline import PairBaseline
 from .ridge import EnergyModel
 from .selection import cur_selection, farthest_point_sampling, select_sparse_points
+from .sparse_gp import Prediction, SparseGP, Targets, errors_by_config_type, read_targets
 
-__all__ = ["EnergyModel", "cur_selection", "farthest_point_sampling", "select_sparse_points"]
+__all__ = [
+    "EnergyModel",
+    "LearningCurve",
+    "PairBaseline",
+    "Prediction",
+    "SparseGP",
+    "Targets",
+    "cur_selection",
+    "errors_by_config_type",
+    "farthest_point_sampling",
+    "learning_curve",
+    "read_targets",
+    "select_sparse_points",
+]

@@ -4,7 +4,8 @@ A structure A is a set of atoms with descriptor rows x_i. Its energy is modelled
 
     E(A) = Σ_α n_α(A) μ_α + Σ_{i∈A} ε(x_i),     ε(x) = Σ_t β_t Σ_{j∈A_t} (x·x_j)^ζ
 
-μ_α are per-element chemical potentials fitted by least squares; the local-energy part is
+μ_α are per-element chemical potentials fitted by least squares (unpenalised, jointly with
+the rest by default, or first and alone as the paper describes); the local-energy part is
 kernel ridge regression with the structure kernel K(A, B) = Σ_{i∈A, j∈B} (x_i·x_j)^ζ and the
 loss of the paper (after Deringer et al. 2021),
 
@@ -38,6 +39,7 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from ..errors import check_int, check_positive
 from .selection import select_sparse_points
+from .solvers import KernelRidge, WeightedRidge, dense
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 
@@ -112,10 +114,6 @@ def structure_matrix(structure_index: np.ndarray, n_structures: int) -> sp.csr_m
     )
 
 
-def _dense(a: Matrix) -> np.ndarray:
-    return a.toarray() if sp.issparse(a) else np.asarray(a)
-
-
 # ----------------------------------------------------------------------- chemical potentials
 def element_counts(
     numbers: np.ndarray, structure_index: np.ndarray, elements: np.ndarray, n_structures: int
@@ -165,7 +163,7 @@ def structure_kernel(
         a1 = min(a0 + chunk_size, XA.shape[0])
         for b0 in range(0, XB.shape[0], chunk_size):
             b1 = min(b0 + chunk_size, XB.shape[0])
-            G = _dense(XA[a0:a1] @ XB[b0:b1].T) ** zeta
+            G = dense(XA[a0:a1] @ XB[b0:b1].T) ** zeta
             K += SA[:, a0:a1] @ (SB[:, b0:b1] @ G.T).T
     return K
 
@@ -178,65 +176,11 @@ def structure_to_points_kernel(
     K = np.zeros((n_structures, Xm.shape[0]))
     for a0 in range(0, X.shape[0], chunk_size):
         a1 = min(a0 + chunk_size, X.shape[0])
-        K += S[:, a0:a1] @ (_dense(X[a0:a1] @ Xm.T) ** zeta)
+        K += S[:, a0:a1] @ (dense(X[a0:a1] @ Xm.T) ** zeta)
     return K
 
 
 # ------------------------------------------------------------------------------- solvers
-class WeightedRidge:
-    """min_w |N⁻¹(r − Z w)|² / σ² + |w|² for every σ, from one eigendecomposition.
-
-    ``Z`` (n, p) dense or sparse, ``n_atoms`` (n,) the per-row noise scale N. Works in the
-    primal (p × p Gram) when p ≤ n, otherwise in the dual (n × n), and returns w either way.
-    """
-
-    def __init__(self, Z: Matrix, n_atoms: np.ndarray, r: np.ndarray):
-        self.Z = Z
-        winv = 1.0 / np.asarray(n_atoms, dtype=np.float64)
-        self.primal = Z.shape[1] <= Z.shape[0]
-        if self.primal:
-            ZW = sp.diags(winv) @ Z
-            H = _dense(ZW.T @ ZW)
-            self.d, self.V = np.linalg.eigh(0.5 * (H + H.T))
-            self.c = self.V.T @ _dense(ZW.T @ (winv * r)).ravel()
-        else:
-            self.kernel = KernelRidge(_dense(Z @ Z.T), n_atoms, r)
-
-    def weights(self, sigma: float) -> np.ndarray:
-        """(p,) w at noise level σ."""
-        if self.primal:
-            return self.V @ (self.c / (np.maximum(self.d, 0.0) + sigma**2))
-        return _dense(self.Z.T @ self.kernel.coef(sigma)).ravel()
-
-    def predict_many(self, Z_test: Matrix, sigmas: np.ndarray) -> np.ndarray:
-        """(n_test, n_sigma) predictions Z_test w(σ) for every σ in ``sigmas``."""
-        if self.primal:
-            P = _dense(Z_test @ self.V)
-            scale = 1.0 / (np.maximum(self.d, 0.0)[:, None] + np.asarray(sigmas)[None] ** 2)
-            return P @ (self.c[:, None] * scale)
-        return self.kernel.predict_many(_dense(Z_test @ self.Z.T), sigmas)
-
-
-class KernelRidge:
-    """β(σ) = (K + σ² N²)⁻¹ r for every σ, from one eigendecomposition of N⁻¹ K N⁻¹."""
-
-    def __init__(self, K: np.ndarray, n_atoms: np.ndarray, r: np.ndarray):
-        self.winv = 1.0 / np.asarray(n_atoms, dtype=np.float64)
-        Kt = self.winv[:, None] * K * self.winv[None, :]
-        self.d, self.U = np.linalg.eigh(0.5 * (Kt + Kt.T))
-        self.c = self.U.T @ (self.winv * r)
-
-    def coef(self, sigma: float) -> np.ndarray:
-        """(n_train,) β at noise level σ."""
-        return self.winv * (self.U @ (self.c / (np.maximum(self.d, 0.0) + sigma**2)))
-
-    def predict_many(self, K_test: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-        """(n_test, n_sigma) predictions K_test β(σ); ``K_test`` is (n_test, n_train)."""
-        P = K_test @ (self.winv[:, None] * self.U)
-        scale = 1.0 / (np.maximum(self.d, 0.0)[:, None] + np.asarray(sigmas)[None] ** 2)
-        return P @ (self.c[:, None] * scale)
-
-
 def nystrom_map(K_mm: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     """(M, r) map T = U_r Λ_r^{-1/2} from the eigenpairs of K_MM above ``rtol``·λ_max.
 
@@ -267,6 +211,10 @@ class EnergyModel:
         normalize: divide every descriptor row by its norm first.
         max_exact_atoms: the auto solver's limit for the exact dual.
         chunk_size: atoms per kernel block.
+        chemical_potentials: ``"joint"`` (default) fits μ together with the ridge part,
+            unpenalised; ``"separate"`` fits μ to the energies first and the ridge part to
+            the residual (the paper's two steps). The two agree when the summed features
+            span the element counts; otherwise only the joint fit can be exact.
         random_state: seed for CV folds and sparse-point selection.
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
@@ -286,8 +234,10 @@ class EnergyModel:
         normalize: bool = False,
         max_exact_atoms: int = 5000,
         chunk_size: int = 2048,
+        chemical_potentials: str = "joint",
         random_state: int = 0,
     ):
+        self.chemical_potentials = chemical_potentials
         self.zeta = zeta
         self.sigma = sigma
         self.sigma_grid = sigma_grid
@@ -311,6 +261,7 @@ class EnergyModel:
         "normalize",
         "max_exact_atoms",
         "chunk_size",
+        "chemical_potentials",
         "random_state",
     )
 
@@ -388,7 +339,7 @@ class EnergyModel:
             m = check_int("n_sparse", self.n_sparse, 1)
             idx = select_sparse_points(X, min(m, X.shape[0]), self.selection, self.random_state)
             self.sparse_points_ = X[idx]
-            K_mm = _dense(self.sparse_points_ @ self.sparse_points_.T) ** self.zeta
+            K_mm = dense(self.sparse_points_ @ self.sparse_points_.T) ** self.zeta
             self.nystrom_ = nystrom_map(K_mm)
         if self.solver_ == "exact":
             self.X_train_, self.s_train_, self.n_train_ = X, s, n_structures
@@ -402,14 +353,27 @@ class EnergyModel:
         else:
             self.sigma_ = float(self.sigma)
 
-        self.mu_ = fit_chemical_potentials(counts, E)
-        r = E - counts @ self.mu_
+        solver, mu = self._solver(Z, counts, E, n_atoms)
+        coef, mu_joint = solver.solve_many(np.array([self.sigma_]))
+        self.mu_ = mu if mu_joint is None else mu_joint[:, 0]
         if self.solver_ == "exact":
-            self.beta_ = KernelRidge(Z, n_atoms, r).coef(self.sigma_)
+            self.beta_ = coef[:, 0]
         else:
-            w = WeightedRidge(Z, n_atoms, r).weights(self.sigma_)
-            self.weights_ = w if self.solver_ == "primal" else self.nystrom_ @ w
+            self.weights_ = coef[:, 0] if self.solver_ == "primal" else self.nystrom_ @ coef[:, 0]
         return self
+
+    def _solver(self, Z, counts, E, n_atoms):
+        """Solver for these structures and, for separate chemical potentials, their μ."""
+        if self.chemical_potentials not in ("joint", "separate"):
+            raise ValueError(
+                f"chemical_potentials must be 'joint' or 'separate', got "
+                f"{self.chemical_potentials!r}"
+            )
+        cls = KernelRidge if self.solver_ == "exact" else WeightedRidge
+        if self.chemical_potentials == "joint":
+            return cls(Z, n_atoms, E, counts), None
+        mu = fit_chemical_potentials(counts, E)
+        return cls(Z, n_atoms, E - counts @ mu), mu
 
     def _cross_validate(self, Z, counts, E, n_atoms):
         """Held-out RMSE per atom (n_sigma,) of k-fold CV for every σ of the grid."""
@@ -426,15 +390,14 @@ class EnergyModel:
         sq = np.zeros(len(sigmas))
         for test in folds:
             train = np.setdiff1d(np.arange(n), test)
-            mu = fit_chemical_potentials(counts[train], E[train])
-            r_train = E[train] - counts[train] @ mu
             if self.solver_ == "exact":
-                solver = KernelRidge(Z[np.ix_(train, train)], n_atoms[train], r_train)
-                pred = solver.predict_many(Z[np.ix_(test, train)], sigmas)
+                Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
             else:
-                solver = WeightedRidge(Z[train], n_atoms[train], r_train)
-                pred = solver.predict_many(Z[test], sigmas)
-            pred += (counts[test] @ mu)[:, None]
+                Z_train, Z_test = Z[train], Z[test]
+            solver, mu = self._solver(Z_train, counts[train], E[train], n_atoms[train])
+            pred = solver.predict_many(Z_test, counts[test], sigmas)
+            if mu is not None:
+                pred += (counts[test] @ mu)[:, None]
             sq += np.sum(((pred - E[test, None]) / n_atoms[test, None]) ** 2, axis=0)
         return sigmas, np.sqrt(sq / n)
 
@@ -460,7 +423,7 @@ class EnergyModel:
             )
             local = K @ self.beta_
         elif self.solver_ == "primal":
-            local = _dense(structure_matrix(s, n_structures) @ X @ self.weights_).ravel()
+            local = dense(structure_matrix(s, n_structures) @ X @ self.weights_).ravel()
         else:
             local = (
                 structure_to_points_kernel(

@@ -159,3 +159,22 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="unknown parameter"):
         model.set_params(zetta=2)
     assert model.get_params()["zeta"] == 1
+
+
+def test_joint_chemical_potentials_are_exact_where_separate_ones_are_not():
+    # features without species columns cannot absorb a wrong mu from a first, separate fit
+    rng = np.random.default_rng(8)
+    X, s, spc = make_structures(rng, 60, 4)
+    X[:, :3] = 0.0
+    Xt, st, spt = make_structures(rng, 20, 4)
+    Xt[:, :3] = 0.0
+    w = rng.normal(size=7)
+
+    def energy(X, s, spc):
+        return per_structure(X @ w + np.where(spc == 1, -13.6, -1030.0), s)
+
+    E, Et = energy(X, s, spc), energy(Xt, st, spt)
+    joint = EnergyModel(sigma=1e-7).fit(X, s, E, spc)
+    np.testing.assert_allclose(joint.predict(Xt, st, spt), Et, rtol=0, atol=1e-6)
+    separate = EnergyModel(sigma=1e-7, chemical_potentials="separate").fit(X, s, E, spc)
+    assert np.max(np.abs(separate.predict(Xt, st, spt) - Et)) > 1e-3

@@ -1,0 +1,576 @@
+"""Sparse Gaussian-process force field on any descriptor with gradients (like gap_fit).
+
+Model (paper §II.7, Bartók et al. 2010; gap_fit's projected-process form):
+
+    E(A) = Σ_{i∈A} e0(s_i) + Σ_{i∈A} ε(x_i) + E_2b(A),
+    ε(x_i) = Σ_m α_m k(x_i, x_m),    k(x, x') = δ² f(x̂·x̂') · [s = s']
+
+- x̂ = x/|x| is the normalised descriptor, normalised inside the model (gradients are
+  projected: ∂x̂ = (1 − x̂x̂ᵀ) ∂x / |x|). Rows with |x| = 0 give ε = 0.
+- f(t) = t^ζ (``kernel="polynomial"``) or exp(−(1 − t)/θ²) (``kernel="se"``: the squared
+  exponential exp(−|x̂ − x̂'|²/2θ²) of unit vectors).
+- Environments of different centre species never correlate (gap_fit's one descriptor per
+  centre Z); ``n_sparse`` representative environments per species are chosen by CUR or
+  farthest-point sampling.
+- e0 are per-species chemical potentials from a least-squares fit to the energies.
+- E_2b is an optional pair baseline (:class:`PairBaseline`) fitted jointly.
+
+Observations are total energies, force components (F = −∂E/∂r, through the descriptor
+gradients) and virial components (W = −∂E/∂ε, through the strain gradients, GAP sign
+convention: W = −stress·volume), each with its own noise: σ_E·√n_atoms, σ_F and
+σ_V·√n_atoms (gap_fit's ``sigma_per_atom``). The projected-process solution minimises
+
+    |Λ^{-1/2}(y − A c)|² + αᵀ K_MM α + |c_2b|²/δ_2b²
+
+and is computed as a linear least-squares problem by pivoted QR (LAPACK gelsy) on the
+stacked matrix [Λ^{-1/2}A; K_MM^{1/2}; I/δ_2b], as gap_fit does, never forming the normal
+equations.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from ase import Atoms
+
+from ..errors import as_frames, check_int, check_positive
+from ..features import Features
+from .pair_baseline import PairBaseline
+from .ridge import element_counts, fit_chemical_potentials, structure_matrix
+from .selection import select_sparse_points
+
+#: Target memory (bytes) of one block of force rows while the design matrix is built.
+_BLOCK_BYTES = 128 * 2**20
+
+
+# -------------------------------------------------------------------------------- data
+@dataclass
+class Targets:
+    """Training or reference labels of a list of frames; NaN marks a missing label.
+
+    Attributes:
+        energy: (n_frames,) total energies, eV.
+        forces: (n_atoms_total, 3) forces, eV/Å.
+        virial: (n_frames, 3, 3) virials, eV (−stress·volume).
+        config_type: (n_frames,) strings.
+    """
+
+    energy: np.ndarray
+    forces: np.ndarray
+    virial: np.ndarray
+    config_type: np.ndarray
+
+
+def read_targets(frames: Atoms | Sequence[Atoms]) -> Targets:
+    """Labels stored as ``slimsoap.data.readers`` stores them: ``info["energy"]``,
+    ``arrays["forces"]``, ``info["virial"]``, ``info["config_type"]`` (else "default")."""
+    frames = as_frames(frames)
+    n_total = sum(len(a) for a in frames)
+    energy = np.full(len(frames), np.nan)
+    forces = np.full((n_total, 3), np.nan)
+    virial = np.full((len(frames), 3, 3), np.nan)
+    start = 0
+    for f, atoms in enumerate(frames):
+        if "energy" in atoms.info:
+            energy[f] = float(atoms.info["energy"])
+        if "forces" in atoms.arrays:
+            forces[start : start + len(atoms)] = atoms.arrays["forces"]
+        if "virial" in atoms.info:
+            virial[f] = np.asarray(atoms.info["virial"], dtype=float).reshape(3, 3)
+        start += len(atoms)
+    ct = np.array([str(a.info.get("config_type", "default")) for a in frames])
+    return Targets(energy, forces, virial, ct)
+
+
+@dataclass
+class Prediction:
+    """Model output: energy (n_frames,) eV, forces (n_atoms_total, 3) eV/Å, and
+    virial (n_frames, 3, 3) eV or ``None`` when the features had no strain gradients."""
+
+    energy: np.ndarray
+    forces: np.ndarray | None
+    virial: np.ndarray | None
+
+
+# ---------------------------------------------------------------------------- helpers
+def _dense_values(features: Features) -> np.ndarray:
+    v = features.values
+    return np.asarray(v.toarray() if sp.issparse(v) else v, dtype=np.float64)
+
+
+def _normalised(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x̂, |x|) with |x| replaced by 1 where x = 0 (so x̂ = 0 there)."""
+    norms = np.linalg.norm(X, axis=1)
+    norms = np.where(norms > 0, norms, 1.0)
+    return X / norms[:, None], norms
+
+
+def _atom_offsets(frames: list[Atoms]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(a) for a in frames])]).astype(np.int64)
+
+
+class SparseGP:
+    """Sparse GP potential for energies, forces and virials (scikit-learn-like interface).
+
+    Args:
+        descriptor: object with ``compute(frames, gradients=True) -> Features``; may be
+            ``None`` if features are always passed explicitly.
+        kernel: ``"polynomial"`` ((x̂·x̂')^ζ) or ``"se"`` (squared exponential, length θ).
+        zeta: polynomial exponent ζ ≥ 1.
+        theta: SE length scale in normalised-descriptor units.
+        delta: energy scale δ (eV) of the kernel: the prior std of a local energy.
+        n_sparse: sparse points per centre species (capped at the environments available).
+        selection: ``"cur"``, ``"fps"`` or ``"random"``.
+        sigma_energy: energy noise per atom, eV/atom (scaled by √n_atoms per structure).
+        sigma_force: force noise per component, eV/Å.
+        sigma_virial: virial noise per atom, eV/atom (scaled by √n_atoms).
+        config_type_sigma: {config_type: (σ_E, σ_F, σ_V)} overrides.
+        baseline: a :class:`PairBaseline` to fit jointly, or ``None``.
+        random_state: seed of the sparse-point selection.
+    """
+
+    _PARAMS = (
+        "descriptor",
+        "kernel",
+        "zeta",
+        "theta",
+        "delta",
+        "n_sparse",
+        "selection",
+        "sigma_energy",
+        "sigma_force",
+        "sigma_virial",
+        "config_type_sigma",
+        "baseline",
+        "random_state",
+    )
+
+    def __init__(
+        self,
+        descriptor=None,
+        kernel: str = "polynomial",
+        zeta: int = 4,
+        theta: float = 0.5,
+        delta: float = 1.0,
+        n_sparse: int = 500,
+        selection: str = "cur",
+        sigma_energy: float = 0.001,
+        sigma_force: float = 0.1,
+        sigma_virial: float = 0.05,
+        config_type_sigma: dict[str, tuple[float, float, float]] | None = None,
+        baseline: PairBaseline | None = None,
+        random_state: int = 0,
+    ):
+        self.descriptor = descriptor
+        self.kernel = kernel
+        self.zeta = zeta
+        self.theta = theta
+        self.delta = delta
+        self.n_sparse = n_sparse
+        self.selection = selection
+        self.sigma_energy = sigma_energy
+        self.sigma_force = sigma_force
+        self.sigma_virial = sigma_virial
+        self.config_type_sigma = config_type_sigma
+        self.baseline = baseline
+        self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor arguments, as scikit-learn's ``get_params``."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params) -> SparseGP:
+        """Set constructor arguments; unknown names raise ValueError."""
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter {k!r}; valid: {self._PARAMS}")
+            setattr(self, k, v)
+        return self
+
+    # ---------------------------------------------------------------- kernel function
+    def _check_hyper(self):
+        if self.kernel not in ("polynomial", "se"):
+            raise ValueError(f"unknown kernel {self.kernel!r}; use 'polynomial' or 'se'")
+        check_int("zeta", self.zeta, 1)
+        check_positive("theta", self.theta)
+        check_positive("delta", self.delta)
+        for name in ("sigma_energy", "sigma_force", "sigma_virial"):
+            check_positive(name, getattr(self, name))
+
+    def _f(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """δ² f(t) and δ² f'(t) for dot products t of unit vectors."""
+        d2 = self.delta**2
+        if self.kernel == "polynomial":
+            z = self.zeta
+            return d2 * t**z, d2 * z * t ** (z - 1)
+        k = np.exp(-(1.0 - t) / self.theta**2)
+        return d2 * k, d2 * k / self.theta**2
+
+    def _kernel_blocks(self, Xh: np.ndarray, spc: np.ndarray):
+        """t (n, M), δ²f(t) and δ²f'(t), zero between different centre species."""
+        t = Xh @ self.sparse_points_.T
+        mask = spc[:, None] == self.sparse_species_[None, :]
+        f0, f1 = self._f(t)
+        return t, f0 * mask, f1 * mask
+
+    # ---------------------------------------------------------------- preparation
+    def _features(
+        self,
+        frames: list[Atoms],
+        features: Features | None,
+        need_gradients: bool,
+        need_strain: bool,
+    ) -> Features:
+        if features is None:
+            if self.descriptor is None:
+                raise ValueError("no features given and the model has no descriptor")
+            features = self.descriptor.compute(frames, gradients=need_gradients)
+        n_total = sum(len(a) for a in frames)
+        if features.values.shape[0] != n_total:
+            raise ValueError(
+                f"features have {features.values.shape[0]} rows for {n_total} atoms in the frames"
+            )
+        if need_gradients and features.gradients is None:
+            raise ValueError(
+                "forces need descriptor gradients: compute the features with gradients=True"
+            )
+        if need_strain and features.strain_gradients is None:
+            raise ValueError(
+                "virials need strain_gradients in the features (or drop the "
+                "virials from the training data)"
+            )
+        return features
+
+    def _species_index(self, frames: list[Atoms]) -> np.ndarray:
+        numbers = np.concatenate([a.numbers for a in frames])
+        idx = np.searchsorted(self.elements_, numbers)
+        idx = np.minimum(idx, len(self.elements_) - 1)
+        if np.any(self.elements_[idx] != numbers):
+            unknown = sorted(set(numbers.tolist()) - set(self.elements_.tolist()))
+            raise ValueError(
+                f"frames contain elements {unknown} not in the training data "
+                f"{self.elements_.tolist()}"
+            )
+        return idx
+
+    def _noise(self, targets: Targets, n_atoms: np.ndarray):
+        """Per-frame σ_E·√n, σ_F, σ_V·√n after config-type overrides."""
+        overrides = self.config_type_sigma or {}
+        sig = np.array(
+            [
+                overrides.get(ct, (self.sigma_energy, self.sigma_force, self.sigma_virial))
+                for ct in targets.config_type
+            ],
+            dtype=float,
+        ).reshape(len(n_atoms), 3)
+        if np.any(sig <= 0):
+            raise ValueError("config_type_sigma values must be > 0")
+        root = np.sqrt(n_atoms)
+        return sig[:, 0] * root, sig[:, 1], sig[:, 2] * root
+
+    # ------------------------------------------------------------------- design rows
+    def _gp_rows(
+        self,
+        features: Features,
+        Xh,
+        norms,
+        spc,
+        frame_of_atom,
+        n_frames,
+        want_forces: bool,
+        want_virial: bool,
+    ):
+        """∂(energy, forces, virial)/∂α: (F, M), (n_atoms, 3, M), (F, 3, 3, M)."""
+        t, f0, f1 = self._kernel_blocks(Xh, spc)
+        M = t.shape[1]
+        energy = structure_matrix(frame_of_atom, n_frames) @ f0
+        forces = virial = None
+        if want_forces:
+            n_atoms = Xh.shape[0]
+            forces = np.zeros((n_atoms, 3 * M))
+            pairs, grads = features.gradient_pairs, features.gradients
+            chunk = max(1, _BLOCK_BYTES // (8 * 3 * M * 3))
+            for p0 in range(0, len(pairs), chunk):
+                p1 = min(p0 + chunk, len(pairs))
+                rows, atoms = pairs[p0:p1, 0], pairs[p0:p1, 1]
+                g = np.asarray(grads[p0:p1], dtype=np.float64)
+                gm = (g.reshape(-1, g.shape[2]) @ self.sparse_points_.T).reshape(-1, 3, M)
+                gx = np.einsum("pcd,pd->pc", g, Xh[rows])
+                # ∂ε/∂r = f'(t) ∂x̂/∂r · x̂_m = f'(t) (g·x̂_m − (g·x̂) t) / |x|
+                block = (gm - gx[:, :, None] * t[rows][:, None, :]) * (
+                    f1[rows] / norms[rows, None]
+                )[:, None, :]
+                to_atom = sp.csr_matrix(
+                    (np.ones(p1 - p0), (atoms, np.arange(p1 - p0))), shape=(n_atoms, p1 - p0)
+                )
+                forces -= to_atom @ block.reshape(p1 - p0, 3 * M)
+            forces = forces.reshape(n_atoms, 3, M)
+        if want_virial:
+            sg = features.strain_gradients
+            virial = np.zeros((n_frames, 3, 3, M))
+            chunk = max(1, _BLOCK_BYTES // (8 * 9 * M * 2))
+            for a0 in range(0, Xh.shape[0], chunk):
+                a1 = min(a0 + chunk, Xh.shape[0])
+                s = np.asarray(sg[a0:a1], dtype=np.float64).transpose(0, 2, 1, 3)  # [i, a, b]
+                sm = (s.reshape(-1, s.shape[3]) @ self.sparse_points_.T).reshape(-1, 3, 3, M)
+                sx = np.einsum("iabd,id->iab", s, Xh[a0:a1])
+                block = (sm - sx[..., None] * t[a0:a1, None, None, :]) * (
+                    f1[a0:a1] / norms[a0:a1, None]
+                )[:, None, None, :]
+                np.subtract.at(virial, frame_of_atom[a0:a1], block)
+        return energy, forces, virial
+
+    # ---------------------------------------------------------------------- fitting
+    def fit(
+        self,
+        frames: Atoms | Sequence[Atoms],
+        features: Features | None = None,
+        targets: Targets | None = None,
+    ) -> SparseGP:
+        """Fit to the energies, forces and virials of ``frames``.
+
+        Args:
+            frames: training configurations.
+            features: their descriptors (with gradients if forces are fitted, and strain
+                gradients if virials are); computed with ``descriptor`` when ``None``.
+            targets: labels; read from the frames with :func:`read_targets` when ``None``.
+                NaN entries are left out of the fit.
+        """
+        self._check_hyper()
+        frames = as_frames(frames)
+        targets = read_targets(frames) if targets is None else targets
+        n_atoms = np.array([len(a) for a in frames], dtype=float)
+        has_e = np.isfinite(targets.energy)
+        has_f = np.all(np.isfinite(targets.forces), axis=1)
+        has_v = np.all(np.isfinite(targets.virial), axis=(1, 2))
+        if not has_e.any():
+            raise ValueError("no training energies: the per-species energies e0 need them")
+        features = self._features(frames, features, has_f.any(), has_v.any())
+        X = _dense_values(features)
+        Xh, norms = _normalised(X)
+        frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
+        numbers = np.concatenate([a.numbers for a in frames])
+        self.elements_ = np.unique(numbers)
+        spc = self._species_index(frames)
+
+        counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
+        self.e0_ = fit_chemical_potentials(counts[has_e], targets.energy[has_e])
+        self._select_sparse_points(Xh, spc)
+
+        eng, frc, vir = self._gp_rows(
+            features, Xh, norms, spc, frame_of_atom, len(frames), has_f.any(), has_v.any()
+        )
+        blocks = [eng[has_e]]
+        y = [targets.energy[has_e] - counts[has_e] @ self.e0_]
+        s_e, s_f, s_v = self._noise(targets, n_atoms)
+        sig = [s_e[has_e]]
+        if has_f.any():
+            blocks.append(frc[has_f].reshape(-1, frc.shape[2]))
+            y.append(targets.forces[has_f].ravel())
+            sig.append(np.repeat(s_f[frame_of_atom[has_f]], 3))
+        if has_v.any():
+            blocks.append(vir[has_v].reshape(-1, vir.shape[3]))
+            y.append(targets.virial[has_v].ravel())
+            sig.append(np.repeat(s_v[has_v], 9))
+        A = np.vstack(blocks)
+        if self.baseline is not None:
+            b_e, b_f, b_v = self.baseline.design(frames, self.elements_)
+            parts = [b_e[has_e]]
+            if has_f.any():
+                parts.append(b_f[has_f].reshape(-1, b_f.shape[2]))
+            if has_v.any():
+                parts.append(b_v[has_v].reshape(-1, b_v.shape[3]))
+            A = np.hstack([A, np.vstack(parts)])
+        self.coef_, self.rank_ = self._solve(A, np.concatenate(y), np.concatenate(sig))
+        return self
+
+    def _select_sparse_points(self, Xh: np.ndarray, spc: np.ndarray):
+        m = check_int("n_sparse", self.n_sparse, 1)
+        chosen, species = [], []
+        for s in range(len(self.elements_)):
+            rows = np.flatnonzero((spc == s) & (np.linalg.norm(Xh, axis=1) > 0))
+            if len(rows) == 0:
+                continue
+            idx = select_sparse_points(
+                Xh[rows], min(m, len(rows)), self.selection, self.random_state
+            )
+            chosen.append(Xh[rows[idx]])
+            species.append(np.full(len(idx), s))
+        if not chosen:
+            raise ValueError("every descriptor row is zero: no environment to learn from")
+        self.sparse_points_ = np.concatenate(chosen)
+        self.sparse_species_ = np.concatenate(species)
+
+    def _solve(self, A: np.ndarray, y: np.ndarray, sigma: np.ndarray):
+        """Least squares on [Λ^{-1/2}A; prior square roots] by pivoted QR."""
+        M = self.sparse_points_.shape[0]
+        t = self.sparse_points_ @ self.sparse_points_.T
+        K_mm = self._f(t)[0] * (self.sparse_species_[:, None] == self.sparse_species_[None, :])
+        lam, U = np.linalg.eigh(K_mm)
+        prior = np.sqrt(np.maximum(lam, 0.0))[:, None] * U.T  # |prior α|² = αᵀ K_MM α
+        n_extra = A.shape[1] - M
+        if n_extra:
+            prior = scipy.linalg.block_diag(prior, np.eye(n_extra) / self.baseline.delta)
+        lhs = np.vstack([A / sigma[:, None], prior])
+        rhs = np.concatenate([y / sigma, np.zeros(prior.shape[0])])
+        coef, _, rank, _ = scipy.linalg.lstsq(lhs, rhs, cond=1e-12, lapack_driver="gelsy")
+        return coef, int(rank)
+
+    # ------------------------------------------------------------------- prediction
+    def predict(
+        self, frames: Atoms | Sequence[Atoms], features: Features | None = None, forces: bool = True
+    ) -> Prediction:
+        """Energies, forces (if ``forces``) and virials (if the features carry strain
+        gradients) of ``frames``."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("SparseGP is not fitted: call fit() first")
+        frames = as_frames(frames)
+        features = self._features(frames, features, forces, False)
+        X = _dense_values(features)
+        Xh, norms = _normalised(X)
+        spc = self._species_index(frames)
+        offsets = _atom_offsets(frames)
+        frame_of_atom = np.repeat(np.arange(len(frames)), np.diff(offsets))
+        M = self.sparse_points_.shape[0]
+        alpha = self.coef_[:M]
+        t, f0, f1 = self._kernel_blocks(Xh, spc)
+        numbers = np.concatenate([a.numbers for a in frames])
+        counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
+        energy = counts @ self.e0_ + np.bincount(
+            frame_of_atom, weights=f0 @ alpha, minlength=len(frames)
+        )
+        # u_i = ∂ε_i/∂x_i = (v − x̂(x̂·v))/|x|, v = Σ_m α_m f'(t_im) x̂_m
+        v = (f1 * alpha) @ self.sparse_points_
+        u = (v - Xh * np.einsum("id,id->i", Xh, v)[:, None]) / norms[:, None]
+        F = W = None
+        if forces:
+            pairs = features.gradient_pairs
+            dE = np.einsum("pcd,pd->pc", features.gradients, u[pairs[:, 0]])
+            F = -np.stack(
+                [np.bincount(pairs[:, 1], weights=dE[:, c], minlength=len(Xh)) for c in range(3)],
+                axis=1,
+            )
+        if features.strain_gradients is not None:
+            per_atom = np.einsum("ibad,id->iab", features.strain_gradients, u)
+            W = np.zeros((len(frames), 3, 3))
+            np.subtract.at(W, frame_of_atom, per_atom)
+        if self.baseline is not None:
+            b_e, b_f, b_v = self.baseline.design(frames, self.elements_)
+            c = self.coef_[M:]
+            energy = energy + b_e @ c
+            if F is not None:
+                F = F + b_f @ c
+            if W is not None:
+                W = W + b_v @ c
+        return Prediction(energy, F, W)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (hyper-parameters)."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("SparseGP is not fitted: nothing to save")
+        path = Path(path)
+        np.savez(
+            path.with_suffix(".npz"),
+            coef=self.coef_,
+            e0=self.e0_,
+            elements=self.elements_,
+            sparse_points=self.sparse_points_,
+            sparse_species=self.sparse_species_,
+        )
+        params = {k: getattr(self, k) for k in self._PARAMS if k not in ("descriptor", "baseline")}
+        meta = {
+            "format": "slimsoap.SparseGP/1",
+            "params": params,
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "rank": self.rank_,
+            "descriptor": _describe(self.descriptor),
+        }
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+
+    @classmethod
+    def load(cls, path: str | Path, descriptor=None) -> SparseGP:
+        """Read a model written by :meth:`save`. The descriptor is rebuilt from its saved
+        class and ``get_params()`` when possible, unless one is passed."""
+        path = Path(path)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        if meta.get("format") != "slimsoap.SparseGP/1":
+            raise ValueError(f"{path.with_suffix('.json')} is not a saved slimsoap SparseGP")
+        baseline = None if meta["baseline"] is None else PairBaseline(**meta["baseline"])
+        if descriptor is None and meta["descriptor"] is not None:
+            descriptor = _rebuild(meta["descriptor"])
+        model = cls(descriptor=descriptor, baseline=baseline, **meta["params"])
+        with np.load(path.with_suffix(".npz")) as data:
+            model.coef_, model.e0_ = data["coef"], data["e0"]
+            model.elements_ = data["elements"]
+            model.sparse_points_ = data["sparse_points"]
+            model.sparse_species_ = data["sparse_species"]
+        model.rank_ = meta["rank"]
+        return model
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, type):
+        return f"{obj.__module__}:{obj.__qualname__}"
+    return str(obj)
+
+
+def _describe(descriptor) -> dict | None:
+    """Class path and ``get_params()`` of a descriptor, when it offers them."""
+    if descriptor is None or not hasattr(descriptor, "get_params"):
+        return None
+    cls = type(descriptor)
+    return {"class": f"{cls.__module__}:{cls.__qualname__}", "params": descriptor.get_params()}
+
+
+def _rebuild(desc: dict):
+    module, _, name = desc["class"].partition(":")
+    return getattr(importlib.import_module(module), name)(**desc["params"])
+
+
+# ------------------------------------------------------------------------ error report
+def errors_by_config_type(
+    prediction: Prediction, targets: Targets, n_atoms: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """RMSE per configuration type (and ``"all"``), like paper Fig. S3.
+
+    Args:
+        prediction: model output for the frames.
+        targets: reference labels (NaN = missing).
+        n_atoms: (n_frames,) atoms per frame.
+
+    Returns:
+        {config_type: {"n_configs", "energy_rmse_per_atom" (eV/atom), "force_rmse" (eV/Å,
+        per component), "virial_rmse_per_atom" (eV/atom)}}; NaN where no label exists.
+    """
+    n_atoms = np.asarray(n_atoms)
+    frame_of_atom = np.repeat(np.arange(len(n_atoms)), n_atoms)
+    out = {}
+    for ct in ["all", *sorted(set(targets.config_type.tolist()))]:
+        sel = np.ones(len(n_atoms), bool) if ct == "all" else targets.config_type == ct
+        de = ((prediction.energy - targets.energy) / n_atoms)[sel]
+        row = {"n_configs": int(sel.sum()), "energy_rmse_per_atom": _rms(de)}
+        if prediction.forces is not None:
+            df = (prediction.forces - targets.forces)[sel[frame_of_atom]]
+            row["force_rmse"] = _rms(df)
+        if prediction.virial is not None:
+            dv = ((prediction.virial - targets.virial) / n_atoms[:, None, None])[sel]
+            row["virial_rmse_per_atom"] = _rms(dv)
+        out[ct] = row
+    return out
+
+
+def _rms(a: np.ndarray) -> float:
+    a = a[np.isfinite(a)]
+    return float(np.sqrt(np.mean(a**2))) if a.size else float("nan")

@@ -1,0 +1,60 @@
+"""Learning curves: errors shrink with data, tables and plot are written."""
+
+import json
+
+import numpy as np
+import pytest
+
+from slimsoap.models.learning_curve import learning_curve
+from slimsoap.models.ridge import EnergyModel
+
+
+def test_learning_curve_tables_and_plot(tmp_path):
+    rng = np.random.default_rng(0)
+    n_structures = 120
+    sizes = rng.integers(2, 6, size=n_structures)
+    s = np.repeat(np.arange(n_structures), sizes)
+    species = rng.choice([1, 6], size=len(s))
+    good = rng.normal(size=(len(s), 12))
+    E = np.bincount(s, weights=good @ rng.normal(size=12) - 2.0 * (species == 6))
+    E += 0.01 * sizes * rng.normal(size=n_structures)
+    bad = good[:, :3].copy()  # loses information: a worse descriptor
+    bad[:, 0] = 0.0
+    lc = learning_curve(
+        {"full": good, "short": bad},
+        s,
+        E,
+        species,
+        train_sizes=[20, 80],
+        n_repeats=3,
+        model=EnergyModel(n_folds=5),
+    )
+    table = lc.summary()
+    assert [(r["descriptor"], r["n_train"]) for r in table] == [
+        ("full", 20),
+        ("full", 80),
+        ("short", 20),
+        ("short", 80),
+    ]
+    full = {r["n_train"]: r for r in table if r["descriptor"] == "full"}
+    short = {r["n_train"]: r for r in table if r["descriptor"] == "short"}
+    assert full[80]["mae_structure_mean"] < full[20]["mae_structure_mean"]
+    assert full[80]["mae_structure_mean"] < 0.5 * short[80]["mae_structure_mean"]
+    # per-atom errors of the well-specified model approach the noise (0.01 eV/atom)
+    assert full[80]["rmse_atom_mean"] == pytest.approx(0.01, rel=0.5)
+    assert lc.lengths == {"full": (12, 12.0), "short": (3, 2.0)}
+    lc.to_csv(tmp_path / "lc.csv")
+    lc.to_json(tmp_path / "lc.json")
+    lc.plot(tmp_path / "lc.png")
+    assert (tmp_path / "lc.csv").read_text().startswith("descriptor,n_train,n_repeats,length")
+    data = json.loads((tmp_path / "lc.json").read_text())
+    assert len(data["rows"]) == 2 * 2 * 3 and data["lengths"]["short"] == [3, 2.0]
+    assert (tmp_path / "lc.png").stat().st_size > 1000
+
+
+def test_learning_curve_refuses_bad_sizes():
+    s = np.repeat(np.arange(5), 2)
+    with pytest.raises(ValueError, match="leaves no test structure"):
+        learning_curve({"x": np.ones((10, 2))}, s, np.zeros(5), [1] * 10, train_sizes=[5])
+    with pytest.raises(ValueError, match="descriptors is empty"):
+        learning_curve({}, s, np.zeros(5), [1] * 10, train_sizes=[2])

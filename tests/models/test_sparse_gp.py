@@ -1,0 +1,172 @@
+"""Sparse GP force field: derivatives of its own energy, exact recovery, save/load."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+
+from slimsoap.models.pair_baseline import PairBaseline
+from slimsoap.models.sparse_gp import (
+    Prediction,
+    SparseGP,
+    Targets,
+    errors_by_config_type,
+    read_targets,
+)
+
+from .toy_descriptor import PairHistogram
+
+
+def alloy(seed, n_rep=(2, 1, 1), rattle=0.15):
+    rng = np.random.default_rng(seed)
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(n_rep)
+    atoms.numbers = np.where(rng.random(len(atoms)) < 0.4, 79, 29)
+    atoms.positions += rng.normal(scale=rattle, size=atoms.positions.shape)
+    atoms.cell = atoms.cell * (1 + 0.02 * rng.normal(size=(3, 3)))
+    atoms.calc = EMT()
+    atoms.info["energy"] = atoms.get_potential_energy()
+    atoms.arrays["forces"] = atoms.get_forces()
+    atoms.info["virial"] = -atoms.get_stress(voigt=False) * atoms.get_volume()
+    atoms.info["config_type"] = "bulk" if seed % 2 else "rattled"
+    atoms.calc = None
+    return atoms
+
+
+DESCRIPTOR = PairHistogram([29, 79], r_cut=4.0, n_bins=5)
+
+
+def test_toy_descriptor_gradients_match_finite_differences():
+    atoms = alloy(0)
+    F = DESCRIPTOR.compute([atoms], gradients=True)
+    h = 1e-5
+    for row, atom in F.gradient_pairs[::7]:
+        for c in range(3):
+            p, m = atoms.copy(), atoms.copy()
+            p.positions[atom, c] += h
+            m.positions[atom, c] -= h
+            fd = (DESCRIPTOR.compute([p]).values[row] - DESCRIPTOR.compute([m]).values[row]) / 2 / h
+            k = np.flatnonzero((F.gradient_pairs == [row, atom]).all(axis=1))[0]
+            np.testing.assert_allclose(F.gradients[k, c], fd, atol=1e-8)
+
+
+def strained(atoms, a, b, h):
+    eps = np.eye(3)
+    eps[a, b] += h
+    out = atoms.copy()
+    out.set_cell(atoms.cell @ eps.T, scale_atoms=True)
+    return out
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel="polynomial", zeta=3, baseline=PairBaseline(r_cut=4.0, n_basis=5)),
+        dict(kernel="se", theta=0.3),
+    ],
+)
+def test_forces_and_virial_are_derivatives_of_predicted_energy(kw):
+    train = [alloy(s) for s in range(6)]
+    model = SparseGP(DESCRIPTOR, n_sparse=20, selection="fps", **kw).fit(train)
+    atoms = alloy(11)
+    pred = model.predict([atoms], features=DESCRIPTOR.compute([atoms], gradients=True))
+    energy = lambda a: model.predict([a], forces=False).energy[0]  # noqa: E731
+    h = 1e-4
+    scale = np.abs(pred.forces).max()
+    for i in range(len(atoms)):
+        for c in range(3):
+            p, m = atoms.copy(), atoms.copy()
+            p.positions[i, c] += h
+            m.positions[i, c] -= h
+            fd = -(energy(p) - energy(m)) / (2 * h)
+            assert pred.forces[i, c] == pytest.approx(fd, abs=1e-6 * scale)
+    vscale = np.abs(pred.virial).max()
+    for a in range(3):
+        for b in range(3):
+            fd = -(energy(strained(atoms, a, b, h)) - energy(strained(atoms, a, b, -h))) / 2 / h
+            assert pred.virial[0, a, b] == pytest.approx(fd, abs=1e-6 * vscale)
+
+
+SMALL = PairHistogram([29, 79], r_cut=4.0, n_bins=3)  # 6 features: 21 quadratic forms
+
+
+def teacher_energy(atoms, Q, e0):
+    """A local energy in the span of the zeta=2 kernel: x̂ᵀ Q_s x̂ per atom, plus e0."""
+    x = SMALL.compute([atoms]).values
+    xh = x / np.linalg.norm(x, axis=1)[:, None]
+    spc = (atoms.numbers == 79).astype(int)
+    return float(np.einsum("id,ide,ie->", xh, Q[spc], xh) + e0[spc].sum())
+
+
+def teacher_label(atoms, Q, e0, h=1e-5):
+    atoms.info["energy"] = teacher_energy(atoms, Q, e0)
+    forces = np.zeros((len(atoms), 3))
+    for i in range(len(atoms)):
+        for c in range(3):
+            p, m = atoms.copy(), atoms.copy()
+            p.positions[i, c] += h
+            m.positions[i, c] -= h
+            forces[i, c] = -(teacher_energy(p, Q, e0) - teacher_energy(m, Q, e0)) / (2 * h)
+    atoms.arrays["forces"] = forces
+    del atoms.info["virial"]
+    return atoms
+
+
+def test_recovers_a_target_in_the_kernel_span():
+    rng = np.random.default_rng(7)
+    d = SMALL.n_features
+    Q = rng.normal(size=(2, d, d)) * 0.3
+    Q = Q + Q.transpose(0, 2, 1)
+    e0 = np.array([-3.5, -4.2])
+    train = [teacher_label(alloy(s, rattle=0.3), Q, e0) for s in range(12)]
+    test = [teacher_label(alloy(s, rattle=0.3), Q, e0) for s in range(100, 103)]
+    # 12 frames x 8 atoms give more environments per species than the 21 quadratic forms
+    model = SparseGP(
+        SMALL, zeta=2, n_sparse=200, sigma_energy=1e-6, sigma_force=1e-5, selection="fps"
+    ).fit(train)
+    pred = model.predict(test)
+    ref = read_targets(test)
+    assert np.max(np.abs(pred.energy - ref.energy)) < 1e-5 * np.ptp(ref.energy)
+    assert np.max(np.abs(pred.forces - ref.forces)) < 1e-4 * np.abs(ref.forces).max()
+
+
+def test_save_load_round_trip(tmp_path):
+    train = [alloy(s) for s in range(4)]
+    model = SparseGP(DESCRIPTOR, zeta=2, n_sparse=10, baseline=PairBaseline(r_cut=4.0)).fit(train)
+    model.save(tmp_path / "gp")
+    loaded = SparseGP.load(tmp_path / "gp", descriptor=DESCRIPTOR)
+    test = [alloy(20)]
+    a, b = model.predict(test), loaded.predict(test)
+    np.testing.assert_array_equal(a.energy, b.energy)
+    np.testing.assert_array_equal(a.forces, b.forces)
+    assert loaded.get_params()["zeta"] == 2 and loaded.baseline.r_cut == 4.0
+
+
+def test_errors_by_config_type_known_values():
+    targets = Targets(
+        energy=np.array([1.0, 2.0, 3.0]),
+        forces=np.zeros((5, 3)),
+        virial=np.full((3, 3, 3), np.nan),
+        config_type=np.array(["a", "b", "a"]),
+    )
+    forces = np.zeros((5, 3))
+    forces[2] = [3.0, 0.0, 0.0]  # atom 2 belongs to frame 1 ("b")
+    p = Prediction(energy=np.array([1.0, 2.0 + 0.2, 3.0 + 0.3]), forces=forces, virial=None)
+    out = errors_by_config_type(p, targets, np.array([2, 1, 2]))
+    assert out["a"]["n_configs"] == 2
+    assert out["a"]["energy_rmse_per_atom"] == pytest.approx(np.sqrt(0.15**2 / 2))
+    assert out["a"]["force_rmse"] == 0.0
+    assert out["b"]["energy_rmse_per_atom"] == pytest.approx(0.2)
+    assert out["b"]["force_rmse"] == pytest.approx(np.sqrt(9 / 3))
+
+
+def test_bad_input():
+    train = [alloy(0)]
+    with pytest.raises(ValueError, match="unknown kernel"):
+        SparseGP(DESCRIPTOR, kernel="rbf").fit(train)
+    with pytest.raises(ValueError, match="no features given"):
+        SparseGP().fit(train)
+    model = SparseGP(DESCRIPTOR, n_sparse=5).fit(train)
+    other = train[0].copy()
+    other.numbers[0] = 47
+    with pytest.raises(ValueError, match=r"elements \[47\] not in the training data"):
+        model.predict([other], features=DESCRIPTOR.compute([train[0]], gradients=True))
