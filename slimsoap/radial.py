@@ -128,3 +128,8 @@ def make_basis(name: str, n_max: int, l_max: int, r_cut: float, sigma: float) ->
     if name not in BASES:
         raise ValueError(f"unknown radial_basis {name!r}; valid: {sorted(BASES)}")
     return BASES[name](n_max, l_max, r_cut, sigma)
+
+
+from .radial_gap import GaussianBasis  # noqa: E402  (subclasses RadialBasis above)
+
+BASES[GaussianBasis.name] = GaussianBasis
