@@ -14,7 +14,9 @@ Conventions (read from GAP's ``descriptors.F90``; fixed, not fitted):
   is ``center_weight`` (the centre's Gaussian goes to its own species channel, GAP's default
   ``central_reference_all_species=F``).
 - (nu_R, nu_S) of GAP's generalised SOAP are the paired compressions of DESIGN §4, with GAP's
-  unit-sphere projection, the plain sum over n (``projection="sum"``).
+  unit-sphere projection, the plain sum over n (``projection="sum"``). GAP's ``Z_map`` is
+  ``species_groups`` (groups, then ":" and the groups of the second density), and GAP's
+  ``diagonal_radial`` is ``diagonal_radial``; both keep GAP's order of the stored pairs.
 - quippy's gradients come per neighbour image; summed over images of the same atom they are
   slimsoap's ∂x_centre/∂r_atom.
 """
@@ -44,15 +46,20 @@ GAP_SETTINGS = {
 
 
 def gap_columns(soap):
-    """For each quippy column (but the trailing one): slimsoap's column and the factor to it."""
+    """For each quippy column (but the trailing one): slimsoap's column and the factor to it.
+
+    Pairs a compression does not store (``diagonal_radial``) are absent from both codes.
+    """
     labels = soap.labels()
     index = {lab: k for k, lab in enumerate(labels)}
     names1 = list(dict.fromkeys(lab[1] for lab in labels if lab[0] == 0))
     names2 = list(dict.fromkeys(lab[2] for lab in labels if lab[0] == 0))
-    symmetric = names1 == names2
+    symmetric = set(names1) == set(names2)  # then names1 is in channel order
     cols, scale = [], []
     for a, name_a in enumerate(names1):
         for name_b in names1[: a + 1] if symmetric else names2:
+            if (0, name_b, name_a) not in index and (0, name_a, name_b) not in index:
+                continue
             for l in range(soap.l_max + 1):
                 cols.append(index[(l, name_b, name_a) if symmetric else (l, name_a, name_b)])
                 scale.append(1.0 / (16.0 * np.pi**2 * np.sqrt(2 * l + 1)))
@@ -60,14 +67,14 @@ def gap_columns(soap):
     return np.array(cols), np.array(scale)
 
 
-def quippy_soap(soap, atoms, nu=(2, 2)):
+def quippy_soap(soap, atoms, gap_options):
     """quippy's values (n_atoms, n_features + 1) and gradients summed per (centre, atom)."""
     z = " ".join(str(z) for z in soap.species_z)
     desc = descriptors.Descriptor(
         f"soap cutoff={soap.r_cut} l_max={soap.l_max} n_max={soap.n_max} "
         f"atom_sigma={soap.sigma} cutoff_transition_width={soap.cutoff_width} "
         f"central_weight={soap.center_weight} normalise=F n_species={len(soap.species_z)} "
-        f"species_Z={{{z}}} n_Z={len(soap.species_z)} Z={{{z}}} nu_R={nu[0]} nu_S={nu[1]}"
+        f"species_Z={{{z}}} n_Z={len(soap.species_z)} Z={{{z}}} {gap_options}"
     )
     out = desc.calc(atoms, grad=True)
     n = len(atoms)
@@ -77,9 +84,9 @@ def quippy_soap(soap, atoms, nu=(2, 2)):
     return out["data"], grads
 
 
-def compare(soap, atoms, nu=(2, 2)):
+def compare(soap, atoms, gap_options=""):
     """Max relative deviation of values and gradients from quippy, per l-block scale."""
-    ref, ref_grad = quippy_soap(soap, atoms, nu)
+    ref, ref_grad = quippy_soap(soap, atoms, gap_options)
     assert ref.shape == (len(atoms), soap.n_features + 1)
     np.testing.assert_array_equal(ref[:, -1], 0.0)  # covariance_sigma0, not a feature
     cols, scale = gap_columns(soap)
@@ -143,4 +150,25 @@ def test_generalised_soap_matches_quippy(nu):
         ["H", "C", "N", "O"], r_cut=3.5, n_max=3, l_max=3, sigma=0.5, radial_basis="gaussian",
         compression=GAP_SETTINGS[nu], projection="sum",
     )  # fmt: skip
-    assert compare(soap, atoms, nu) <= 1e-8
+    assert compare(soap, atoms, f"nu_R={nu[0]} nu_S={nu[1]}") <= 1e-8
+
+
+@pytest.mark.parametrize(
+    "compression, options, gap_options",
+    [
+        ("diagonal_radial", {}, "diagonal_radial=T"),
+        ("species_groups", {"groups": [["H", "C"], ["O"]]}, "Z_map={1 6, 8}"),
+        (
+            "species_groups",
+            {"groups": [["H"], ["C", "O"]], "groups2": [["H", "C", "O"]]},
+            "Z_map={1, 6 8 : 1 6 8}",
+        ),
+    ],
+)
+def test_gap_channel_options_match_quippy(compression, options, gap_options):
+    atoms = molecule("CH3CH2OH")
+    soap = SOAP(
+        ["H", "C", "O"], r_cut=3.5, n_max=3, l_max=3, sigma=0.5, radial_basis="gaussian",
+        compression=compression, **options,
+    )  # fmt: skip
+    assert compare(soap, atoms, gap_options) <= 1e-8
