@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import check_int
-from .ridge import EnergyModel, Matrix, check_features, check_structure_index
+from .ridge import EnergyModel, Matrix, as_numbers, check_features, check_structure_index
 
 METRICS = ("mae_structure", "rmse_structure", "mae_atom", "rmse_atom")
 
@@ -144,6 +144,8 @@ def learning_curve(
         train_sizes: numbers of training structures (each < n_structures).
         n_repeats: random draws per size.
         n_test: test structures per draw (default: all those not in the training set).
+            Structures with an element absent from the draw's training set are skipped
+            (each row records the ``n_test`` actually used).
         model: an unfitted :class:`EnergyModel` whose parameters are used for every fit.
         random_state: seed of the draws.
         progress: print one line per fit.
@@ -168,6 +170,7 @@ def learning_curve(
     n_repeats = check_int("n_repeats", n_repeats, 1)
     template = model if model is not None else EnergyModel()
     species = np.asarray(species)
+    species_z = as_numbers(species)
     n_atoms = np.bincount(s)
     order = np.argsort(s, kind="stable")
     starts = np.concatenate([[0], np.cumsum(n_atoms)])
@@ -183,6 +186,9 @@ def learning_curve(
         for rep in range(n_repeats):
             perm = rng.permutation(n_structures)
             train, test = perm[:n], perm[n:]
+            # a structure with an element absent from the training set cannot be predicted
+            seen = np.isin(species_z, np.unique(species_z[atoms_of(train)[0]]))
+            test = test[np.bincount(s, weights=~seen, minlength=n_structures)[test] == 0]
             if n_test is not None:
                 test = test[:n_test]
             tr_idx, tr_s = atoms_of(train)

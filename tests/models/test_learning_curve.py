@@ -58,3 +58,22 @@ def test_learning_curve_refuses_bad_sizes():
         learning_curve({"x": np.ones((10, 2))}, s, np.zeros(5), [1] * 10, train_sizes=[5])
     with pytest.raises(ValueError, match="descriptors is empty"):
         learning_curve({}, s, np.zeros(5), [1] * 10, train_sizes=[2])
+
+
+def test_structures_with_unseen_elements_are_left_out_of_the_test_set():
+    rng = np.random.default_rng(1)
+    s = np.repeat(np.arange(30), 3)
+    species = np.full(len(s), 1)
+    species[0] = 9  # only structure 0 has fluorine
+    X = rng.normal(size=(len(s), 4))
+    lc = learning_curve(
+        {"x": X},
+        s,
+        rng.normal(size=30),
+        species,
+        train_sizes=[10],
+        n_repeats=4,
+        model=EnergyModel(n_folds=3),
+    )
+    for row in lc.rows:
+        assert row["n_test"] in (19, 20)  # 20 others, minus structure 0 when it is not trained on
