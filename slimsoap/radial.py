@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy.special import gamma
 
+from ._kernels.soap import gaussian_type_radial
 from .errors import check_int, check_positive
 
 
@@ -96,16 +97,8 @@ class GTOBasis(RadialBasis):
         self._pref = pref * self.sigma ** (-2.0 * ls)
 
     def integrals(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        r = np.asarray(r, dtype=np.float64)[:, None, None]
-        ls = np.arange(self.l_max + 1)[None, :, None]
-        e = np.exp(-self._gamma[None] * r * r) * self._pref[None]  # (P, L+1, N) primitives
-        rl = r**ls
-        drl = np.where(ls > 0, ls * r ** np.maximum(ls - 1, 0), 0.0)
-        prim = e * rl
-        dprim = e * (drl - 2.0 * self._gamma[None] * r * rl)
-        values = np.einsum("plk,lnk->pln", prim, self.betas)
-        derivs = np.einsum("plk,lnk->pln", dprim, self.betas)
-        return values, derivs
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        return gaussian_type_radial(r, self._gamma, self._pref, self.betas, self.l_max)
 
     def projection(self) -> np.ndarray:
         ls = np.arange(self.l_max + 1)[:, None]
