@@ -29,7 +29,6 @@ from ase import Atoms, units
 from ase.build import bulk, fcc100, fcc110, fcc111
 from ase.calculators.emt import EMT
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 from scipy.optimize import minimize_scalar
 
 #: The metals ASE's EMT is parametrised for.
@@ -142,7 +141,10 @@ def _liquid_run(rng: np.random.Generator, elements: tuple[str, ...], count: int)
     atoms.positions += rng.normal(0.0, 0.15, size=atoms.positions.shape)
     atoms.calc = EMT()
     temperature = float(rng.uniform(1800.0, 3000.0))
-    MaxwellBoltzmannDistribution(atoms, temperature_K=2 * temperature, rng=rng)
+    # Maxwell-Boltzmann momenta at twice the target temperature (equipartition halves it)
+    masses = atoms.get_masses()[:, None]
+    momenta = rng.normal(size=(len(atoms), 3)) * np.sqrt(masses * units.kB * 2 * temperature)
+    atoms.set_momenta(momenta - masses * momenta.sum(axis=0) / masses.sum())
     dyn = Langevin(
         atoms,
         timestep=_TIMESTEP_FS * units.fs,
