@@ -1,0 +1,39 @@
+"""The ``slimsoap recover`` handler on features written to disk."""
+
+import argparse
+
+import numpy as np
+from structures import random_cluster
+
+from slimsoap import SOAP
+from slimsoap.cli_recover import add_subparser
+from slimsoap.recovery import read_features, write_features
+
+
+def test_recover_command(tmp_path, capsys):
+    frames = [random_cluster(["H", "C", "O", "C"], seed=s) for s in range(3)]
+    soap = SOAP(["H", "C", "O"], 3.5, 3, 3, compression="random", seed=21)
+    full_soap = SOAP(["H", "C", "O"], 3.5, 3, 3)
+    write_features(tmp_path / "c.npz", soap.compute(frames), soap)
+    write_features(tmp_path / "full.npz", full_soap.compute(frames), full_soap)
+    parser = argparse.ArgumentParser()
+    add_subparser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        [
+            "recover",
+            str(tmp_path / "c.npz"),
+            str(tmp_path / "r.npz"),
+            "--original",
+            str(tmp_path / "full.npz"),
+        ]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    err = float(out.split("max relative recovery error:")[1].split()[0])
+    assert err <= 1e-8
+    rec, rec_soap = read_features(tmp_path / "r.npz")
+    assert rec_soap.compression == "nu2"
+    ref = full_soap.compute(frames).values
+    assert np.abs(rec - ref).max() <= 1e-8 * np.abs(ref).max()
+    with np.load(tmp_path / "r.npz") as z:
+        assert z["rank"].shape == (12, 4)
