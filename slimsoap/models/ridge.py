@@ -387,7 +387,7 @@ class EnergyModel:
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
         folds = np.array_split(np.random.default_rng(self.random_state).permutation(n), k)
-        sq = np.zeros(len(sigmas))
+        sq, n_used = np.zeros(len(sigmas)), 0
         for test in folds:
             train = np.setdiff1d(np.arange(n), test)
             if self.solver_ == "exact":
@@ -398,8 +398,12 @@ class EnergyModel:
             pred = solver.predict_many(Z_test, counts[test], sigmas)
             if mu is not None:
                 pred += (counts[test] @ mu)[:, None]
-            sq += np.sum(((pred - E[test, None]) / n_atoms[test, None]) ** 2, axis=0)
-        return sigmas, np.sqrt(sq / n)
+            # held-out structures with an element the fold never saw have no μ: skip them
+            ok = counts[test][:, counts[train].sum(axis=0) == 0].sum(axis=1) == 0
+            err = (pred[ok] - E[test[ok], None]) / n_atoms[test[ok], None]
+            sq += np.sum(err**2, axis=0)
+            n_used += int(ok.sum())
+        return sigmas, np.sqrt(sq / n_used)
 
     # ------------------------------------------------------------------ prediction
     def predict(

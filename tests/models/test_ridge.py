@@ -178,3 +178,18 @@ def test_joint_chemical_potentials_are_exact_where_separate_ones_are_not():
     np.testing.assert_allclose(joint.predict(Xt, st, spt), Et, rtol=0, atol=1e-6)
     separate = EnergyModel(sigma=1e-7, chemical_potentials="separate").fit(X, s, E, spc)
     assert np.max(np.abs(separate.predict(Xt, st, spt) - Et)) > 1e-3
+
+
+def test_cv_ignores_held_out_structures_with_unseen_elements():
+    # one structure holds the only fluorine: in its fold it cannot be predicted, and must not
+    # decide sigma (its error would be the whole chemical potential of F)
+    rng = np.random.default_rng(9)
+    X, s, spc = make_structures(rng, 200, 20, min_atoms=2, max_atoms=4)
+    X[:, :3] = 0.0
+    X *= 0.05
+    spc[0] = 9
+    E = per_structure(X @ rng.normal(size=X.shape[1]) + np.where(spc == 9, -2700.0, -10.0), s)
+    E += 0.2 * np.bincount(s) * rng.normal(size=len(E))
+    model = EnergyModel(sigma_grid=np.logspace(-3, 1, 33)).fit(X, s, E, spc)
+    assert np.all(model.cv_rmse_ < 1.0)
+    assert abs(np.log10(model.sigma_ / 0.2)) < 0.5
