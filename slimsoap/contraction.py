@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .channels import Block, ChannelMap
+from .channels import ChannelMap
 
 
 class Contraction:
@@ -26,14 +26,23 @@ class Contraction:
         self.starts = np.concatenate([[0], np.cumsum([b.size for b in maps.blocks])])
         self.n_features = int(self.starts[-1])
         self._lookup = [None] * (l_max + 1)  # per l: (K1, K2) packed column or -1, for sparse
+        # per l: flat index rows·K2 + cols of the stored entries, and their scale (None: all 1)
+        self._flat = []
+        for b in maps.blocks:
+            scale = None if np.all(b.scale == 1.0) else b.scale
+            self._flat.append((b.rows * b.widths()[1] + b.cols, scale))
 
     def _x(self, c: np.ndarray, l: int) -> np.ndarray:
         """X_l^T as (n, S·N, 2l+1)."""
         return c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], self.S * self.N, 2 * l + 1)
 
-    @staticmethod
-    def _pack(p: np.ndarray, block: Block) -> np.ndarray:
-        return p[..., block.rows, block.cols] * block.scale
+    def _pack(self, p: np.ndarray, l: int) -> np.ndarray:
+        """Stored entries of p (..., K1, K2) of l, as (..., n_entries)."""
+        flat, scale = self._flat[l]
+        out = np.take(p.reshape(*p.shape[:-2], -1), flat, axis=-1)
+        if scale is not None:
+            out *= scale
+        return out
 
     @staticmethod
     def _project(w: np.ndarray | None, xt: np.ndarray) -> np.ndarray:
@@ -54,7 +63,7 @@ class Contraction:
         """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²)."""
         out = np.empty((c.shape[0], self.n_features), dtype=dtype)
         for l, p in enumerate(self.blocks_full(c)):
-            out[:, self.starts[l] : self.starts[l + 1]] = self._pack(p, self.maps.blocks[l])
+            out[:, self.starts[l] : self.starts[l + 1]] = self._pack(p, l)
         return out
 
     def sparse_values(self, c: np.ndarray, dtype=np.float64) -> sp.csr_matrix:
@@ -149,7 +158,7 @@ class Contraction:
             else:
                 b_ = np.matmul(y1[:, None], d.transpose(0, 1, 3, 2))  # (P, 3, K1, N)
                 dp = m1 + self._spread(w2, b_, rows, y2.shape[1], left=False)
-            out[:, :, self.starts[l] : self.starts[l + 1]] = self._pack(dp, block)
+            out[:, :, self.starts[l] : self.starts[l + 1]] = self._pack(dp, l)
         return out
 
     @staticmethod
