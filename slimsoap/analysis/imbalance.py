@@ -37,15 +37,20 @@ from slimsoap.analysis.distances import GramDistances, as_descriptor_array, bloc
 def _nearest(gram: GramDistances, D: np.ndarray, start: int, k: int) -> np.ndarray:
     """(rows, k) the k nearest environments of rows start:start+rows, ties by lower index.
 
-    ``D`` is the block of squared distances with +inf at each row's own environment.
-    Candidates within the rounding bound of the k-th smallest are settled with exact
-    distances, so the choice is that of exact arithmetic.
+    ``D`` is the block of squared distances with +inf at each row's own environment. Rows
+    with more than k candidates within the rounding bound of their k-th smallest entry are
+    settled with exact distances, so the choice is that of exact arithmetic. (Only the set
+    matters to the imbalance, so rows are not sorted.)
     """
     tol = 2.0 * gram.tolerance(start, start + D.shape[0])
-    kth = np.partition(D, k - 1, axis=1)[:, k - 1]
+    kth = D.min(axis=1) if k == 1 else np.partition(D, k - 1, axis=1)[:, k - 1]
+    close = D <= (kth + tol)[:, None]
+    count = np.count_nonzero(close, axis=1)
     out = np.empty((D.shape[0], k), dtype=np.int64)
-    for r in range(D.shape[0]):
-        cand = np.flatnonzero(D[r] <= kth[r] + tol[r])
+    clear = count == k
+    out[clear] = np.nonzero(close[clear])[1].reshape(-1, k)
+    for r in np.flatnonzero(~clear):
+        cand = np.flatnonzero(close[r])
         exact = gram.exact(start + r, cand)
         out[r] = cand[np.lexsort((cand, exact))][:k]
     return out
@@ -61,8 +66,9 @@ def _ranks(gram: GramDistances, D: np.ndarray, start: int, targets: np.ndarray) 
     rows = np.arange(D.shape[0])
     tol = gram.tolerance(start, start + D.shape[0])[:, None, None]
     t = gram.exact(start + rows[:, None], targets)[:, :, None]
-    ranks = 1 + (D[:, None, :] < t - tol).sum(axis=2)
-    r, q, m = np.nonzero(np.abs(D[:, None, :] - t) <= tol)
+    diff = D[:, None, :] - t
+    ranks = 1 + np.count_nonzero(diff < -tol, axis=2)
+    r, q, m = np.nonzero(np.abs(diff, out=diff) <= tol)
     exact = gram.exact(start + r, m)
     t_rq, target = t[r, q, 0], targets[r, q]
     before = (exact < t_rq) | ((exact == t_rq) & (m < target))
