@@ -11,7 +11,7 @@ only through a nonlinear map of 20 of its coordinates, so Δ(A→B) < Δ(B→A).
 The work is two (N × N × n_features) matrix products (one per descriptor), so the script
 also times one BLAS dgemm of the same shape per block and prints the achieved fraction.
 
-Measured (2025 dev VM, 2 cores shared with ~6 other jobs, load average 5-7, OpenBLAS 2
+Measured (this dev VM, 2 cores shared with ~6 other jobs, load average 5-7, OpenBLAS 2
 threads): 480 s wall, 180 s user + 17 s system CPU for the whole script (the process got 39%
 of the machine), peak RSS 3.4 GiB of which 1.5 GiB are the inputs and 1.7 GiB allocated
 inside information_imbalance (centred copies of the inputs + blocks). The two dgemms are
