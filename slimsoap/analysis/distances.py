@@ -5,12 +5,16 @@ descriptors from any code. Distances are Euclidean in feature space (feature uni
 
 Large data sets: :func:`distance_blocks` yields the distance matrix a block of rows at a
 time, so the (N, N) matrix is never held; :func:`distance_correlation` accumulates its
-statistics and histograms from those blocks and fits 20,000 environments in a few hundred
-MB. :func:`scaled_distances` and :func:`environment_ranks` return dense (N, N) arrays and are
-meant for small N (plots, tests).
+statistics and histograms from those blocks. Blocks hold ~128 MB of distances whatever N is,
+so its working memory is about 0.8 GB (measured) plus a centred copy of each input, for
+20,000 environments as for 2,000. :func:`scaled_distances` and :func:`environment_ranks`
+return dense (N, N) arrays and are meant for small N (plots, tests).
 
 Ties in ranks: the environment itself is excluded, the nearest other environment has rank 1,
 and equal distances are ranked by environment index (the order of a stable argsort).
+:func:`environment_ranks` uses distances computed directly, so exact ties stay ties; the
+blocks of :func:`distance_correlation` use the Gram-matrix formula, whose last-digit rounding
+can split exact ties (only the rank histogram and rank correlation can notice).
 """
 
 from __future__ import annotations

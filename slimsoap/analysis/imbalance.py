@@ -20,8 +20,9 @@ block of environments i, the squared distances to all N environments in each spa
 computed (block × N, one BLAS matrix product), the k nearest in A are selected, and the rank
 of each in B is counted as the number of environments closer to i than it (plus tied ones of
 lower index). Entries within the matrix product's rounding bound of a decision are
-recomputed directly, so the result is that of exact distances (exact ties stay ties). Cost is
-O(N²·n_features) flops and O(block·N) memory.
+recomputed directly as Σ(a − b)², so the result is that of directly computed distances
+(exact ties stay ties, duplicates are at distance 0). Cost is O(N²·n_features) flops; memory
+is O(block·N) (~128 MB per space by default) plus a centred copy of each input.
 """
 
 from __future__ import annotations
