@@ -13,8 +13,8 @@ added, with the cation placed either monodentate (on the C→O axis) or bidentat
 O–C–O bisector, in-plane) at a typical M–O distance. Labels are a GFN2-xTB single point
 (``tblite.ase.TBLite``) at the system's total charge: ``info["energy"]`` (eV) and
 ``arrays["forces"]`` (eV/Å); ``info["energy_kind"] = "gfn2_xtb"``. Configurations whose
-SCF does not converge within 100 cycles are skipped and counted in ``report["failed"]``,
-never written.
+SCF converges neither with the default mixing (100 cycles) nor with damping 0.2 (300
+cycles) are skipped and counted in ``report["failed"]``, never written.
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ SIDE_CHAINS: dict[str, str] = {
 AMINO_ACIDS: tuple[str, ...] = tuple(sorted([*SIDE_CHAINS, "Gly", "Pro"]))
 #: Divalent cations and the M–O distance (Å) used to place them.
 CATIONS: dict[str, float] = {"Ca": 2.35, "Sr": 2.50, "Ba": 2.70, "Cd": 2.30, "Hg": 2.35, "Pb": 2.45}
-#: SCF cycles before a configuration counts as failed (converged ones need ~10-30; a
-#: non-converging SCF rarely recovers after 100, and each cycle costs time).
-_MAX_SCF_ITERATIONS = 100
+#: SCF attempts: tblite's default Broyden damping (0.4), then stronger damping. Cation
+#: complexes (Ca, Sr, Ba) often oscillate with the first and converge with the second.
+_SCF_SETTINGS = (
+    {"mixer_damping": 0.4, "max_iterations": 100},
+    {"mixer_damping": 0.2, "max_iterations": 300},
+)
 _CLASH = 1.8  # Å: the cation must be at least this far from every atom but its O ligands
 
 
@@ -131,27 +134,29 @@ def _place_cation(mol, pos: np.ndarray, cation: str, rng: np.random.Generator):
 
 
 def _label(atoms: Atoms, charge: int) -> Atoms | None:
-    """GFN2-xTB energy and forces at total ``charge``; None when the SCF fails."""
+    """GFN2-xTB energy and forces at total ``charge``; None when the SCF fails.
+
+    The SCF is tried with tblite's default mixing first; if it does not converge, once
+    more with stronger damping and more cycles (same converged solution, slower path).
+    """
     from ase.calculators.calculator import CalculationFailed
     from tblite.ase import TBLite
 
-    atoms.calc = TBLite(
-        method="GFN2-xTB",
-        charge=charge,
-        multiplicity=1,
-        max_iterations=_MAX_SCF_ITERATIONS,
-        verbosity=0,
-    )
-    try:
-        energy = atoms.get_potential_energy()
-        forces = atoms.get_forces()
-    except CalculationFailed:
-        return None
-    finally:
-        atoms.calc = None
-    atoms.info["energy"] = float(energy)
-    atoms.arrays["forces"] = forces
-    return atoms
+    for settings in _SCF_SETTINGS:
+        atoms.calc = TBLite(
+            method="GFN2-xTB", charge=charge, multiplicity=1, verbosity=0, **settings
+        )
+        try:
+            energy = atoms.get_potential_energy()
+            forces = atoms.get_forces()
+        except CalculationFailed:
+            continue
+        finally:
+            atoms.calc = None
+        atoms.info["energy"] = float(energy)
+        atoms.arrays["forces"] = forces
+        return atoms
+    return None
 
 
 def generate_amino(n: int = 1000, seed: int = 0, report: dict | None = None) -> Iterator[Atoms]:
