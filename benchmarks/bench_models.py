@@ -40,22 +40,30 @@ ALLOY = ("Ni", "Cu", "Pd", "Ag", "Pt")
 
 
 def _soap(species, compression, args):
-    return SOAP(species, r_cut=args.r_cut, n_max=args.n_max, l_max=args.l_max,
-                sigma=args.sigma, compression=compression, center_weight=args.center_weight)
+    return SOAP(
+        species,
+        r_cut=args.r_cut,
+        n_max=args.n_max,
+        l_max=args.l_max,
+        sigma=args.sigma,
+        compression=compression,
+        center_weight=args.center_weight,
+    )
 
 
 def bench_emt(args) -> dict:
     from slimsoap.data.gen_alloy import generate_alloy
 
     t0 = time.perf_counter()
-    frames = list(generate_alloy(n=args.n_train + args.n_test, seed=args.seed,
-                                 elements=ALLOY))
+    frames = list(generate_alloy(n=args.n_train + args.n_test, seed=args.seed, elements=ALLOY))
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(frames))
     train = [frames[i] for i in order[: args.n_train]]
     test = [frames[i] for i in order[args.n_train :]]
-    print(f"generated {len(frames)} EMT configurations in {time.perf_counter() - t0:.1f} s "
-          f"({sum(len(a) for a in train)} training atoms)")
+    print(
+        f"generated {len(frames)} EMT configurations in {time.perf_counter() - t0:.1f} s "
+        f"({sum(len(a) for a in train)} training atoms)"
+    )
     results = {}
     for compression in args.compressions:
         desc = _soap(ALLOY, compression, args)
@@ -63,10 +71,16 @@ def bench_emt(args) -> dict:
         f_train = desc.compute(train, gradients=True)
         f_test = desc.compute(test, gradients=True)
         t_desc = time.perf_counter() - t0
-        model = SparseGP(desc, zeta=args.zeta, delta=args.delta, n_sparse=args.n_sparse,
-                         selection=args.selection, sigma_energy=args.sigma_energy,
-                         sigma_force=args.sigma_force,
-                         baseline=PairBaseline(r_cut=args.r_cut) if args.baseline else None)
+        model = SparseGP(
+            desc,
+            zeta=args.zeta,
+            delta=args.delta,
+            n_sparse=args.n_sparse,
+            selection=args.selection,
+            sigma_energy=args.sigma_energy,
+            sigma_force=args.sigma_force,
+            baseline=PairBaseline(r_cut=args.r_cut) if args.baseline else None,
+        )
         targets = read_targets(train)
         targets.virial[:] = np.nan  # the SOAP calculator has no strain gradients yet
         t0 = time.perf_counter()
@@ -74,19 +88,28 @@ def bench_emt(args) -> dict:
         t_fit = time.perf_counter() - t0
         pred = model.predict(test, features=f_test)
         errs = errors_by_config_type(pred, read_targets(test), np.array([len(a) for a in test]))
-        results[compression] = {"n_features": desc.n_features, "n_sparse_total":
-                                int(model.sparse_points_.shape[0]), "descriptor_s": t_desc,
-                                "fit_s": t_fit, "errors": errs}
+        results[compression] = {
+            "n_features": desc.n_features,
+            "n_sparse_total": int(model.sparse_points_.shape[0]),
+            "descriptor_s": t_desc,
+            "fit_s": t_fit,
+            "errors": errs,
+        }
         e, f = errs["all"]["energy_rmse_per_atom"], errs["all"]["force_rmse"]
-        print(f"{compression:>10s}  d={desc.n_features:6d}  E RMSE {1000 * e:7.2f} meV/atom  "
-              f"F RMSE {f:.4f} eV/Å  (descriptors {t_desc:.0f} s, fit {t_fit:.0f} s)",
-              flush=True)
+        print(
+            f"{compression:>10s}  d={desc.n_features:6d}  E RMSE {1000 * e:7.2f} meV/atom  "
+            f"F RMSE {f:.4f} eV/Å  (descriptors {t_desc:.0f} s, fit {t_fit:.0f} s)",
+            flush=True,
+        )
     print("\nper config type (energy meV/atom / force eV/Å):")
     types = [k for k in next(iter(results.values()))["errors"] if k != "all"]
     print(f"{'type':>16s}" + "".join(f"{c:>22s}" for c in results))
     for ct in types:
-        cells = [f"{1000 * r['errors'][ct]['energy_rmse_per_atom']:8.2f} / "
-                 f"{r['errors'][ct]['force_rmse']:.3f}" for r in results.values()]
+        cells = [
+            f"{1000 * r['errors'][ct]['energy_rmse_per_atom']:8.2f} / "
+            f"{r['errors'][ct]['force_rmse']:.3f}"
+            for r in results.values()
+        ]
         print(f"{ct:>16s}" + "".join(f"{c:>22s}" for c in cells))
     return results
 
@@ -112,24 +135,42 @@ def bench_qm9(args) -> dict:
     for compression in args.compressions:
         t0 = time.perf_counter()
         descriptors[compression] = _soap(species, compression, args).compute(frames).values
-        print(f"{compression}: {descriptors[compression].shape[1]} features, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
-    model = EnergyModel(zeta=args.zeta, normalize=True, n_folds=args.folds,
-                        n_sparse=args.n_sparse, solver="primal" if args.zeta == 1 else "sparse")
-    lc = learning_curve(descriptors, s, E, numbers, args.sizes, n_repeats=args.repeats,
-                        n_test=args.n_test, model=model, random_state=args.seed,
-                        progress=True)
+        print(
+            f"{compression}: {descriptors[compression].shape[1]} features, "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    model = EnergyModel(
+        zeta=args.zeta,
+        normalize=True,
+        n_folds=args.folds,
+        n_sparse=args.n_sparse,
+        solver="primal" if args.zeta == 1 else "sparse",
+    )
+    lc = learning_curve(
+        descriptors,
+        s,
+        E,
+        numbers,
+        args.sizes,
+        n_repeats=args.repeats,
+        n_test=args.n_test,
+        model=model,
+        random_state=args.seed,
+        progress=True,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lc.to_csv(out / "qm9_learning_curve.csv")
     lc.to_json(out / "qm9_learning_curve.json")
-    lc.plot(out / "qm9_learning_curve.png", metric="mae_structure", unit="kcal/mol",
-            scale=23.0605)
+    lc.plot(out / "qm9_learning_curve.png", metric="mae_structure", unit="kcal/mol", scale=23.0605)
     print("\nMAE per molecule (kcal/mol), mean ± std over repeats:")
     for row in lc.summary():
-        print(f"{row['descriptor']:>10s} n={row['n_train']:6d}  "
-              f"{23.0605 * row['mae_structure_mean']:8.3f} ± "
-              f"{23.0605 * row['mae_structure_std']:.3f}")
+        print(
+            f"{row['descriptor']:>10s} n={row['n_train']:6d}  "
+            f"{23.0605 * row['mae_structure_mean']:8.3f} ± "
+            f"{23.0605 * row['mae_structure_std']:.3f}"
+        )
     return {"summary": lc.summary()}
 
 
