@@ -257,3 +257,24 @@ def test_bad_frames():
         a.compute([alloy(), Atoms("CuPt", positions=[[0, 0, 0], [0, 0, 2.5]])])
     with pytest.raises(ValueError, match="unknown ACSF preset 'smith'"):
         ACSF.preset("smith", SPECIES, 4.5)
+
+
+@pytest.mark.parametrize("gradients", [False, True])
+def test_batched_molecule_pairs_equal_the_general_neighbour_list(monkeypatch, gradients):
+    frames = [cluster(), molecule("CH3CH2OH"), alloy(), cluster(), molecule("HCOOH")]
+    a = ACSF(["H", "C", "O"] + SPECIES, 4.5, G2, G4, G5)
+    batched = a.compute(frames, gradients=gradients)
+    monkeypatch.setattr("slimsoap.acsf.SMALL_FRAME", 0)
+    general = a.compute(frames, gradients=gradients)
+    np.testing.assert_allclose(batched.values, general.values, rtol=1e-13, atol=1e-15)
+    if gradients:  # slot order may differ with the neighbour order: compare densely
+        n = len(batched.values)
+        np.testing.assert_allclose(
+            dense_gradients(batched, n), dense_gradients(general, n), rtol=1e-12, atol=1e-14
+        )
+
+
+def test_coincident_atoms_in_a_molecule():
+    bad = Atoms("CuAgAu", positions=[[0, 0, 0], [0, 0, 2.5], [0, 0, 2.5]])
+    with pytest.raises(ValueError, match="frame 1: atoms 1 and 2 are at the same position"):
+        calc().compute([cluster(), bad])

@@ -10,6 +10,22 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(cache=True, inline="always")
+def _power(base, exponent, exponent_int):
+    """base**exponent, by repeated squaring when ``exponent_int`` >= 0 (the integer value)."""
+    if exponent_int < 0:
+        return base**exponent
+    out = 1.0
+    b = base
+    n = exponent_int
+    while n > 0:
+        if n & 1:
+            out *= b
+        b *= b
+        n >>= 1
+    return out
+
+
 @nb.njit(cache=True)
 def gradient_slots(offsets, neighbours):
     """Sparse gradient layout: one slot per distinct atom around each centre, centre first.
@@ -73,6 +89,7 @@ def acsf_kernel(
     ang_g4,
     eta_uniq,
     zeta_uniq,
+    zeta_int,
     lam_uniq,
     pair_of,
     m2_ptr,
@@ -96,7 +113,8 @@ def acsf_kernel(
         r_cut: cutoff (Å) of f_c(r) = ½(cos(πr/r_cut) + 1).
         rad_eta, rad_rs: (n_rad,) radial functions exp(-η(r - R_s)²) f_c(r); η = 0, R_s = 0 is G1.
         ang_eta_idx, ang_zl_idx: (n_ang,) index of each angular function's η in ``eta_uniq``
-            and of its (ζ, λ) in ``zeta_uniq``/``lam_uniq``.
+            and of its (ζ, λ) in ``zeta_uniq``/``lam_uniq``; ``zeta_int`` is ζ - 1 as an
+            integer where ζ is one (-1 otherwise).
         ang_g4: (n_ang,) True for G4 (exp(-η r_jk²) f_c(r_jk) factor), False for G5.
         pair_of: (S, S) index of the unordered species pair {β, γ}.
         m2_ptr, m2_row, m2_w: map over neighbour species (CSC): species β adds weight
@@ -134,6 +152,9 @@ def acsf_kernel(
     du = np.empty(3)
     dv = np.empty(3)
     k_pi = np.pi / r_cut
+    any_g5 = False
+    for t in range(n_ang):
+        any_g5 = any_g5 or not ang_g4[t]
 
     for i in range(n_centres):
         s = offsets[i]
@@ -181,6 +202,8 @@ def acsf_kernel(
                 inv_ab = 1.0 / (ra * rb)
                 cos = (ux * vx + uy * vy + uz * vz) * inv_ab
                 g4_ok = rc < r_cut
+                if not (g4_ok or any_g5):
+                    continue
                 if g4_ok:
                     fcc = 0.5 * (np.cos(k_pi * rc) + 1.0)
                     dfcc = -0.5 * k_pi * np.sin(k_pi * rc)
@@ -192,8 +215,9 @@ def acsf_kernel(
                     base = 1.0 + lam_uniq[z] * cos
                     if base < 0.0:
                         base = 0.0
-                    ang[z] = pref[z] * base ** zeta_uniq[z]
-                    dang[z] = pref[z] * zeta_uniq[z] * lam_uniq[z] * base ** (zeta_uniq[z] - 1.0)
+                    pw = _power(base, zeta_uniq[z] - 1.0, zeta_int[z])
+                    ang[z] = pref[z] * pw * base
+                    dang[z] = pref[z] * zeta_uniq[z] * lam_uniq[z] * pw
                 if want_grad:
                     ca = cos / (ra * ra)
                     cb = cos / (rb * rb)
@@ -237,3 +261,59 @@ def acsf_kernel(
                                 grads[sa, c, col] += w * du[c]
                                 grads[sb, c, col] += w * dv[c]
                                 grads[ci, c, col] -= w * (du[c] + dv[c])
+
+
+@nb.njit(cache=True)
+def molecule_pairs(positions, frame_offsets, r_cut):
+    """Directed pairs within ``r_cut`` (strict) inside each of many small non-periodic frames.
+
+    Brute force over the atoms of each frame (O(Σ n_f²)), in one call for the whole batch:
+    the Python cost per frame of a general neighbour list dominates for small molecules.
+
+    Args:
+        positions: (n_atoms, 3) positions (Å) of all frames, concatenated.
+        frame_offsets: (n_frames + 1,) atoms of frame f are frame_offsets[f]:frame_offsets[f+1].
+        r_cut: cutoff (Å).
+
+    Returns:
+        offsets (n_atoms + 1,), neighbours (n_pairs,) batch atom index, vectors (n_pairs, 3)
+        r_j - r_i, distances (n_pairs,), and the pair (i, j) of smallest distance (-1, -1 if
+        there are no pairs), sorted by centre.
+    """
+    n = positions.shape[0]
+    rc2 = r_cut * r_cut
+    offsets = np.zeros(n + 1, np.int64)
+    for f in range(frame_offsets.shape[0] - 1):
+        for i in range(frame_offsets[f], frame_offsets[f + 1]):
+            c = 0
+            for j in range(frame_offsets[f], frame_offsets[f + 1]):
+                d0 = positions[j, 0] - positions[i, 0]
+                d1 = positions[j, 1] - positions[i, 1]
+                d2 = positions[j, 2] - positions[i, 2]
+                if j != i and d0 * d0 + d1 * d1 + d2 * d2 < rc2:
+                    c += 1
+            offsets[i + 1] = c
+    for i in range(n):
+        offsets[i + 1] += offsets[i]
+    neighbours = np.empty(offsets[n], np.int64)
+    vectors = np.empty((offsets[n], 3))
+    distances = np.empty(offsets[n])
+    closest = (-1, -1)
+    d_min = np.inf
+    for f in range(frame_offsets.shape[0] - 1):
+        for i in range(frame_offsets[f], frame_offsets[f + 1]):
+            k = offsets[i]
+            for j in range(frame_offsets[f], frame_offsets[f + 1]):
+                d0 = positions[j, 0] - positions[i, 0]
+                d1 = positions[j, 1] - positions[i, 1]
+                d2 = positions[j, 2] - positions[i, 2]
+                r2 = d0 * d0 + d1 * d1 + d2 * d2
+                if j != i and r2 < rc2:
+                    neighbours[k] = j
+                    vectors[k, 0], vectors[k, 1], vectors[k, 2] = d0, d1, d2
+                    distances[k] = np.sqrt(r2)
+                    if distances[k] < d_min:
+                        d_min = distances[k]
+                        closest = (i, j)
+                    k += 1
+    return offsets, neighbours, vectors, distances, closest[0], closest[1]
