@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels.soap import block_gradients, packed_entries
 from .channels import ChannelMap
 
 
@@ -26,44 +27,30 @@ class Contraction:
         self.starts = np.concatenate([[0], np.cumsum([b.size for b in maps.blocks])])
         self.n_features = int(self.starts[-1])
         self._lookup = [None] * (l_max + 1)  # per l: (K1, K2) packed column or -1, for sparse
-        # per l: flat index rows·K2 + cols of the stored entries, and their scale (None: all 1)
-        self._flat = []
-        for b in maps.blocks:
-            scale = None if np.all(b.scale == 1.0) else b.scale
-            self._flat.append((b.rows * b.widths()[1] + b.cols, scale))
 
     def _x(self, c: np.ndarray, l: int) -> np.ndarray:
         """X_l^T as (n, S·N, 2l+1)."""
         return c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], self.S * self.N, 2 * l + 1)
-
-    def _pack(self, p: np.ndarray, l: int) -> np.ndarray:
-        """Stored entries of p (..., K1, K2) of l, as (..., n_entries)."""
-        flat, scale = self._flat[l]
-        out = np.take(p.reshape(*p.shape[:-2], -1), flat, axis=-1)
-        if scale is not None:
-            out *= scale
-        return out
 
     @staticmethod
     def _project(w: np.ndarray | None, xt: np.ndarray) -> np.ndarray:
         """(X W)^T as (..., K, 2l+1) from X^T (..., C, 2l+1)."""
         return xt if w is None else np.matmul(w.T, xt)
 
-    def blocks_full(self, c: np.ndarray) -> list[np.ndarray]:
-        """Unpacked p_l (n, K1_l, K2_l) for every l (for checks and recovery)."""
-        out = []
-        for l, block in enumerate(self.maps.blocks):
-            xt = self._x(c, l)
-            y1 = self._project(block.w1, xt)
-            y2 = y1 if block.symmetric else self._project(block.w2, xt)
-            out.append(np.matmul(y1, y2.transpose(0, 2, 1)))
-        return out
+    def _projected(self, c: np.ndarray, l: int) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1)."""
+        block = self.maps.blocks[l]
+        xt = self._x(c, l)
+        y1 = np.ascontiguousarray(self._project(block.w1, xt))
+        y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
+        return y1, y2
 
     def values(self, c: np.ndarray, dtype=np.float64) -> np.ndarray:
         """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²)."""
         out = np.empty((c.shape[0], self.n_features), dtype=dtype)
-        for l, p in enumerate(self.blocks_full(c)):
-            out[:, self.starts[l] : self.starts[l + 1]] = self._pack(p, l)
+        for l, block in enumerate(self.maps.blocks):
+            y1, y2 = self._projected(c, l)
+            packed_entries(y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
         return out
 
     def sparse_values(self, c: np.ndarray, dtype=np.float64) -> sp.csr_matrix:
@@ -129,54 +116,52 @@ class Contraction:
             self._lookup[l] = (index, scale)
         return self._lookup[l]
 
-    def pair_gradients(
-        self, c_centre: np.ndarray, dc: np.ndarray, pair_species: np.ndarray, dtype=np.float64
-    ) -> np.ndarray:
-        """∂p/∂r_j for pairs: (P, 3, n_features).
+    def add_gradients(
+        self,
+        c: np.ndarray,
+        dc: np.ndarray,
+        offsets: np.ndarray,
+        pair_species: np.ndarray,
+        pair_out: np.ndarray,
+        centre_out: np.ndarray,
+        out: np.ndarray,
+    ) -> None:
+        """Add ∂p_i/∂r_j of every pair to ``out`` (and -∂p_i/∂r_j to the centre's entry).
 
         Args:
-            c_centre: (P, S, N, (L+1)²) coefficients of each pair's centre.
+            c: (n, S, N, (L+1)²) coefficients of every centre of the frame.
             dc: (P, 3, N, (L+1)²) gradient of the neighbour's species block of c.
+            offsets: (n+1,) pairs of centre i are offsets[i]:offsets[i+1].
             pair_species: (P,) species channel of each pair's neighbour.
+            pair_out, centre_out: (P,), (n,) entry of ``out`` for each pair / centre.
+            out: (n_entries, 3, n_features), zero-initialised; accumulated in place.
 
         Uses dp_l = W1_β^T A + B W2_β with A = dX_β^T Y2, B = Y1^T dX_β (dX_β: the
         neighbour's N columns), so the work per pair follows N, not S·N.
         """
-        P, N = dc.shape[0], self.N
-        out = np.zeros((P, 3, self.n_features), dtype=dtype)
-        rows = pair_species[:, None] * N + np.arange(N)[None, :]  # (P, N) columns of X
+        dummy = np.zeros((1, 1))
         for l, block in enumerate(self.maps.blocks):
-            xt = self._x(c_centre, l)
-            w1, w2 = block.w1, block.w2
-            y1 = self._project(w1, xt)  # (P, K1, 2l+1)
-            y2 = y1 if block.symmetric else self._project(w2, xt)
-            d = dc[..., l * l : (l + 1) ** 2]  # (P, 3, N, 2l+1)
-            a_ = np.matmul(d, y2[:, None].transpose(0, 1, 3, 2))  # (P, 3, N, K2)
-            m1 = self._spread(w1, a_, rows, y1.shape[1], left=True)
-            if block.symmetric:
-                dp = m1 + m1.transpose(0, 1, 3, 2)
-            else:
-                b_ = np.matmul(y1[:, None], d.transpose(0, 1, 3, 2))  # (P, 3, K1, N)
-                dp = m1 + self._spread(w2, b_, rows, y2.shape[1], left=False)
-            out[:, :, self.starts[l] : self.starts[l + 1]] = self._pack(dp, l)
-        return out
-
-    @staticmethod
-    def _spread(w, m, rows, k, left):
-        """W_β^T m (left) or m W_β (right), where W_β are the rows of W for the pair's block."""
-        P = m.shape[0]
-        if w is None:
-            if left:
-                full = np.zeros((P, 3, k, m.shape[3]))
-                full[np.arange(P)[:, None], :, rows] = m.transpose(0, 2, 1, 3)
-            else:
-                full = np.zeros((P, 3, m.shape[2], k))
-                full[np.arange(P)[:, None], :, :, rows] = m.transpose(0, 3, 1, 2)
-            return full
-        wb = w[rows]  # (P, N, K)
-        if left:
-            return np.matmul(wb.transpose(0, 2, 1)[:, None], m)
-        return np.matmul(m, wb[:, None])
+            y1, y2 = self._projected(c, l)
+            block_gradients(
+                offsets,
+                pair_out,
+                centre_out,
+                pair_species,
+                dc,
+                l,
+                y1,
+                y2,
+                dummy if block.w1 is None else np.ascontiguousarray(block.w1),
+                block.w1 is None,
+                dummy if block.w2 is None else np.ascontiguousarray(block.w2),
+                block.w2 is None,
+                block.symmetric,
+                block.rows,
+                block.cols,
+                block.scale,
+                out,
+                int(self.starts[l]),
+            )
 
 
 def _restrict(w: np.ndarray | None, xcols: np.ndarray):

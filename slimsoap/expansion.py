@@ -48,6 +48,7 @@ def expand(
     center_weight: float,
     gradients: bool,
     frame: int = 0,
+    neighbours: NeighbourList | None = None,
 ) -> Expansion:
     """Expand the neighbour densities of every atom of ``atoms``.
 
@@ -58,8 +59,9 @@ def expand(
         cutoff_width: width w of the cosine cutoff transition (Å).
         center_weight: weight of the centre atom's own Gaussian.
         gradients: also return ∂c/∂r per pair.
+        neighbours: the pairs within basis.r_cut, if already computed.
     """
-    nl = neighbour_list(atoms, basis.r_cut, frame)
+    nl = neighbour_list(atoms, basis.r_cut, frame) if neighbours is None else neighbours
     radial, dradial = basis.integrals(nl.distances)
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.integrals(np.zeros(1))[0][0, 0]

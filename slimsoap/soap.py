@@ -10,15 +10,14 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from ._memory import zeros
 from .channels import build_channels, resolve_options
 from .contraction import Contraction
 from .errors import as_frames, check_positive, species_index, species_to_numbers
 from .expansion import Expansion, expand
 from .features import Features
+from .neighbours import NeighbourList, neighbour_list
 from .radial import make_basis
-
-#: Bytes of pair gradients processed at once (bounds the temporary memory of gradients).
-_GRADIENT_CHUNK_BYTES = 256 * 2**20
 
 #: Version of the saved-calculator format (:meth:`SOAP.to_dict`).
 FORMAT_VERSION = 1
@@ -156,7 +155,13 @@ class SOAP:
                 "(or load a fitted calculator with SOAP.load)"
             )
 
-    def expand(self, atoms: Atoms, frame: int = 0, gradients: bool = False) -> Expansion:
+    def expand(
+        self,
+        atoms: Atoms,
+        frame: int = 0,
+        gradients: bool = False,
+        neighbours: NeighbourList | None = None,
+    ) -> Expansion:
         """Coefficients (n_atoms, S, N', (L+1)²) of one frame, as the channel maps expect.
 
         N' = N, or N + 2L+1 for ``nu1mustar1`` with a separate basis: each species' block
@@ -165,7 +170,9 @@ class SOAP:
         """
         species = species_index(atoms.numbers, self.species_z, frame)
         args = (len(self.species_z),)
-        rest = (self.cutoff_width, self.center_weight, gradients, frame)
+        if neighbours is None:
+            neighbours = neighbour_list(atoms, self.r_cut, frame)
+        rest = (self.cutoff_width, self.center_weight, gradients, frame, neighbours)
         exp = expand(atoms, species, *args, self.basis, *rest)
         if self.extra_basis is None:
             return exp
@@ -191,10 +198,17 @@ class SOAP:
         if sparse and gradients:
             raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
         frames = as_frames(frames)
-        values, frame_index, gpairs, grads = [], [], [], []
+        values, frame_index = [], []
         offset = 0
+        if gradients:
+            # gradient entries of every frame first, so one pre-faulted array holds them all
+            neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
+            layouts = [_gradient_layout(nl) for nl in neighbours]
+            bounds = np.concatenate([[0], np.cumsum([len(k) for k, _ in layouts])])
+            grads = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
+            gpairs = []
         for f, atoms in enumerate(frames):
-            exp = self.expand(atoms, f, gradients)
+            exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
             if sparse:
                 x = self._contraction.sparse_values(exp.coefficients, self.dtype)
                 if self.normalize:
@@ -203,9 +217,20 @@ class SOAP:
                 x = self._contraction.values(exp.coefficients, self.dtype)
                 pairs = g = None
                 if gradients:
-                    pairs, g = self._gradients(exp)
+                    keys, inverse = layouts[f]
+                    g = grads[bounds[f] : bounds[f + 1]]
+                    n_pairs = len(exp.neighbours.centres)
+                    self._contraction.add_gradients(
+                        exp.coefficients,
+                        exp.pair_gradients,
+                        exp.neighbours.offsets,
+                        exp.pair_species,
+                        inverse[:n_pairs],
+                        inverse[n_pairs:],
+                        g,
+                    )
+                    pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
                     gpairs.append(pairs + offset)
-                    grads.append(g)
                 if self.normalize:
                     x = self._normalize(x, pairs, g)
             values.append(x)
@@ -221,34 +246,8 @@ class SOAP:
             values=out,
             frame_index=np.concatenate(frame_index),
             gradient_pairs=np.concatenate(gpairs) if gradients else None,
-            gradients=np.concatenate(grads) if gradients else None,
+            gradients=grads if gradients else None,
         )
-
-    def _gradients(self, exp):
-        """Per (centre, atom) gradients of one frame, centre included, atoms sorted."""
-        nl = exp.neighbours
-        n = len(nl.offsets) - 1
-        # output entries: every (i, j) of the pairs plus (i, i); unique, sorted by (i, j)
-        keys = np.concatenate([nl.centres * n + nl.neighbours, np.arange(n) * (n + 1)])
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        out = np.zeros((len(uniq), 3, self.n_features), dtype=self.dtype)
-        pair_out, centre_out = inverse[: len(nl.centres)], inverse[len(nl.centres) :]
-        duplicates = len(uniq) < len(keys)
-        per_pair = 3 * self.n_features * 8 * 4
-        chunk = max(1, _GRADIENT_CHUNK_BYTES // per_pair)
-        for start in range(0, len(nl.centres), chunk):
-            sl = slice(start, min(start + chunk, len(nl.centres)))
-            i = nl.centres[sl]
-            g = self._contraction.pair_gradients(
-                exp.coefficients[i], exp.pair_gradients[sl], exp.pair_species[sl], self.dtype
-            )
-            if duplicates:
-                np.add.at(out, pair_out[sl], g)
-            else:
-                out[pair_out[sl]] = g
-            np.subtract.at(out, centre_out[i], g)
-        pairs = np.stack([uniq // n, uniq % n], axis=1).astype(np.int64)
-        return pairs, out
 
     @staticmethod
     def _normalize(x, pairs, grads):
@@ -348,6 +347,19 @@ class SOAP:
             with np.load(_npz_path(path)) as z:
                 components = [z[f"l{l}"] for l in range(d["l_max"] + 1)]
         return cls.from_dict(d, components)
+
+
+def _gradient_layout(nl: NeighbourList) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient entries of one frame: sorted unique keys i·n + j and each pair's entry.
+
+    Entries are every (i, j) of the pairs plus (i, i) for every centre; periodic images of
+    one atom share an entry. Returns (keys, inverse): inverse[:n_pairs] is each pair's
+    entry, inverse[n_pairs:] each centre's own.
+    """
+    n = len(nl.offsets) - 1
+    keys = np.concatenate([nl.centres * n + nl.neighbours, np.arange(n) * (n + 1)])
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, inverse.ravel()
 
 
 def _npz_path(path: Path) -> Path:

@@ -191,27 +191,143 @@ def gaussian_type_radial(r, gamma, pref, betas, l_max):
 
 
 @nb.njit(cache=True)
-def packed_products(y1, y2, symmetric, out, col0):
-    """Write the packed blocks p = y1 y2^T of every centre into out[:, col0:].
+def packed_entries(y1, y2, rows, cols, scale, out, col0):
+    """out[i, col0 + e] = scale[e] · Σ_m y1[i, rows[e], m] y2[i, cols[e], m] for every centre.
 
-    y1: (n, K1, M), y2: (n, K2, M) projected coefficients (M = 2l+1). A symmetric block
-    (y2 is y1) stores its upper triangle row by row with √2 on off-diagonal entries; a
-    non-symmetric block is stored whole, row-major. Returns the column after the block.
+    y1: (n, K1, M), y2: (n, K2, M) projected coefficients (M = 2l+1); (rows, cols, scale)
+    are the stored entries of the block p_l = y1 y2^T.
     """
-    n, K1, M = y1.shape
-    K2 = y2.shape[1]
-    sqrt2 = np.sqrt(2.0)
-    col = col0
+    n, _, M = y1.shape
     for i in range(n):
-        col = col0
-        for a in range(K1):
-            start = a if symmetric else 0
-            for b in range(start, K2):
-                s = 0.0
-                for m in range(M):
-                    s += y1[i, a, m] * y2[i, b, m]
-                if symmetric and a != b:
-                    s *= sqrt2
-                out[i, col] = s
-                col += 1
-    return col
+        for e in range(rows.shape[0]):
+            r = rows[e]
+            c = cols[e]
+            s = 0.0
+            for m in range(M):
+                s += y1[i, r, m] * y2[i, c, m]
+            out[i, col0 + e] = s * scale[e]
+
+
+@nb.njit(cache=True)
+def block_gradients(
+    offsets,
+    pair_out,
+    centre_out,
+    pair_species,
+    dc,
+    l,
+    y1,
+    y2,
+    w1,
+    w1_id,
+    w2,
+    w2_id,
+    symmetric,
+    rows,
+    cols,
+    scale,
+    out,
+    col0,
+):
+    """Add the gradients of one packed block p_l = Y1 Y2^T to ``out``, for every pair.
+
+    For pair p = (i, j), with j of species β, dX_l is non-zero only in β's N columns, so
+    dp_l = W1_β^T A + B W2_β, A = dX_β^T Y2, B = Y1^T dX_β (symmetric: dp = M + M^T).
+    ∂p_i/∂r_j is added to out[pair_out[p]] and subtracted from out[centre_out[i]]
+    (translation invariance); repeated images of one atom simply accumulate.
+
+    Args:
+        dc: (P, 3, N, (L+1)²) ∂c/∂r_j of the neighbour's species block.
+        y1, y2: (n, K1, 2l+1), (n, K2, 2l+1) projected coefficients of every centre.
+        w1, w2: (S·N, K) maps (ignored when the *_id flag says identity).
+        rows, cols, scale: stored entries of the block and their factors.
+        out: (n_entries_out, 3, n_features), zero-initialised; col0: first column of block.
+    """
+    n = offsets.shape[0] - 1
+    N = dc.shape[2]
+    M = 2 * l + 1
+    K1 = y1.shape[1]
+    K2 = y2.shape[1]
+    y2t = np.ascontiguousarray(y2.transpose(0, 2, 1))
+    E = rows.shape[0]
+    lm0 = l * l
+    A = np.empty((3, N, K2))
+    B = np.empty((3, K1, N))
+    M1 = np.zeros((3, K1, K2))
+    M2 = np.zeros((3, K1, K2))
+    acc = np.zeros((3, E))
+    for i in range(n):
+        acc[:] = 0.0
+        for p in range(offsets[i], offsets[i + 1]):
+            c0 = pair_species[p] * N
+            for x in range(3):
+                for a in range(N):
+                    for b in range(K2):
+                        A[x, a, b] = 0.0
+                    for m in range(M):
+                        d = dc[p, x, a, lm0 + m]
+                        for b in range(K2):
+                            A[x, a, b] += d * y2t[i, m, b]
+            if not w1_id:
+                M1[:] = 0.0
+            for x in range(3):
+                if w1_id:
+                    for a in range(N):
+                        for b in range(K2):
+                            M1[x, c0 + a, b] = A[x, a, b]
+                else:
+                    for k in range(N):
+                        for a in range(K1):
+                            w = w1[c0 + k, a]
+                            if w != 0.0:
+                                for b in range(K2):
+                                    M1[x, a, b] += w * A[x, k, b]
+            if not symmetric:
+                for x in range(3):
+                    for a in range(K1):
+                        for k in range(N):
+                            s = 0.0
+                            for m in range(M):
+                                s += y1[i, a, m] * dc[p, x, k, lm0 + m]
+                            B[x, a, k] = s
+                if not w2_id:
+                    M2[:] = 0.0
+                for x in range(3):
+                    if w2_id:
+                        for a in range(K1):
+                            for k in range(N):
+                                M2[x, a, c0 + k] = B[x, a, k]
+                    else:
+                        for a in range(K1):
+                            for k in range(N):
+                                bv = B[x, a, k]
+                                if bv != 0.0:
+                                    for b in range(K2):
+                                        M2[x, a, b] += bv * w2[c0 + k, b]
+            q = pair_out[p]
+            for x in range(3):
+                for e in range(E):
+                    r = rows[e]
+                    c = cols[e]
+                    if symmetric:
+                        v = M1[x, r, c] + M1[x, c, r]
+                    else:
+                        v = M1[x, r, c] + M2[x, r, c]
+                    if v != 0.0:
+                        v *= scale[e]
+                        out[q, x, col0 + e] += v
+                        acc[x, e] -= v
+            # identity maps filled only the neighbour's block: clear it for the next pair
+            for x in range(3):
+                if w1_id:
+                    for a in range(N):
+                        for b in range(K2):
+                            M1[x, c0 + a, b] = 0.0
+                if w2_id and not symmetric:
+                    for a in range(K1):
+                        for k in range(N):
+                            M2[x, a, c0 + k] = 0.0
+        q = centre_out[i]
+        for x in range(3):
+            for e in range(E):
+                out[q, x, col0 + e] += acc[x, e]

@@ -1,0 +1,138 @@
+"""Full SOAP power spectrum: slimsoap vs DScribe, featomic and quippy, single-threaded.
+
+Question: how many atoms per second does each code compute the full ν=2 spectrum (and its
+position gradients) for, on the same structures with the same hyper-parameters, and at what
+peak memory?
+
+Structures: 10 frames of a rattled 256-atom fcc alloy of 5 elements (Ni, Cu, Pd, Ag, Pt);
+r_cut 5 Å, n_max 8, l_max 6, σ 0.5 Å, cosine cutoff width 0.5 Å. Gradients: 2 frames.
+Each code runs in its own process (so peak RSS is its own) with NUMBA_NUM_THREADS,
+OMP_NUM_THREADS, RAYON_NUM_THREADS, OPENBLAS_NUM_THREADS = 1; one warm-up, then the median
+of ≥5 repeats. Run: ``python benchmarks/bench_soap.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+THREAD_VARS = ["NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "RAYON_NUM_THREADS",
+               "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+SPECIES = ["Ni", "Cu", "Pd", "Ag", "Pt"]
+R_CUT, N_MAX, L_MAX, SIGMA, WIDTH = 5.0, 8, 6, 0.5, 0.5
+REPEATS = 5
+
+
+def frames(n):
+    import numpy as np
+    from ase.build import bulk
+
+    rng = np.random.default_rng(42)
+    out = []
+    for _ in range(n):
+        atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(4)
+        atoms.symbols = rng.choice(SPECIES, len(atoms))
+        atoms.positions += rng.normal(scale=0.1, size=atoms.positions.shape)
+        out.append(atoms)
+    return out
+
+
+def make_runner(code, gradients):
+    """A zero-argument function computing the descriptor of the benchmark frames."""
+    data = frames(2 if gradients else 10)
+    if code == "slimsoap":
+        from slimsoap import SOAP
+
+        soap = SOAP(SPECIES, R_CUT, N_MAX, L_MAX, SIGMA, cutoff_width=WIDTH)
+        return lambda: soap.compute(data, gradients=gradients), data
+    if code == "dscribe":
+        from dscribe.descriptors import SOAP as DS
+
+        ds = DS(species=SPECIES, r_cut=R_CUT, n_max=N_MAX, l_max=L_MAX, sigma=SIGMA,
+                rbf="gto", periodic=True, compression={"mode": "off"})
+        return lambda: ds.create(data, n_jobs=1), data
+    if code == "featomic":
+        import featomic
+
+        calc = featomic.SoapPowerSpectrum(
+            cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
+            density={"type": "Gaussian", "width": SIGMA},
+            basis={"type": "TensorProduct", "max_angular": L_MAX,
+                   "radial": {"type": "Gto", "max_radial": N_MAX - 1}},
+        )
+        grads = ["positions"] if gradients else []
+        return lambda: calc.compute(data, gradients=grads), data
+    if code == "quippy":
+        from ase.data import atomic_numbers
+        from quippy.descriptors import Descriptor
+
+        zs = sorted(atomic_numbers[s] for s in SPECIES)
+        zlist = " ".join(map(str, zs))
+        desc = Descriptor(
+            f"soap cutoff={R_CUT} cutoff_transition_width={WIDTH} l_max={L_MAX} "
+            f"n_max={N_MAX} atom_sigma={SIGMA} n_species={len(zs)} species_Z={{{zlist}}} "
+            f"n_Z={len(zs)} Z={{{zlist}}} normalise=F"
+        )
+        return lambda: [desc.calc(a, grad=gradients) for a in data], data
+    raise ValueError(code)
+
+
+def worker(code, gradients):
+    import resource
+    import time
+
+    import numpy as np
+
+    run, data = make_runner(code, gradients)
+    run()  # warm-up (JIT compile, caches)
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    n_atoms = sum(len(a) for a in data)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"code": code, "atoms_per_s": n_atoms / float(np.median(times)),
+                      "peak_mb": peak}))
+
+
+def codes(gradients):
+    """Peers that compute this; DScribe has no analytical gradients for periodic cells."""
+    return ["slimsoap", "featomic", "quippy"] if gradients else [
+        "slimsoap", "dscribe", "featomic", "quippy"]
+
+
+def main():
+    env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
+    rows = {}
+    for gradients in (False, True):
+        for code in codes(gradients):
+            out = subprocess.run([sys.executable, __file__, "--worker", code, str(int(gradients))],
+                                 env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                rows[(code, gradients)] = None
+                print(f"{code} gradients={gradients} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                continue
+            rows[(code, gradients)] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"\nfull SOAP power spectrum, 5-element 256-atom fcc, r_cut {R_CUT}, n_max {N_MAX}, "
+          f"l_max {L_MAX}; every code single-threaded ({', '.join(THREAD_VARS)} = 1)")
+    for gradients in (False, True):
+        print(f"\n{'with gradients (2 frames)' if gradients else 'values (10 frames)'}")
+        print(f"{'code':<10}{'atoms/s':>12}{'slimsoap ×':>12}{'peak RSS MB':>13}")
+        ours = rows[("slimsoap", gradients)]
+        for code in codes(gradients):
+            r = rows[(code, gradients)]
+            if r is None:
+                print(f"{code:<10}{'failed':>12}")
+                continue
+            ratio = ours["atoms_per_s"] / r["atoms_per_s"] if ours else float("nan")
+            print(f"{code:<10}{r['atoms_per_s']:>12.0f}{ratio:>12.2f}{r['peak_mb']:>13.0f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], bool(int(sys.argv[3])))
+    else:
+        main()
