@@ -14,7 +14,12 @@ import time
 import numpy as np
 
 #: Modules contributing subcommands (each defines ``add_subparser``).
-COMMAND_MODULES = ["slimsoap.cli"]
+COMMAND_MODULES = [
+    "slimsoap.cli",
+    "slimsoap.cli_data",
+    "slimsoap.cli_analysis",
+    "slimsoap.cli_recover",
+]
 
 
 def _demo_structure(seed: int, repeat: int):

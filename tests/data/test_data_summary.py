@@ -59,15 +59,15 @@ def test_cli_summary_and_generate(tmp_path, capsys):
     path = tmp_path / "set.extxyz"
     write_extxyz(path, _frames())
     args = _parser().parse_args(["data", "summary", str(path), "--r-cut", "3", "--json"])
-    assert args.handler(args) == 0
+    assert args.func(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["s_env"]["histogram"] == {"1": 3, "2": 2}
     args = _parser().parse_args(["data", "summary", str(path)])
-    args.handler(args)
+    args.func(args)
     assert "S_env within 5.0 Å" in capsys.readouterr().out
     out = tmp_path / "elp.extxyz"
     argv = ["data", "generate", "elpasolite", "--n", "3", "--seed", "1", "--out", str(out)]
     args = _parser().parse_args(argv)
-    assert args.handler(args) == 0
+    assert args.func(args) == 0
     assert capsys.readouterr().out.strip() == str(out)
     assert out.read_text().count("elpasolite") == 3
