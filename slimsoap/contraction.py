@@ -125,6 +125,8 @@ class Contraction:
         pair_out: np.ndarray,
         centre_out: np.ndarray,
         out: np.ndarray,
+        vectors: np.ndarray,
+        strain: np.ndarray,
     ) -> None:
         """Add ∂p_i/∂r_j of every pair to ``out`` (and -∂p_i/∂r_j to the centre's entry).
 
@@ -135,6 +137,9 @@ class Contraction:
             pair_species: (P,) species channel of each pair's neighbour.
             pair_out, centre_out: (P,), (n,) entry of ``out`` for each pair / centre.
             out: (n_entries, 3, n_features), zero-initialised; accumulated in place.
+            vectors: (P, 3) r_ij of every pair (Å).
+            strain: (n, 3, 3, n_features) receives Σ_j r_ij ⊗ ∂p_i/∂r_j (or an empty array
+                to skip strain gradients).
 
         Uses dp_l = W1_β^T A + B W2_β with A = dX_β^T Y2, B = Y1^T dX_β (dX_β: the
         neighbour's N columns), so the work per pair follows N, not S·N.
@@ -143,6 +148,8 @@ class Contraction:
         for l, block in enumerate(self.maps.blocks):
             y1, y2 = self._projected(c, l)
             block_gradients(
+                vectors,
+                strain,
                 offsets,
                 pair_out,
                 centre_out,

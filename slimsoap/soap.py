@@ -190,8 +190,9 @@ class SOAP:
 
         Returns a :class:`~slimsoap.features.Features` with values (n_atoms, n_features)
         and, with ``gradients=True``, sparse pair gradients (n_pairs, 3, n_features) in 1/Å
-        units of the features. With ``sparse=True`` the values are a
-        ``scipy.sparse.csr_matrix`` built per environment from the species present (no
+        units of the features, and strain gradients (n_atoms, 3, 3, n_features),
+        Σ_j r_ij ⊗ ∂x_i/∂r_j: for a deformation r → (1 + ε) r, ∂x_i/∂ε_ba = strain[i, a, b].
+        With ``sparse=True`` the values are a ``scipy.sparse.csr_matrix`` built per environment from the species present (no
         dense row is ever formed); gradients are then not available.
         """
         self._check_ready()
@@ -206,6 +207,7 @@ class SOAP:
             layouts = [_gradient_layout(nl) for nl in neighbours]
             bounds = np.concatenate([[0], np.cumsum([len(k) for k, _ in layouts])])
             grads = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
+            strain = np.zeros((sum(len(a) for a in frames), 3, 3, self.n_features), self.dtype)
             gpairs = []
         for f, atoms in enumerate(frames):
             exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
@@ -228,11 +230,15 @@ class SOAP:
                         inverse[:n_pairs],
                         inverse[n_pairs:],
                         g,
+                        exp.neighbours.vectors,
+                        strain[offset : offset + len(atoms)],
                     )
                     pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
                     gpairs.append(pairs + offset)
                 if self.normalize:
-                    x = self._normalize(x, pairs, g)
+                    x = self._normalize(
+                        x, pairs, g, strain[offset : offset + len(atoms)] if gradients else None
+                    )
             values.append(x)
             frame_index.append(np.full(len(atoms), f, dtype=np.int64))
             offset += len(atoms)
@@ -247,10 +253,12 @@ class SOAP:
             frame_index=np.concatenate(frame_index),
             gradient_pairs=np.concatenate(gpairs) if gradients else None,
             gradients=grads if gradients else None,
+            strain_gradients=strain if gradients else None,
         )
 
     @staticmethod
-    def _normalize(x, pairs, grads):
+    def _normalize(x, pairs, grads, strain):
+        """x/|x|; gradients (and strain gradients) projected in place: (1 - x̂x̂ᵀ) dx / |x|."""
         norm = np.linalg.norm(x, axis=1)
         norm = np.where(norm > 0, norm, 1.0)
         xh = x / norm[:, None]
@@ -259,6 +267,9 @@ class SOAP:
             proj = np.einsum("pdf,pf->pd", grads, xh[rows])
             grads -= proj[:, :, None] * xh[rows][:, None, :]
             grads /= norm[rows][:, None, None]
+            proj = np.einsum("iabf,if->iab", strain, xh)
+            strain -= proj[..., None] * xh[:, None, None, :]
+            strain /= norm[:, None, None, None]
         return xh
 
     # --- data-driven maps ----------------------------------------------------------------

@@ -210,6 +210,8 @@ def packed_entries(y1, y2, rows, cols, scale, out, col0):
 
 @nb.njit(cache=True)
 def block_gradients(
+    vectors,
+    strain,
     offsets,
     pair_out,
     centre_out,
@@ -235,6 +237,7 @@ def block_gradients(
     dp_l = W1_β^T A + B W2_β, A = dX_β^T Y2, B = Y1^T dX_β (symmetric: dp = M + M^T).
     ∂p_i/∂r_j is added to out[pair_out[p]] and subtracted from out[centre_out[i]]
     (translation invariance); repeated images of one atom simply accumulate.
+    strain[i, a, b] (if it has n rows) accumulates Σ_j r_ij[a] ∂p_i/∂r_j[b].
 
     Args:
         dc: (P, 3, N, (L+1)²) ∂c/∂r_j of the neighbour's species block.
@@ -256,8 +259,11 @@ def block_gradients(
     M1 = np.zeros((3, K1, K2))
     M2 = np.zeros((3, K1, K2))
     acc = np.zeros((3, E))
+    with_strain = strain.shape[0] == n
+    acc_s = np.zeros((3, 3, E))
     for i in range(n):
         acc[:] = 0.0
+        acc_s[:] = 0.0
         for p in range(offsets[i], offsets[i + 1]):
             c0 = pair_species[p] * N
             for x in range(3):
@@ -317,6 +323,9 @@ def block_gradients(
                         v *= scale[e]
                         out[q, x, col0 + e] += v
                         acc[x, e] -= v
+                        if with_strain:
+                            for a in range(3):
+                                acc_s[a, x, e] += vectors[p, a] * v
             # identity maps filled only the neighbour's block: clear it for the next pair
             for x in range(3):
                 if w1_id:
@@ -331,3 +340,8 @@ def block_gradients(
         for x in range(3):
             for e in range(E):
                 out[q, x, col0 + e] += acc[x, e]
+        if with_strain:
+            for a in range(3):
+                for x in range(3):
+                    for e in range(E):
+                        strain[i, a, x, col0 + e] = acc_s[a, x, e]
