@@ -192,8 +192,9 @@ class SOAP:
         and, with ``gradients=True``, sparse pair gradients (n_pairs, 3, n_features) in 1/Å
         units of the features, and strain gradients (n_atoms, 3, 3, n_features),
         Σ_j r_ij ⊗ ∂x_i/∂r_j: for a deformation r → (1 + ε) r, ∂x_i/∂ε_ba = strain[i, a, b].
-        With ``sparse=True`` the values are a ``scipy.sparse.csr_matrix`` built per environment from the species present (no
-        dense row is ever formed); gradients are then not available.
+        With ``sparse=True`` the values are a ``scipy.sparse.csr_matrix`` built per
+        environment from the species present (no dense row is ever formed); gradients are
+        then not available.
         """
         self._check_ready()
         if sparse and gradients:
