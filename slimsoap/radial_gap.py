@@ -31,8 +31,6 @@ from .radial import RadialBasis
 
 #: GAP's default ``basis_error_exponent``: the grid extends σ√(2·10·ln 10) beyond r_cut.
 BASIS_ERROR_EXPONENT = 10.0
-#: Nodes of the spline table per σ.
-_NODES_PER_SIGMA = 32
 #: Below this argument the modified spherical Bessel functions come from their power series.
 _SERIES_BELOW = 2.0
 _SERIES_TERMS = 30
@@ -121,7 +119,6 @@ class GaussianBasis(RadialBasis):
         self.transform = np.linalg.solve(covariance, chol)
         self.orthonormal = np.linalg.inv(chol).T
         self._moments = _radial_moment(self.centres, self.alpha)
-        self._build_table()
 
     # -- direct evaluation -------------------------------------------------------------
     def _samples(self, r: np.ndarray, order: int) -> list[np.ndarray]:
@@ -145,54 +142,6 @@ class GaussianBasis(RadialBasis):
     def integrals_exact(self, r: np.ndarray, order: int = 1) -> list[np.ndarray]:
         """I, dI/dr (and d²I/dr² when ``order`` = 2) by direct evaluation, each (P, L+1, N)."""
         return [s @ self.transform for s in self._samples(r, order)]
-
-    # -- spline table ------------------------------------------------------------------
-    def _build_table(self) -> None:
-        """Quintic Hermite coefficients per interval of a grid on [0, r_cut]."""
-        n_int = max(8, int(np.ceil(self.r_cut / self.sigma * _NODES_PER_SIGMA)))
-        self._h = self.r_cut / n_int
-        nodes = np.arange(n_int + 1) * self._h
-        y, dy, ddy = self.integrals_exact(nodes, order=2)
-        h = self._h
-        y0, y1 = y[:-1], y[1:]
-        d0, d1 = h * dy[:-1], h * dy[1:]
-        s0, s1 = h * h * ddy[:-1], h * h * ddy[1:]
-        dlt = y1 - y0
-        self._coef = np.stack(
-            [
-                y0,
-                d0,
-                0.5 * s0,
-                10.0 * dlt - 6.0 * d0 - 4.0 * d1 - 1.5 * s0 + 0.5 * s1,
-                -15.0 * dlt + 8.0 * d0 + 7.0 * d1 + 1.5 * s0 - s1,
-                6.0 * dlt - 3.0 * (d0 + d1) - 0.5 * (s0 - s1),
-            ]
-        )  # (6, n_int, L+1, N)
-
-    def integrals(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """I_nl(r) and dI/dr, each (len(r), L+1, N), from the spline table (r in Å).
-
-        Distances beyond r_cut (outside the table) are evaluated directly.
-        """
-        r = np.asarray(r, dtype=np.float64)
-        if np.any(r < 0):
-            raise ValueError("distances must be non-negative")
-        n_int = self._coef.shape[1]
-        u = r / self._h
-        idx = np.minimum(u.astype(np.int64), n_int - 1)
-        t = (u - idx)[:, None, None]
-        c = self._coef
-        val = c[5][idx]
-        der = 5.0 * c[5][idx]
-        for k in range(4, 0, -1):
-            val = val * t + c[k][idx]
-            der = der * t + k * c[k][idx]
-        val = val * t + c[0][idx]
-        der /= self._h
-        outside = r > self.r_cut
-        if np.any(outside):
-            val[outside], der[outside] = self.integrals_exact(r[outside])
-        return val, der
 
     # -- basis functions ---------------------------------------------------------------
     def functions(self, r: np.ndarray) -> np.ndarray:

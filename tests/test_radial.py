@@ -91,3 +91,23 @@ def test_bad_hyperparameters(kwargs, message):
 def test_unknown_basis():
     with pytest.raises(ValueError, match="unknown radial_basis 'bessel'"):
         make_basis("bessel", 4, 3, 5.0, 0.5)
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.5])
+def test_spline_table_matches_closed_form(sigma):
+    """The quintic Hermite table reproduces the closed-form integrals to ≤1e-10."""
+    basis = GTOBasis(n_max=8, l_max=6, r_cut=5.0, sigma=sigma)
+    r = np.random.default_rng(0).uniform(0, 5.0, 2000)
+    values, derivs = basis.integrals(r)
+    exact, dexact = basis.integrals_exact(r)
+    assert np.abs(values - exact).max() <= 1e-10 * np.abs(exact).max()
+    assert np.abs(derivs - dexact).max() <= 1e-10 * np.abs(dexact).max()
+
+
+def test_second_derivative_finite_difference(basis):
+    r = np.array([0.4, 1.7, 3.9])
+    h = 1e-5
+    _, d2 = basis.integrals_exact(r, order=2)[1:]
+    dp = basis.integrals_exact(r + h)[1]
+    dm = basis.integrals_exact(r - h)[1]
+    np.testing.assert_allclose(d2, (dp - dm) / (2 * h), rtol=1e-6, atol=1e-8 * np.abs(d2).max())

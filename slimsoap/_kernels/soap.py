@@ -157,36 +157,33 @@ def expand_density(
 
 
 @nb.njit(cache=True)
-def gaussian_type_radial(r, gamma, pref, betas, l_max):
-    """Radial integrals of primitives pref_lk r^l exp(-γ_lk r²) mixed by betas[l, n, k].
+def quintic_hermite(r, h, coef):
+    """Evaluate a quintic Hermite table at distances r: values and d/dr, (P, L+1, N).
 
-    Returns I (P, L+1, N) and dI/dr, I_nl(r) = Σ_k betas[l,n,k] pref[l,k] r^l e^{-γ_lk r²}.
+    coef: (n_intervals, 6, L+1, N) polynomial coefficients in t = (r - r_k)/h on interval k;
+    distances past the table are clamped to its last interval (the caller replaces them).
     """
     P = r.shape[0]
-    N = betas.shape[1]
-    K = betas.shape[2]
-    values = np.zeros((P, l_max + 1, N))
-    derivs = np.zeros((P, l_max + 1, N))
-    prim = np.empty(K)
-    dprim = np.empty(K)
+    n_int, _, L1, N = coef.shape
+    values = np.empty((P, L1, N))
+    derivs = np.empty((P, L1, N))
+    inv_h = 1.0 / h
     for p in range(P):
-        x = r[p]
-        rl = 1.0
-        for l in range(l_max + 1):
-            drl = l * rl / x if (l > 0 and x > 0) else 0.0
-            for k in range(K):
-                e = pref[l, k] * np.exp(-gamma[l, k] * x * x)
-                prim[k] = e * rl
-                dprim[k] = e * (drl - 2.0 * gamma[l, k] * x * rl)
+        u = r[p] * inv_h
+        k = min(int(u), n_int - 1)
+        t = u - k
+        for l in range(L1):
             for n in range(N):
-                v = 0.0
-                dv = 0.0
-                for k in range(K):
-                    v += betas[l, n, k] * prim[k]
-                    dv += betas[l, n, k] * dprim[k]
-                values[p, l, n] = v
-                derivs[p, l, n] = dv
-            rl *= x
+                c0 = coef[k, 0, l, n]
+                c1 = coef[k, 1, l, n]
+                c2 = coef[k, 2, l, n]
+                c3 = coef[k, 3, l, n]
+                c4 = coef[k, 4, l, n]
+                c5 = coef[k, 5, l, n]
+                values[p, l, n] = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))))
+                derivs[p, l, n] = (
+                    c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
+                ) * inv_h
     return values, derivs
 
 
