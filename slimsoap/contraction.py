@@ -45,9 +45,15 @@ class Contraction:
         y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
         return y1, y2
 
-    def values(self, c: np.ndarray, dtype=np.float64) -> np.ndarray:
-        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²)."""
-        out = np.empty((c.shape[0], self.n_features), dtype=dtype)
+    def values(
+        self, c: np.ndarray, dtype=np.float64, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²).
+
+        Written into ``out`` (n, n_features) when given, else into a new array.
+        """
+        if out is None:
+            out = np.empty((c.shape[0], self.n_features), dtype=dtype)
         for l, block in enumerate(self.maps.blocks):
             y1, y2 = self._projected(c, l)
             packed_entries(y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))

@@ -201,6 +201,8 @@ class SOAP:
             raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
         frames = as_frames(frames)
         values, frame_index = [], []
+        n_total = sum(len(a) for a in frames)
+        dense = None if sparse else np.empty((n_total, self.n_features), dtype=self.dtype)
         offset = 0
         if gradients:
             # gradient entries of every frame first, so one pre-faulted array holds them all
@@ -208,7 +210,7 @@ class SOAP:
             layouts = [_gradient_layout(nl) for nl in neighbours]
             bounds = np.concatenate([[0], np.cumsum([len(k) for k, _ in layouts])])
             grads = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
-            strain = np.zeros((sum(len(a) for a in frames), 3, 3, self.n_features), self.dtype)
+            strain = np.zeros((n_total, 3, 3, self.n_features), self.dtype)
             gpairs = []
         for f, atoms in enumerate(frames):
             exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
@@ -217,7 +219,9 @@ class SOAP:
                 if self.normalize:
                     x = _normalize_sparse(x)
             else:
-                x = self._contraction.values(exp.coefficients, self.dtype)
+                x = self._contraction.values(
+                    exp.coefficients, self.dtype, dense[offset : offset + len(atoms)]
+                )
                 pairs = g = None
                 if gradients:
                     keys, inverse = layouts[f]
@@ -237,7 +241,7 @@ class SOAP:
                     pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
                     gpairs.append(pairs + offset)
                 if self.normalize:
-                    x = self._normalize(
+                    self._normalize(
                         x, pairs, g, strain[offset : offset + len(atoms)] if gradients else None
                     )
             values.append(x)
@@ -248,7 +252,7 @@ class SOAP:
 
             out = sp.vstack(values, format="csr")
         else:
-            out = np.concatenate(values)
+            out = dense
         return Features(
             values=out,
             frame_index=np.concatenate(frame_index),
@@ -259,10 +263,11 @@ class SOAP:
 
     @staticmethod
     def _normalize(x, pairs, grads, strain):
-        """x/|x|; gradients (and strain gradients) projected in place: (1 - x̂x̂ᵀ) dx / |x|."""
+        """x ← x/|x| in place; gradients and strain gradients projected: (1 - x̂x̂ᵀ) dx / |x|."""
         norm = np.linalg.norm(x, axis=1)
         norm = np.where(norm > 0, norm, 1.0)
-        xh = x / norm[:, None]
+        x /= norm[:, None]
+        xh = x
         if grads is not None:
             rows = pairs[:, 0]
             proj = np.einsum("pdf,pf->pd", grads, xh[rows])
@@ -271,7 +276,6 @@ class SOAP:
             proj = np.einsum("iabf,if->iab", strain, xh)
             strain -= proj[..., None] * xh[:, None, None, :]
             strain /= norm[:, None, None, None]
-        return xh
 
     # --- data-driven maps ----------------------------------------------------------------
 
