@@ -48,6 +48,8 @@ from .selection import select_sparse_points
 
 #: Target memory (bytes) of one block of force rows while the design matrix is built.
 _BLOCK_BYTES = 128 * 2**20
+#: Atoms per descriptor call when the model computes the features itself (fit, predict).
+_CHUNK_ATOMS = 256
 
 
 # -------------------------------------------------------------------------------- data
@@ -231,7 +233,7 @@ class SparseGP:
         if features is None:
             if self.descriptor is None:
                 raise ValueError("no features given and the model has no descriptor")
-            features = self.descriptor.compute(frames, gradients=need_gradients)
+            features = self.descriptor.compute(frames, gradients=need_gradients or need_strain)
         n_total = sum(len(a) for a in frames)
         if features.values.shape[0] != n_total:
             raise ValueError(
@@ -352,20 +354,26 @@ class SparseGP:
         has_v = np.all(np.isfinite(targets.virial), axis=(1, 2))
         if not has_e.any():
             raise ValueError("no training energies: the per-species energies e0 need them")
-        features = self._features(frames, features, has_f.any(), has_v.any())
+        if features is None:
+            # values only here; gradients are computed chunk by chunk in _design_rows
+            features = self._features(frames, None, False, False)
+            chunked = True
+        else:
+            features = self._features(frames, features, has_f.any(), has_v.any())
+            chunked = False
         X = _dense_values(features)
-        Xh, norms = _normalised(X)
-        frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
+        Xh, _ = _normalised(X)
         numbers = np.concatenate([a.numbers for a in frames])
         self.elements_ = np.unique(numbers)
         spc = self._species_index(frames)
+        frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
 
         counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
         self.e0_ = fit_chemical_potentials(counts[has_e], targets.energy[has_e])
         self._select_sparse_points(Xh, spc)
 
-        eng, frc, vir = self._gp_rows(
-            features, Xh, norms, spc, frame_of_atom, len(frames), has_f.any(), has_v.any()
+        eng, frc, vir = self._design_rows(
+            frames, None if chunked else features, has_f.any(), has_v.any()
         )
         blocks = [eng[has_e]]
         y = [targets.energy[has_e] - counts[has_e] @ self.e0_]
@@ -390,6 +398,63 @@ class SparseGP:
             A = np.hstack([A, np.vstack(parts)])
         self.coef_, self.rank_ = self._solve(A, np.concatenate(y), np.concatenate(sig))
         return self
+
+    def _frame_chunks(self, frames: list[Atoms]) -> list[tuple[int, int]]:
+        """Consecutive frame ranges of about ``_CHUNK_ATOMS`` atoms (at least one frame)."""
+        chunks, start, atoms = [], 0, 0
+        for f, a in enumerate(frames):
+            atoms += len(a)
+            if atoms >= _CHUNK_ATOMS:
+                chunks.append((start, f + 1))
+                start, atoms = f + 1, 0
+        if start < len(frames):
+            chunks.append((start, len(frames)))
+        return chunks
+
+    def _design_rows(
+        self,
+        frames: list[Atoms],
+        features: Features | None,
+        want_forces: bool,
+        want_virial: bool,
+    ):
+        """∂(energy, forces, virial)/∂α of all ``frames``: (F, M), (n_atoms, 3, M) or None,
+        (F, 3, 3, M) or None. With ``features=None`` the descriptor is computed (with
+        gradients) a chunk of frames at a time, so the gradients of the whole set are
+        never held in memory at once."""
+        if features is not None:
+            parts = [(frames, features)]
+        else:
+            parts = (
+                (
+                    frames[a:b],
+                    self._features(frames[a:b], None, want_forces, want_virial),
+                )
+                for a, b in self._frame_chunks(frames)
+            )
+        eng, frc, vir = [], [], []
+        for sub, feats in parts:
+            Xh, norms = _normalised(_dense_values(feats))
+            n_atoms = [len(a) for a in sub]
+            frame_of_atom = np.repeat(np.arange(len(sub)), n_atoms)
+            e, f, v = self._gp_rows(
+                feats,
+                Xh,
+                norms,
+                self._species_index(sub),
+                frame_of_atom,
+                len(sub),
+                want_forces,
+                want_virial,
+            )
+            eng.append(e)
+            frc.append(f)
+            vir.append(v)
+        return (
+            np.concatenate(eng),
+            np.concatenate(frc) if want_forces else None,
+            np.concatenate(vir) if want_virial else None,
+        )
 
     def _select_sparse_points(self, Xh: np.ndarray, spc: np.ndarray):
         m = check_int("n_sparse", self.n_sparse, 1)
@@ -432,6 +497,15 @@ class SparseGP:
         if not hasattr(self, "coef_"):
             raise RuntimeError("SparseGP is not fitted: call fit() first")
         frames = as_frames(frames)
+        if features is None and len(chunks := self._frame_chunks(frames)) > 1:
+            preds = [self.predict(frames[a:b], forces=forces) for a, b in chunks]
+            return Prediction(
+                np.concatenate([p.energy for p in preds]),
+                np.concatenate([p.forces for p in preds]) if forces else None,
+                None
+                if any(p.virial is None for p in preds)
+                else np.concatenate([p.virial for p in preds]),
+            )
         features = self._features(frames, features, forces, False)
         X = _dense_values(features)
         Xh, norms = _normalised(X)

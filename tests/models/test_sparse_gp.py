@@ -129,6 +129,26 @@ def test_recovers_a_target_in_the_kernel_span():
     assert np.max(np.abs(pred.forces - ref.forces)) < 1e-4 * np.abs(ref.forces).max()
 
 
+def test_chunked_descriptor_calls_give_the_same_model(monkeypatch):
+    """Features computed a few frames at a time (fit and predict) give the same numbers
+    as features computed for all frames in one call."""
+    train = [alloy(s) for s in range(6)]
+    test = [alloy(s) for s in range(30, 33)]
+    kw = dict(zeta=2, n_sparse=15, selection="fps", baseline=PairBaseline(r_cut=4.0))
+    whole = SparseGP(DESCRIPTOR, **kw).fit(
+        train, features=DESCRIPTOR.compute(train, gradients=True)
+    )
+    ref = whole.predict(test, features=DESCRIPTOR.compute(test, gradients=True))
+    monkeypatch.setattr("slimsoap.models.sparse_gp._CHUNK_ATOMS", 5)
+    chunked = SparseGP(DESCRIPTOR, **kw).fit(train)
+    assert len(chunked._frame_chunks(train)) == 6
+    pred = chunked.predict(test)
+    np.testing.assert_allclose(chunked.coef_, whole.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pred.energy, ref.energy, rtol=1e-12)
+    np.testing.assert_allclose(pred.forces, ref.forces, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pred.virial, ref.virial, rtol=1e-9, atol=1e-12)
+
+
 def test_save_load_round_trip(tmp_path):
     train = [alloy(s) for s in range(4)]
     model = SparseGP(DESCRIPTOR, zeta=2, n_sparse=10, baseline=PairBaseline(r_cut=4.0)).fit(train)
