@@ -114,7 +114,7 @@ def expand_density(
     n_pairs = dist.shape[0]
     N = radial.shape[2]
     nlm = (l_max + 1) ** 2
-    c = np.zeros((n_centres, n_slots, N, nlm))
+    c = np.empty((n_centres, n_slots, N, nlm))
     dc = np.zeros((n_pairs if with_grad else 0, 3, N, nlm))
     norms = sph_norms(l_max)
     Q = np.empty((l_max + 2, l_max + 2))
@@ -123,10 +123,13 @@ def expand_density(
     R = np.empty(nlm)
     dR = np.zeros((3, nlm))
     y00 = 0.5 / np.sqrt(np.pi)
+    buf = np.zeros((n_slots, nlm, N))  # one centre's c, n innermost (contiguous updates)
+    g = np.empty(N)
     for i in range(n_centres):
+        buf[:] = 0.0
         if centre_slot[i] >= 0:
             for n in range(N):
-                c[i, centre_slot[i], n, 0] += center_weight * self_radial[n] * y00
+                buf[centre_slot[i], 0, n] += center_weight * self_radial[n] * y00
         for p in range(offsets[i], offsets[i + 1]):
             r = dist[p]
             ux = vectors[p, 0] / r
@@ -137,22 +140,28 @@ def expand_density(
             f = fc[p]
             for l in range(l_max + 1):
                 for n in range(N):
-                    g = f * radial[p, l, n]
-                    for lm in range(l * l, (l + 1) * (l + 1)):
-                        c[i, s, n, lm] += g * R[lm]
+                    g[n] = f * radial[p, l, n]
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    y = R[lm]
+                    for n in range(N):
+                        buf[s, lm, n] += y * g[n]
             if with_grad:
                 inv_r = 1.0 / r
                 for l in range(l_max + 1):
                     for n in range(N):
-                        g = f * radial[p, l, n]
+                        gn = f * radial[p, l, n]
                         dg = dfc[p] * radial[p, l, n] + f * dradial[p, l, n]
                         for lm in range(l * l, (l + 1) * (l + 1)):
                             # ∂Y/∂d = (∇R(u) - l R(u) u) / r ; radial part along u
-                            a = dg * R[lm] - g * l * R[lm] * inv_r
-                            b = g * inv_r
+                            a = dg * R[lm] - gn * l * R[lm] * inv_r
+                            b = gn * inv_r
                             dc[p, 0, n, lm] = a * ux + b * dR[0, lm]
                             dc[p, 1, n, lm] = a * uy + b * dR[1, lm]
                             dc[p, 2, n, lm] = a * uz + b * dR[2, lm]
+        for s in range(n_slots):
+            for lm in range(nlm):
+                for n in range(N):
+                    c[i, s, n, lm] = buf[s, lm, n]
     return c, dc
 
 
