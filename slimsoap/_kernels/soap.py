@@ -196,7 +196,7 @@ def quintic_hermite(r, h, coef):
     return values, derivs
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=True)
 def packed_entries(y1, y2, rows, cols, scale, out, col0):
     """out[i, col0 + e] = scale[e] · Σ_m y1[i, rows[e], m] y2[i, cols[e], m] for every centre.
 
