@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "slimsoap.cli_data",
     "slimsoap.cli_analysis",
     "slimsoap.cli_recover",
+    "slimsoap.cli_study",
 ]
 
 

@@ -1,0 +1,547 @@
+"""Featurise data sets into feature stores, locally or on a Dask cluster (DESIGN §2).
+
+:func:`featurize` streams frames in batches through a calculator and appends each batch to a
+:class:`~slimsoap.store.FeatureStore`, so only a few batches are ever in memory:
+
+- locally (default) the batches run in this process, with a tqdm progress bar;
+- with a ``dask.distributed.Client`` each batch is one task: the frames travel with the
+  task, the worker rebuilds the calculator from its JSON (seed included, so every worker
+  computes the same descriptor) and returns the batch's features; this process writes them
+  to the store in frame order, keeping at most ``max_pending`` batches in flight. The store
+  is therefore identical to the local one, value for value.
+
+:func:`make_client` gives a client for ``"local-cluster"`` (a ``LocalCluster`` on this
+machine) or for the address of a running scheduler.
+
+:func:`run_study` runs the paper's comparison of compressions end to end on one data set
+(featurise → lengths and timings → distance/rank correlations and information imbalance
+against ν=2 → recovery of ν=2 → energy learning curves) and writes tables, figures,
+``summary.json`` and ``README.txt`` to one directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import itertools
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.data import chemical_symbols
+
+from .features import Features
+from .store import FeatureStore, calculator_from_dict, calculator_to_dict
+
+
+def batches(frames: Iterable[Atoms], batch_size: int) -> Iterator[list[Atoms]]:
+    """Consecutive lists of ``batch_size`` frames (the last may be shorter)."""
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    it = iter(frames)
+    while batch := list(itertools.islice(it, int(batch_size))):
+        yield batch
+
+
+def compute_batch(
+    calculator, frames: list[Atoms], gradients: bool = False, sparse: bool = False
+) -> tuple[Features, np.ndarray, np.ndarray]:
+    """One batch: (features, atomic numbers per row, energy per frame in eV or NaN)."""
+    kwargs = {"sparse": True} if sparse else {}
+    features = calculator.compute(frames, gradients=gradients, **kwargs)
+    numbers = np.concatenate([a.numbers for a in frames]).astype(np.int64)
+    energy = np.array([float(a.info.get("energy", np.nan)) for a in frames])
+    return features, numbers, energy
+
+
+@lru_cache(maxsize=8)
+def _calculator_from_json(text: str):
+    """Calculators rebuilt on a worker, cached so a worker builds each one once."""
+    return calculator_from_dict(json.loads(text))
+
+
+def _remote_batch(calculator_json: str, frames: list[Atoms], gradients: bool, sparse: bool):
+    return compute_batch(_calculator_from_json(calculator_json), frames, gradients, sparse)
+
+
+def featurize(
+    frames: Iterable[Atoms],
+    calculator,
+    store_path: str | os.PathLike,
+    batch_size: int = 64,
+    client=None,
+    gradients: bool = False,
+    sparse: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    max_pending: int | None = None,
+    chunk_rows: int | None = None,
+) -> FeatureStore:
+    """Descriptors of every atom of ``frames``, written batch by batch to a zarr store.
+
+    Args:
+        frames: any iterable of ``ase.Atoms`` (a list, or a reader streaming a file).
+        calculator: a ``slimsoap.SOAP`` or ``slimsoap.ACSF`` (its JSON is stored with the
+            values, and it is rebuilt from that JSON on Dask workers).
+        store_path: directory of the new store (``*.zarr``).
+        batch_size: frames per batch (one Dask task each).
+        client: a ``dask.distributed.Client``; ``None`` computes in this process.
+        gradients: also store position gradients (∂x/∂r, 1/Å).
+        sparse: store CSR values built from the species present (SOAP only; no gradients).
+        overwrite: replace an existing store.
+        progress: show a tqdm progress bar (frames).
+        max_pending: Dask only: batches in flight at once (default 2 per worker thread);
+            bounds this process's memory to about that many batches.
+        chunk_rows: rows per zarr chunk (default about 4 MiB of values).
+
+    Returns:
+        The store, open for reading (``.values()``, ``.dask_values()``, ``.read()``).
+    """
+    from tqdm.auto import tqdm
+
+    if sparse and gradients:
+        raise ValueError("sparse=True stores values only; featurize gradients with sparse=False")
+    total = len(frames) if hasattr(frames, "__len__") else None
+    store = FeatureStore.create(
+        store_path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite
+    )
+    bar = tqdm(total=total, unit="frame", disable=not progress, desc="featurize")
+
+    def write(result, n_frames):
+        features, numbers, energy = result
+        store.append(features, numbers, energy, n_frames=n_frames)
+        bar.update(n_frames)
+
+    try:
+        if client is None:
+            for batch in batches(frames, batch_size):
+                write(compute_batch(calculator, batch, gradients, sparse), len(batch))
+        else:
+            text = json.dumps(calculator_to_dict(calculator))
+            if max_pending is None:
+                max_pending = 2 * max(sum(client.nthreads().values()), 1)
+            pending: deque = deque()
+            for batch in batches(frames, batch_size):
+                future = client.submit(_remote_batch, text, batch, gradients, sparse, pure=False)
+                pending.append((future, len(batch)))
+                if len(pending) >= max_pending:
+                    future, n = pending.popleft()
+                    write(future.result(), n)
+            while pending:
+                future, n = pending.popleft()
+                write(future.result(), n)
+    finally:
+        bar.close()
+    return FeatureStore.open(store.path)
+
+
+@contextlib.contextmanager
+def make_client(scheduler: str | None, n_workers: int | None = None):
+    """Context manager yielding a Dask client, or ``None`` for local computation.
+
+    Args:
+        scheduler: ``None`` (no Dask), ``"local-cluster"`` (a ``LocalCluster`` of
+            ``n_workers`` single-threaded worker processes on this machine, default the
+            number of CPUs) or a scheduler address such as ``"tcp://10.0.0.1:8786"``.
+        n_workers: workers of the local cluster.
+    """
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("Dask scheduling needs: pip install 'slimsoap[dask]'") from exc
+    if scheduler == "local-cluster":
+        n = n_workers or os.cpu_count() or 1
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+# --- the study -------------------------------------------------------------------------------
+
+#: Compressions of the default study; ``nu2`` (the reference) is always computed.
+DEFAULT_COMPRESSIONS = ("nu2", "nu1mu1", "nu1muhat1", "mu2", "random")
+#: Frames used when ``StudyConfig.n`` is not given (a user file: all of it).
+DEFAULT_FRAMES = {"alloy": 500, "qm9": 1000}
+#: What ``--quick`` changes: a run of well under two minutes on two cores.
+QUICK = {
+    "n": 150,
+    "r_cut": 4.5,
+    "n_max": 4,
+    "l_max": 3,
+    "max_environments": 600,
+    "n_repeats": 3,
+    "batch_size": 32,
+}
+
+
+@dataclass
+class StudyConfig:
+    """What :func:`run_study` does.
+
+    Attributes:
+        data: ``"alloy"`` (EMT alloys from :func:`slimsoap.data.generate`), ``"qm9"`` (the
+            first ``n`` molecules of the QM9 set shipped by ``qm9pack``), or a path that
+            :func:`slimsoap.data.read_frames` reads (energies in ``info["energy"]``, eV).
+        n: frames (default ``DEFAULT_FRAMES[data]``; a file: all, or its first ``n``).
+        compressions: SOAP compression names (DESIGN §4); ``nu2`` is added if missing.
+        out: output directory (created; existing files of the same names are replaced).
+        r_cut, n_max, l_max, sigma: SOAP hyper-parameters (Å, -, -, Å), GTO basis.
+        seed: seed of the generated data, of the random maps and of every subsample.
+        batch_size: frames per featurisation batch (one Dask task each).
+        scheduler: ``None`` (local), ``"local-cluster"`` or a Dask scheduler address.
+        n_workers: workers of a local cluster.
+        max_environments: environments (random subset) for distance correlations and the
+            information imbalance, whose cost grows as N².
+        train_sizes: training-set sizes (structures) of the learning curve (default: four
+            sizes from 10 to 3/4 of the frames, geometrically spaced).
+        n_repeats: random training sets per size.
+        cache: cache directory of generated data (default ``$SLIMSOAP_CACHE``).
+        progress: progress bars and one line per step on stdout.
+    """
+
+    data: str = "alloy"
+    n: int | None = None
+    compressions: tuple[str, ...] = DEFAULT_COMPRESSIONS
+    out: str = "slimsoap-study"
+    r_cut: float = 5.0
+    n_max: int = 6
+    l_max: int = 4
+    sigma: float = 0.5
+    seed: int = 0
+    batch_size: int = 32
+    scheduler: str | None = None
+    n_workers: int | None = None
+    max_environments: int = 2000
+    train_sizes: tuple[int, ...] | None = None
+    n_repeats: int = 5
+    cache: str | None = None
+    progress: bool = True
+
+    @classmethod
+    def quick(cls, **overrides) -> StudyConfig:
+        """The ``--quick`` settings (``QUICK``), with ``overrides`` on top."""
+        return cls(**{**QUICK, **overrides})
+
+
+def load_frames(config: StudyConfig) -> tuple[list[Atoms], str]:
+    """The study's frames and a description of where they came from."""
+    from .data import generate, read_frames, read_qm9pack
+
+    n = config.n if config.n is not None else DEFAULT_FRAMES.get(config.data)
+    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if config.data == "alloy":
+        path = generate("alloy", n=n, seed=config.seed, cache=config.cache)
+        return list(read_frames(path)), f"EMT alloys, generated (seed {config.seed}): {path}"
+    if config.data == "qm9":
+        frames = list(itertools.islice(read_qm9pack(properties=False), n))
+        return frames, f"QM9 (qm9pack), first {len(frames)} molecules, U0 in eV"
+    frames = read_frames(config.data)
+    if n is not None:
+        frames = itertools.islice(frames, n)
+    return list(frames), f"file {config.data}"
+
+
+def _say(config: StudyConfig, text: str) -> None:
+    if config.progress:
+        print(text, flush=True)
+
+
+def _calculators(config: StudyConfig, species: list[int]) -> dict:
+    from .channels import COMPRESSIONS
+    from .soap import SOAP
+
+    names = list(dict.fromkeys(["nu2", *config.compressions]))
+    out = {}
+    for name in names:
+        if name not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {name!r}; valid: {sorted(COMPRESSIONS)}")
+        options = {"seed": config.seed} if "seed" in COMPRESSIONS[name][1] else {}
+        out[name] = SOAP(
+            species, config.r_cut, config.n_max, config.l_max, config.sigma,
+            compression=name, **options,
+        )  # fmt: skip
+    return out
+
+
+def _featurize_all(config, frames, calculators, out, client) -> tuple[dict, dict]:
+    """Every compression into ``out/features/<name>.zarr``; (values, timings) by name."""
+    n_atoms = sum(len(a) for a in frames)
+    values, timings = {}, {}
+    for name, calc in calculators.items():
+        calc.compute(frames[:1])  # compile and warm up outside the timing
+        t0 = time.perf_counter()
+        store = featurize(
+            frames,
+            calc,
+            out / "features" / f"{name}.zarr",
+            batch_size=config.batch_size,
+            client=client,
+            overwrite=True,
+            progress=config.progress,
+        )
+        seconds = time.perf_counter() - t0
+        values[name] = store.values()
+        timings[name] = {"seconds": seconds, "atoms_per_s": n_atoms / seconds}
+        _say(config, f"  {name}: {calc.n_features} features, {seconds:.2f} s")
+    return values, timings
+
+
+def _lengths(calculators, values, timings) -> list[dict]:
+    rows = []
+    for name, calc in calculators.items():
+        x = values[name]
+        rows.append(
+            {
+                "compression": name,
+                "length": calc.n_features,
+                "nonzero_mean": float(np.count_nonzero(x) / x.shape[0]),
+                "featurize_s": timings[name]["seconds"],
+                "atoms_per_s": timings[name]["atoms_per_s"],
+            }
+        )
+    return rows
+
+
+def _correlations(values, idx, figures) -> list[dict]:
+    from .analysis import distance_correlation
+    from .plots import plot_distance_correlation
+
+    ref = values["nu2"][idx]
+    rows = []
+    for name, x in values.items():
+        try:
+            r = distance_correlation(ref, x[idx])
+        except ValueError as err:  # e.g. a descriptor that cannot tell any two apart
+            rows.append({"compression": name, "error": str(err)})
+            continue
+        for kind in ("distance", "rank"):
+            plot_distance_correlation(r, figures / f"{kind}_{name}.png", kind, ("ν=2", name))
+        rows.append(
+            {
+                "compression": name,
+                "pearson": r.pearson,
+                "spearman": r.spearman,
+                "rank_pearson": r.rank_pearson,
+                "n_environments": r.n_environments,
+            }
+        )
+    return rows
+
+
+def _imbalance(config, values, figures) -> list[dict]:
+    from .analysis import imbalance_plane
+    from .plots import plot_imbalance_plane
+
+    n = values["nu2"].shape[0]
+    sub = n > config.max_environments
+    plane = imbalance_plane(
+        values["nu2"],
+        values,
+        n_samples=config.max_environments if sub else None,
+        n_repeats=3 if sub else 1,
+        seed=config.seed,
+    )
+    plot_imbalance_plane(plane, figures / "imbalance_plane.png")
+    return [
+        {
+            "compression": name,
+            "from_nu2": float(plane.from_reference[i]),
+            "to_nu2": float(plane.to_reference[i]),
+            "from_nu2_err": float(plane.from_reference_err[i]),
+            "to_nu2_err": float(plane.to_reference_err[i]),
+            "n_samples": plane.n_samples,
+        }
+        for i, name in enumerate(plane.names)
+    ]
+
+
+def _recovery(calculators, values) -> dict:
+    from .recovery import RECOVERABLE, recover
+
+    ref = values["nu2"]
+    out = {}
+    for name in calculators:
+        if name not in RECOVERABLE:
+            continue
+        try:
+            full, report = recover(values[name], calculators[name], return_report=True)
+        except ValueError as err:  # e.g. nu1mustar1 with its separate basis
+            out[name] = {"error": str(err)}
+            continue
+        diff = float(np.max(np.abs(full - ref)))
+        out[name] = {
+            "max_abs_error": diff,
+            "relative_error": diff / float(np.max(np.abs(ref))),
+            "max_condition": float(report.condition.max()),
+            "exact_fraction": float(report.exact.mean()),
+        }
+    return out
+
+
+def _train_sizes(config, n_frames) -> list[int]:
+    if config.train_sizes is not None:
+        return [int(t) for t in config.train_sizes]
+    top = int(0.75 * n_frames)
+    if top < 10:
+        return []
+    return sorted({int(round(t)) for t in np.geomspace(10, top, 4)})
+
+
+def _learning(config, values, frame_index, numbers, energy, out) -> dict:
+    from .models import EnergyModel, learning_curve
+
+    sizes = _train_sizes(config, len(energy))
+    if not sizes:
+        return {"skipped": f"too few frames ({len(energy)}) for a learning curve"}
+    if not np.all(np.isfinite(energy)):
+        return {"skipped": "some frames have no energy (info['energy'])"}
+    curve = learning_curve(
+        values,
+        frame_index,
+        energy,
+        numbers,
+        sizes,
+        n_repeats=config.n_repeats,
+        model=EnergyModel(zeta=1, solver="primal", n_folds=5, random_state=config.seed),
+        random_state=config.seed,
+    )
+    curve.to_csv(out / "learning_curve.csv")
+    curve.to_json(out / "learning_curve.json")
+    curve.plot(out / "figures" / "learning_curve.png", unit="meV/atom", scale=1000.0)
+    largest = [r for r in curve.summary() if r["n_train"] == max(sizes)]
+    return {
+        "train_sizes": sizes,
+        "model": "EnergyModel(zeta=1, primal, sigma by 5-fold CV) + chemical potentials",
+        "mae_atom_eV_at_largest": {r["descriptor"]: r["mae_atom_mean"] for r in largest},
+    }
+
+
+def _write_csv(path, rows: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+_README = """\
+slimsoap study: compressed SOAP descriptors compared with the full nu=2 power spectrum.
+
+Data: {data}
+Frames: {n_frames}, atoms (environments): {n_atoms}, species: {species}
+SOAP: r_cut={r_cut} A, n_max={n_max}, l_max={l_max}, sigma={sigma} A, GTO basis,
+cutoff_width=0.5 A, centre weight 1. Seed {seed}.
+
+summary.json          everything below in one file, plus the configuration
+lengths.csv           per compression: length (features), mean non-zeros per environment,
+                      featurisation wall time (s, after JIT warm-up, including the zarr
+                      writes) and atoms/s
+correlations.csv      distance-distance (Pearson, Spearman) and rank-rank correlation of each
+                      compression against nu2 on {n_env} environments
+imbalance.csv         information imbalance Delta(nu2 -> D) and Delta(D -> nu2) (k=1)
+recovery.json         the full nu2 spectrum rebuilt from each recoverable compression, and its
+                      largest absolute and relative (to max |nu2|) error
+learning_curve.csv    energy errors (eV per structure and per atom; mean/std over repeats)
+learning_curve.json   against the number of training structures, per compression
+features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.store.FeatureStore)
+figures/distance_NAME.png, figures/rank_NAME.png   correlation histograms against nu2
+figures/imbalance_plane.png                        the information-imbalance plane
+figures/learning_curve.png                         MAE per atom (meV/atom) vs training size
+"""
+
+
+def run_study(config: StudyConfig | None = None) -> Path:
+    """Run the whole comparison of compressions and return the results directory.
+
+    Steps: load or generate the frames; featurise every compression into zarr stores
+    (locally or on Dask, per ``config.scheduler``); tabulate lengths and timings;
+    distance/rank correlations and information imbalance against ``nu2`` on up to
+    ``config.max_environments`` environments; recovery of ``nu2`` from every recoverable
+    compression; energy learning curves (ζ = 1 ridge). See ``README.txt`` in the output.
+    """
+    config = config or StudyConfig()
+    t_start = time.perf_counter()
+    out = Path(config.out)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+
+    frames, source = load_frames(config)
+    if len(frames) < 2:
+        raise ValueError(f"the study needs at least 2 frames, got {len(frames)} from {source}")
+    numbers = np.concatenate([a.numbers for a in frames]).astype(np.int64)
+    species = sorted({int(z) for z in numbers})
+    _say(config, f"data: {source}: {len(frames)} frames, {len(numbers)} atoms")
+    calculators = _calculators(config, species)
+
+    with make_client(config.scheduler, config.n_workers) as client:
+        values, timings = _featurize_all(config, frames, calculators, out, client)
+    store = FeatureStore.open(out / "features" / "nu2.zarr")
+    frame_index, energy = store.frame_index, store.energy
+
+    lengths = _lengths(calculators, values, timings)
+    _write_csv(out / "lengths.csv", lengths)
+    rng = np.random.default_rng(config.seed)
+    n_env = len(numbers)
+    idx = np.sort(rng.choice(n_env, size=min(n_env, config.max_environments), replace=False))
+    _say(config, "distance and rank correlations ...")
+    correlations = _correlations(values, idx, figures)
+    _write_csv(out / "correlations.csv", correlations)
+    _say(config, "information imbalance ...")
+    imbalance = _imbalance(config, values, figures)
+    _write_csv(out / "imbalance.csv", imbalance)
+    recovery = _recovery(calculators, values)
+    (out / "recovery.json").write_text(json.dumps(recovery, indent=1))
+    _say(config, "learning curves ...")
+    learning = _learning(config, values, frame_index, numbers, energy, out)
+
+    symbols = [chemical_symbols[z] for z in species]
+    summary = {
+        "config": asdict(config),
+        "data": {
+            "source": source,
+            "n_frames": len(frames),
+            "n_atoms": n_env,
+            "species": symbols,
+        },
+        "calculators": {name: c.to_dict() for name, c in calculators.items()},
+        "lengths": lengths,
+        "distance_correlation": correlations,
+        "information_imbalance": imbalance,
+        "recovery": recovery,
+        "learning_curve": learning,
+        "wall_time_s": time.perf_counter() - t_start,
+    }
+    summary["files"] = sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and ".zarr" not in str(p)
+    ) + [f"features/{name}.zarr" for name in calculators]
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "README.txt").write_text(
+        _README.format(
+            data=source,
+            n_frames=len(frames),
+            n_atoms=n_env,
+            species=" ".join(symbols),
+            n_env=len(idx),
+            **{k: getattr(config, k) for k in ("r_cut", "n_max", "l_max", "sigma", "seed")},
+        )
+    )
+    _say(config, f"done in {summary['wall_time_s']:.1f} s: {out}")
+    return out

@@ -1,0 +1,440 @@
+"""Descriptors on disk: a zarr (v3) directory store, appendable batch by batch, read lazily.
+
+A data set larger than memory is featurised a batch of frames at a time
+(:func:`slimsoap.pipeline.featurize`); each batch is appended here and never held again.
+
+Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
+
+- ``values``: (n_rows, n_features) dense descriptors, or for sparse stores the CSR triplet
+  ``data`` (nnz,), ``indices`` (nnz,) int64 and ``indptr`` (n_rows + 1,) int64;
+- ``frame_index``: (n_rows,) int64, the frame of each row (global over all batches);
+- ``numbers``: (n_rows,) int64, atomic number of each row's centre atom;
+- ``energy``: (n_frames,) float64, ``atoms.info["energy"]`` in eV (NaN where absent);
+- with gradients, ``gradient_pairs`` (n_pairs, 2) int64 ``[row, atom]`` (global atom
+  indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å;
+- attributes: ``slimsoap_store`` (format version), ``calculator`` (the JSON of the
+  calculator that made the values — seed included — see :func:`calculator_to_dict`),
+  ``sparse``, ``gradients`` and the committed sizes ``n_rows``, ``n_frames``, ``nnz``,
+  ``n_pairs``.
+
+An append writes the arrays first and the committed sizes last, so a batch interrupted
+half-way is invisible: readers use the committed sizes, and reopening for append trims
+anything beyond them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .features import Features
+
+#: Version of the store layout (attribute ``slimsoap_store``).
+STORE_FORMAT = 1
+#: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
+#: the partly filled last chunk, so chunks much larger than a batch make appends slow.
+CHUNK_BYTES = 1 << 22
+_SIZES = ("n_rows", "n_frames", "nnz", "n_pairs")
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("feature stores need zarr >= 3: pip install 'slimsoap[dask]'") from exc
+    return zarr
+
+
+# --- the calculator as JSON ------------------------------------------------------------------
+
+
+def calculator_to_dict(calculator) -> dict:
+    """JSON-able description of a SOAP or ACSF calculator, enough to rebuild it exactly.
+
+    SOAP: ``{"class": "SOAP", "params": soap.to_dict(), "components": ...}`` (the fitted
+    maps of ``optimal_radial`` as nested lists, else ``None``). ACSF (which has no
+    ``to_dict``): its constructor arguments, species as sorted atomic numbers.
+    """
+    from .acsf import ACSF
+    from .soap import SOAP
+
+    if isinstance(calculator, SOAP):
+        comps = calculator.options.get("components")
+        return {
+            "class": "SOAP",
+            "params": calculator.to_dict(),
+            "components": None if comps is None else [np.asarray(w).tolist() for w in comps],
+        }
+    if isinstance(calculator, ACSF):
+        return {
+            "class": "ACSF",
+            "params": {
+                "species": [int(z) for z in calculator.species_z],
+                "r_cut": calculator.r_cut,
+                "g2_params": calculator.g2_params.tolist(),
+                "g4_params": calculator.g4_params.tolist(),
+                "g5_params": calculator.g5_params.tolist(),
+                "compression": calculator.compression,
+                "dtype": calculator.dtype.name,
+                "g1": calculator.g1,
+                "weights": None if calculator.weights is None else calculator.weights.tolist(),
+            },
+        }
+    raise TypeError(
+        f"cannot describe a {type(calculator).__name__} as JSON; "
+        "give a slimsoap.SOAP or slimsoap.ACSF calculator"
+    )
+
+
+def calculator_from_dict(d: dict):
+    """Rebuild the calculator described by :func:`calculator_to_dict`."""
+    from .acsf import ACSF
+    from .soap import SOAP
+
+    kind = d.get("class")
+    if kind == "SOAP":
+        return SOAP.from_dict(d["params"], d.get("components"))
+    if kind == "ACSF":
+        params = dict(d["params"])
+        params["dtype"] = np.dtype(params["dtype"]).type
+        return ACSF(**params)
+    raise ValueError(f"unknown calculator class {kind!r} in the store; expected 'SOAP' or 'ACSF'")
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+def _chunk_rows(row_bytes: int, chunk_rows: int | None) -> int:
+    if chunk_rows is not None:
+        if isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+        return int(chunk_rows)
+    return int(min(max(CHUNK_BYTES // max(row_bytes, 1), 1), 1 << 16))
+
+
+class FeatureStore:
+    """A zarr directory of descriptors; create with :meth:`create`, reopen with :meth:`open`.
+
+    Attributes:
+        path: the store directory.
+    """
+
+    def __init__(self, group, path: Path, writable: bool):
+        self._group = group
+        self.path = path
+        self._writable = writable
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        calculator=None,
+        sparse: bool = False,
+        gradients: bool = False,
+        chunk_rows: int | None = None,
+        overwrite: bool = False,
+    ) -> FeatureStore:
+        """A new, empty store at ``path``.
+
+        Args:
+            path: directory to create (conventionally ``*.zarr``).
+            calculator: the SOAP/ACSF calculator whose output will be stored (its JSON is
+                saved), or ``None`` for descriptors from elsewhere.
+            sparse: store values as CSR (``data``/``indices``/``indptr``).
+            gradients: the batches carry position gradients (dense values only).
+            chunk_rows: rows per chunk (default: about 4 MiB of values per chunk).
+            overwrite: replace an existing store; otherwise an existing path is an error.
+        """
+        path = Path(path)
+        if sparse and gradients:
+            raise ValueError("a sparse store cannot hold gradients (SOAP returns them dense)")
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True to replace it")
+        group = _zarr().open_group(path, mode="w")
+        group.attrs.update(
+            {
+                "slimsoap_store": STORE_FORMAT,
+                "calculator": None if calculator is None else calculator_to_dict(calculator),
+                "sparse": bool(sparse),
+                "gradients": bool(gradients),
+                "chunk_rows": chunk_rows,
+                **dict.fromkeys(_SIZES, 0),
+            }
+        )
+        return cls(group, path, writable=True)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, mode: str = "r") -> FeatureStore:
+        """Open an existing store, ``mode="r"`` (read) or ``"a"`` (append more batches)."""
+        if mode not in ("r", "a"):
+            raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no feature store at {os.fspath(path)!r}")
+        group = _zarr().open_group(path, mode="r" if mode == "r" else "r+")
+        version = group.attrs.get("slimsoap_store")
+        if version != STORE_FORMAT:
+            raise ValueError(
+                f"{os.fspath(path)!r} is not a slimsoap feature store of format {STORE_FORMAT} "
+                f"(found {version!r})"
+            )
+        store = cls(group, path, writable=mode == "a")
+        if mode == "a":
+            store._trim()
+        return store
+
+    # -- sizes and metadata ----------------------------------------------------------------
+
+    def _size(self, name: str) -> int:
+        return int(self._group.attrs[name])
+
+    @property
+    def n_rows(self) -> int:
+        """Rows (environments) stored."""
+        return self._size("n_rows")
+
+    @property
+    def n_frames(self) -> int:
+        """Frames stored."""
+        return self._size("n_frames")
+
+    @property
+    def sparse(self) -> bool:
+        """Whether values are stored as CSR."""
+        return bool(self._group.attrs["sparse"])
+
+    @property
+    def has_gradients(self) -> bool:
+        """Whether position gradients are stored."""
+        return bool(self._group.attrs["gradients"])
+
+    @property
+    def n_features(self) -> int | None:
+        """Columns of the values (None before the first append)."""
+        return self._group.attrs.get("n_features")
+
+    @property
+    def calculator_dict(self) -> dict | None:
+        """The stored calculator JSON (None when the values came without one)."""
+        return self._group.attrs["calculator"]
+
+    def calculator(self):
+        """The calculator that made the values, rebuilt (bit-identical descriptors)."""
+        d = self.calculator_dict
+        return None if d is None else calculator_from_dict(d)
+
+    def _array(self, name: str, size: str):
+        if name not in self._group:
+            return np.zeros(0, dtype=np.int64)
+        return self._group[name][: self._size(size)]
+
+    @property
+    def frame_index(self) -> np.ndarray:
+        """(n_rows,) frame of each row."""
+        return self._array("frame_index", "n_rows")
+
+    @property
+    def numbers(self) -> np.ndarray:
+        """(n_rows,) atomic number of each row's centre."""
+        return self._array("numbers", "n_rows")
+
+    @property
+    def energy(self) -> np.ndarray:
+        """(n_frames,) energy of each frame in eV (NaN where the frame had none)."""
+        return self._array("energy", "n_frames")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _check_writable(self):
+        if not self._writable:
+            raise PermissionError(f"{os.fspath(self.path)!r} was opened read-only; use mode='a'")
+
+    def _trim(self):
+        """Cut every array back to the committed sizes (drops a half-written batch)."""
+        sizes = {
+            "values": "n_rows",
+            "frame_index": "n_rows",
+            "numbers": "n_rows",
+            "energy": "n_frames",
+            "data": "nnz",
+            "indices": "nnz",
+            "gradient_pairs": "n_pairs",
+            "gradients": "n_pairs",
+        }
+        for name, size in sizes.items():
+            if name in self._group:
+                arr = self._group[name]
+                n = self._size(size)
+                if arr.shape[0] != n:
+                    arr.resize((n, *arr.shape[1:]))
+        if "indptr" in self._group and self._group["indptr"].shape[0] != self.n_rows + 1:
+            self._group["indptr"].resize((self.n_rows + 1,))
+
+    def _create_arrays(self, n_features: int, dtype: np.dtype):
+        g = self._group
+        rows = _chunk_rows(n_features * dtype.itemsize, self._group.attrs.get("chunk_rows"))
+        if self.sparse:
+            g.create_array("data", shape=(0,), chunks=(rows * 64,), dtype=dtype)
+            g.create_array("indices", shape=(0,), chunks=(rows * 64,), dtype=np.int64)
+            indptr = g.create_array("indptr", shape=(1,), chunks=(rows * 64,), dtype=np.int64)
+            indptr[:] = 0
+        else:
+            g.create_array("values", shape=(0, n_features), chunks=(rows, n_features), dtype=dtype)
+        for name in ("frame_index", "numbers"):
+            g.create_array(name, shape=(0,), chunks=(rows * 64,), dtype=np.int64)
+        g.create_array("energy", shape=(0,), chunks=(4096,), dtype=np.float64)
+        if self.has_gradients:
+            grows = _chunk_rows(3 * n_features * dtype.itemsize, None)
+            g.create_array("gradient_pairs", shape=(0, 2), chunks=(grows * 64, 2), dtype=np.int64)
+            g.create_array(
+                "gradients",
+                shape=(0, 3, n_features),
+                chunks=(grows, 3, n_features),
+                dtype=dtype,
+            )
+        g.attrs.update({"n_features": int(n_features), "dtype": dtype.name})
+
+    def append(
+        self,
+        features: Features,
+        numbers: np.ndarray,
+        energy: np.ndarray | None = None,
+        n_frames: int | None = None,
+    ) -> None:
+        """Append one batch: its rows follow the stored ones, its frames follow theirs.
+
+        Args:
+            features: the batch's descriptors; ``frame_index`` and ``gradient_pairs`` are
+                local to the batch (as a calculator returns them) and are shifted here.
+            numbers: (batch rows,) atomic number of each row's centre.
+            energy: (batch frames,) energies in eV (NaN where unknown); default all NaN.
+            n_frames: frames in the batch (default ``features.n_frames``; give it when the
+                batch ends with frames that have no rows).
+        """
+        self._check_writable()
+        x = features.values
+        n_rows = x.shape[0]
+        n_frames = features.n_frames if n_frames is None else int(n_frames)
+        numbers = np.asarray(numbers, dtype=np.int64)
+        energy = (
+            np.full(n_frames, np.nan) if energy is None else np.asarray(energy, dtype=np.float64)
+        )
+        if numbers.shape != (n_rows,):
+            raise ValueError(f"numbers must have shape ({n_rows},), got {numbers.shape}")
+        if energy.shape != (n_frames,):
+            raise ValueError(f"energy must have shape ({n_frames},), got {energy.shape}")
+        if features.frame_index.shape != (n_rows,):
+            raise ValueError(
+                f"frame_index has shape {features.frame_index.shape}, values have {n_rows} rows"
+            )
+        if sp.issparse(x) != self.sparse:
+            want = "sparse (CSR)" if self.sparse else "dense"
+            raise ValueError(f"this store holds {want} values; the batch is not")
+        if (features.gradients is not None) != self.has_gradients:
+            want = "with" if self.has_gradients else "without"
+            raise ValueError(f"this store holds values {want} gradients; the batch does not match")
+        if self.n_features is None:
+            self._create_arrays(x.shape[1], np.dtype(x.dtype))
+        elif x.shape[1] != self.n_features:
+            raise ValueError(f"batch has {x.shape[1]} features, the store {self.n_features}")
+
+        g = self._group
+        row0, frame0 = self.n_rows, self.n_frames
+        sizes = {"n_rows": row0 + n_rows, "n_frames": frame0 + n_frames}
+        if self.sparse:
+            x = sp.csr_matrix(x)
+            nnz0 = self._size("nnz")
+            g["data"].append(x.data.astype(g["data"].dtype, copy=False))
+            g["indices"].append(x.indices.astype(np.int64))
+            g["indptr"].append(x.indptr[1:].astype(np.int64) + nnz0)
+            sizes["nnz"] = nnz0 + x.nnz
+        else:
+            g["values"].append(np.asarray(x, dtype=g["values"].dtype), axis=0)
+        g["frame_index"].append(features.frame_index.astype(np.int64) + frame0)
+        g["numbers"].append(numbers)
+        g["energy"].append(energy)
+        if self.has_gradients:
+            g["gradient_pairs"].append(features.gradient_pairs.astype(np.int64) + row0, axis=0)
+            g["gradients"].append(features.gradients.astype(g["gradients"].dtype), axis=0)
+            sizes["n_pairs"] = self._size("n_pairs") + len(features.gradient_pairs)
+        g.attrs.update(sizes)  # commit: readers see the batch only now
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def values(self, start: int = 0, stop: int | None = None) -> np.ndarray | sp.csr_matrix:
+        """Rows ``start:stop`` of the values: a dense array, or CSR for a sparse store."""
+        n = self.n_rows
+        stop = n if stop is None else min(int(stop), n)
+        start = max(int(start), 0)
+        if self.n_features is None:
+            return np.zeros((0, 0))
+        stop = max(stop, start)
+        if not self.sparse:
+            return self._group["values"][start:stop]
+        ptr = self._group["indptr"][start : stop + 1]
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        return sp.csr_matrix(
+            (self._group["data"][lo:hi], self._group["indices"][lo:hi], ptr - lo),
+            shape=(stop - start, self.n_features),
+        )
+
+    def dask_values(self):
+        """The dense values as a lazy ``dask.array`` (one dask chunk per zarr chunk)."""
+        if self.sparse:
+            raise ValueError(
+                "dask_values needs a dense store; read a sparse store in row blocks with "
+                "values(start, stop) or iter_rows()"
+            )
+        import dask.array as da
+
+        return da.from_zarr(self._group["values"])[: self.n_rows]
+
+    def iter_rows(self, block: int = 4096):
+        """Yield ``(start, values[start:start + block])`` over the whole store."""
+        for start in range(0, self.n_rows, block):
+            yield start, self.values(start, start + block)
+
+    def read(self) -> Features:
+        """Everything in memory, as the calculator would have returned it for all frames."""
+        grads = pairs = None
+        if self.has_gradients:
+            n = self._size("n_pairs")
+            pairs = self._group["gradient_pairs"][:n]
+            grads = self._group["gradients"][:n]
+        return Features(
+            values=self.values(),
+            frame_index=self.frame_index,
+            gradient_pairs=pairs,
+            gradients=grads,
+        )
+
+
+def write_store(
+    path: str | os.PathLike,
+    features: Features,
+    numbers: np.ndarray,
+    calculator=None,
+    energy: np.ndarray | None = None,
+    overwrite: bool = False,
+) -> FeatureStore:
+    """Write one in-memory :class:`Features` (and its calculator's JSON) as a new store."""
+    store = FeatureStore.create(
+        path,
+        calculator,
+        sparse=sp.issparse(features.values),
+        gradients=features.gradients is not None,
+        overwrite=overwrite,
+    )
+    store.append(features, numbers, energy)
+    return store
+
+
+def read_store(path: str | os.PathLike) -> tuple[Features, object]:
+    """(features, calculator) of a store (calculator ``None`` if it was stored without one)."""
+    store = FeatureStore.open(path)
+    return store.read(), store.calculator()
