@@ -320,7 +320,7 @@ def _lengths(calculators, values, timings) -> list[dict]:
     return rows
 
 
-def _correlations(values, idx, figures) -> list[dict]:
+def _correlations(values, idx, figures, written: list) -> list[dict]:
     from .analysis import distance_correlation
     from .plots import plot_distance_correlation
 
@@ -333,7 +333,8 @@ def _correlations(values, idx, figures) -> list[dict]:
             rows.append({"compression": name, "error": str(err)})
             continue
         for kind in ("distance", "rank"):
-            plot_distance_correlation(r, figures / f"{kind}_{name}.png", kind, ("ν=2", name))
+            path = figures / f"{kind}_{name}.png"
+            written.append(plot_distance_correlation(r, path, kind, ("ν=2", name)))
         rows.append(
             {
                 "compression": name,
@@ -346,7 +347,7 @@ def _correlations(values, idx, figures) -> list[dict]:
     return rows
 
 
-def _imbalance(config, values, figures) -> list[dict]:
+def _imbalance(config, values, figures, written: list) -> list[dict]:
     from .analysis import imbalance_plane
     from .plots import plot_imbalance_plane
 
@@ -359,7 +360,7 @@ def _imbalance(config, values, figures) -> list[dict]:
         n_repeats=3 if sub else 1,
         seed=config.seed,
     )
-    plot_imbalance_plane(plane, figures / "imbalance_plane.png")
+    written.append(plot_imbalance_plane(plane, figures / "imbalance_plane.png"))
     return [
         {
             "compression": name,
@@ -405,7 +406,7 @@ def _train_sizes(config, n_frames) -> list[int]:
     return sorted({int(round(t)) for t in np.geomspace(10, top, 4)})
 
 
-def _learning(config, values, frame_index, numbers, energy, out) -> dict:
+def _learning(config, values, frame_index, numbers, energy, out, written: list) -> dict:
     from .models import EnergyModel, learning_curve
 
     sizes = _train_sizes(config, len(energy))
@@ -423,9 +424,12 @@ def _learning(config, values, frame_index, numbers, energy, out) -> dict:
         model=EnergyModel(zeta=1, solver="primal", n_folds=5, random_state=config.seed),
         random_state=config.seed,
     )
-    curve.to_csv(out / "learning_curve.csv")
-    curve.to_json(out / "learning_curve.json")
-    curve.plot(out / "figures" / "learning_curve.png", unit="meV/atom", scale=1000.0)
+    paths = [out / "learning_curve.csv", out / "learning_curve.json"]
+    paths.append(out / "figures" / "learning_curve.png")
+    curve.to_csv(paths[0])
+    curve.to_json(paths[1])
+    curve.plot(paths[2], unit="meV/atom", scale=1000.0)
+    written += paths
     largest = [r for r in curve.summary() if r["n_train"] == max(sizes)]
     return {
         "train_sizes": sizes,
@@ -434,12 +438,13 @@ def _learning(config, values, frame_index, numbers, energy, out) -> dict:
     }
 
 
-def _write_csv(path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict]) -> Path:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
+    return path
 
 
 _README = """\
@@ -496,21 +501,23 @@ def run_study(config: StudyConfig | None = None) -> Path:
     store = FeatureStore.open(out / "features" / "nu2.zarr")
     frame_index, energy = store.frame_index, store.energy
 
+    written = [out / "features" / f"{name}.zarr" for name in calculators]
     lengths = _lengths(calculators, values, timings)
-    _write_csv(out / "lengths.csv", lengths)
+    written.append(_write_csv(out / "lengths.csv", lengths))
     rng = np.random.default_rng(config.seed)
     n_env = len(numbers)
     idx = np.sort(rng.choice(n_env, size=min(n_env, config.max_environments), replace=False))
     _say(config, "distance and rank correlations ...")
-    correlations = _correlations(values, idx, figures)
-    _write_csv(out / "correlations.csv", correlations)
+    correlations = _correlations(values, idx, figures, written)
+    written.append(_write_csv(out / "correlations.csv", correlations))
     _say(config, "information imbalance ...")
-    imbalance = _imbalance(config, values, figures)
-    _write_csv(out / "imbalance.csv", imbalance)
+    imbalance = _imbalance(config, values, figures, written)
+    written.append(_write_csv(out / "imbalance.csv", imbalance))
     recovery = _recovery(calculators, values)
     (out / "recovery.json").write_text(json.dumps(recovery, indent=1))
+    written.append(out / "recovery.json")
     _say(config, "learning curves ...")
-    learning = _learning(config, values, frame_index, numbers, energy, out)
+    learning = _learning(config, values, frame_index, numbers, energy, out, written)
 
     symbols = [chemical_symbols[z] for z in species]
     summary = {
@@ -527,12 +534,7 @@ def run_study(config: StudyConfig | None = None) -> Path:
         "information_imbalance": imbalance,
         "recovery": recovery,
         "learning_curve": learning,
-        "wall_time_s": time.perf_counter() - t_start,
     }
-    summary["files"] = sorted(
-        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and ".zarr" not in str(p)
-    ) + [f"features/{name}.zarr" for name in calculators]
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "README.txt").write_text(
         _README.format(
             data=source,
@@ -543,5 +545,9 @@ def run_study(config: StudyConfig | None = None) -> Path:
             **{k: getattr(config, k) for k in ("r_cut", "n_max", "l_max", "sigma", "seed")},
         )
     )
+    written += [out / "README.txt", out / "summary.json"]
+    summary["files"] = sorted(str(p.relative_to(out)) for p in written)
+    summary["wall_time_s"] = time.perf_counter() - t_start
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
     _say(config, f"done in {summary['wall_time_s']:.1f} s: {out}")
     return out

@@ -370,7 +370,7 @@ class FeatureStore:
         """Rows ``start:stop`` of the values: a dense array, or CSR for a sparse store."""
         n = self.n_rows
         stop = n if stop is None else min(int(stop), n)
-        start = max(int(start), 0)
+        start = min(max(int(start), 0), n)
         if self.n_features is None:
             return np.zeros((0, 0))
         stop = max(stop, start)

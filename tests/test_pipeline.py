@@ -1,0 +1,207 @@
+"""featurize (local and Dask give the same store), run_study end to end, the CLI commands."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from structures import random_alloy, random_cluster
+
+from slimsoap import SOAP
+from slimsoap.cli import main
+from slimsoap.data import read_frames, write_extxyz
+from slimsoap.pipeline import StudyConfig, batches, featurize, load_frames, run_study
+from slimsoap.recovery import recover
+from slimsoap.store import FeatureStore
+
+
+@pytest.fixture(scope="module")
+def frames():
+    out = [random_alloy(["Ni", "Cu", "Pd"], repeat=1, seed=s) for s in range(7)]
+    out.insert(3, random_cluster(["Cu", "Pd", "Ni", "Cu", "Ni", "Pd"], seed=2, min_dist=1.8))
+    return out
+
+
+def _iterate(frames):
+    """A generator: featurize must not need len() or indexing."""
+    yield from frames
+
+
+def test_batches():
+    assert [len(b) for b in batches(range(7), 3)] == [3, 3, 1]
+    with pytest.raises(ValueError, match="batch_size"):
+        next(batches(range(3), 0))
+
+
+def test_local_and_dask_stores_equal_one_computation(tmp_path, frames):
+    from dask.distributed import Client, LocalCluster
+
+    soap = SOAP(["Ni", "Cu", "Pd"], 4.0, 3, 2, 0.5, compression="random", seed=11)
+    ref = soap.compute(frames, gradients=True)
+    local = featurize(
+        _iterate(frames), soap, tmp_path / "local.zarr", batch_size=3, gradients=True,
+        progress=False,
+    )  # fmt: skip
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
+        Client(cluster) as client,
+    ):
+        remote = featurize(
+            _iterate(frames), soap, tmp_path / "dask.zarr", batch_size=3, gradients=True,
+            client=client, progress=False, max_pending=2,
+        )  # fmt: skip
+    for store in (local, remote):
+        got = store.read()
+        np.testing.assert_array_equal(got.values, ref.values)
+        np.testing.assert_array_equal(got.frame_index, ref.frame_index)
+        np.testing.assert_array_equal(got.gradient_pairs, ref.gradient_pairs)
+        np.testing.assert_array_equal(got.gradients, ref.gradients)
+        assert store.n_frames == len(frames)
+        assert store.calculator().to_dict() == soap.to_dict()
+
+
+def test_featurize_sparse_and_errors(tmp_path, frames):
+    soap = SOAP(["Ni", "Cu", "Pd", "Pt"], 4.0, 3, 2, 0.5, compression="nu1mu1")
+    store = featurize(frames, soap, tmp_path / "s.zarr", batch_size=5, sparse=True, progress=False)
+    ref = soap.compute(frames, sparse=True).values
+    np.testing.assert_array_equal(store.values().toarray(), ref.toarray())
+    with pytest.raises(ValueError, match="sparse=True stores values only"):
+        featurize(frames, soap, tmp_path / "x.zarr", sparse=True, gradients=True)
+    with pytest.raises(FileExistsError):
+        featurize(frames, soap, tmp_path / "s.zarr", progress=False)
+
+
+def _table(path):
+    with open(path) as fh:
+        return {row["compression"]: row for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    config = StudyConfig(
+        data="alloy", n=24, out=str(root / "out"), r_cut=4.0, n_max=3, l_max=2,
+        seed=1, batch_size=8, max_environments=300, train_sizes=(8, 14), n_repeats=2,
+        cache=str(root / "cache"), progress=False,
+    )  # fmt: skip
+    return config, run_study(config)
+
+
+def test_study_files(study):
+    _, out = study
+    summary = json.loads((out / "summary.json").read_text())
+    for name in summary["files"]:
+        assert (out / name).exists(), name
+    expected = ["README.txt", "lengths.csv", "correlations.csv", "imbalance.csv", "recovery.json"]
+    expected += ["learning_curve.csv", "learning_curve.json", "figures/imbalance_plane.png"]
+    expected += ["figures/learning_curve.png", "figures/distance_mu2.png"]
+    expected += ["figures/rank_random.png", "summary.json"]
+    expected += ["features/nu2.zarr", "features/random.zarr"]
+    assert set(expected) <= set(summary["files"])
+    assert "Frames: 24" in (out / "README.txt").read_text()
+
+
+def test_study_stores_equal_direct_computation(study):
+    config, out = study
+    frames, _ = load_frames(config)
+    species = sorted({int(z) for a in frames for z in a.numbers})
+    for name in config.compressions:
+        stored = FeatureStore.open(out / "features" / f"{name}.zarr")
+        direct = stored.calculator().compute(frames).values
+        np.testing.assert_array_equal(stored.values(), direct)
+        assert stored.calculator().species_z.tolist() == species
+
+
+def test_study_lengths_follow_the_design_formulas(study):
+    config, out = study
+    summary = json.loads((out / "summary.json").read_text())
+    S, N, L = len(summary["data"]["species"]), config.n_max, config.l_max
+    assert S * N > 2 * L + 1  # every l of `random` is compressed
+    formulas = {
+        "nu2": N * S * (N * S + 1) * (L + 1) // 2,
+        "nu1mu1": N * N * S * (L + 1),
+        "nu1muhat1": N * S * (L + 1),
+        "mu2": N * (N + 1) * (L + 1) // 2,
+        "random": N * S * (L + 1) ** 2,
+    }
+    table = _table(out / "lengths.csv")
+    assert {k: int(v["length"]) for k, v in table.items()} == formulas
+    for row in table.values():
+        assert 0 < float(row["nonzero_mean"]) <= int(row["length"])
+        assert float(row["atoms_per_s"]) > 0
+    assert float(table["mu2"]["nonzero_mean"]) == formulas["mu2"]  # no element channels
+
+
+def test_study_self_comparisons_are_exact(study):
+    _, out = study
+    corr = _table(out / "correlations.csv")
+    assert float(corr["nu2"]["pearson"]) == pytest.approx(1.0, abs=1e-12)
+    assert float(corr["nu2"]["rank_pearson"]) == pytest.approx(1.0, abs=1e-12)
+    for row in corr.values():
+        assert -1.0 <= float(row["pearson"]) <= 1.0 + 1e-12
+    imb = _table(out / "imbalance.csv")
+    n = int(imb["nu2"]["n_samples"])
+    # against itself every nearest neighbour has rank 1: Δ = 2/N both ways
+    assert float(imb["nu2"]["from_nu2"]) == pytest.approx(2.0 / n, rel=1e-12)
+    assert float(imb["nu2"]["to_nu2"]) == pytest.approx(2.0 / n, rel=1e-12)
+    # μ=2 forgets the elements: it cannot predict ν=2's neighbours as well as the reverse
+    assert float(imb["mu2"]["to_nu2"]) > float(imb["mu2"]["from_nu2"])
+
+
+def test_study_recovery_matches_an_independent_run(study):
+    config, out = study
+    frames, _ = load_frames(config)
+    species = sorted({int(z) for a in frames for z in a.numbers})
+    hyper = (species, config.r_cut, config.n_max, config.l_max, config.sigma)
+    soap = SOAP(*hyper, compression="random", seed=config.seed)
+    full = recover(soap.compute(frames), soap)
+    nu2 = SOAP(*hyper).compute(frames).values
+    err = np.max(np.abs(full - nu2)) / np.max(np.abs(nu2))
+    got = json.loads((out / "recovery.json").read_text())["random"]
+    assert got["relative_error"] == pytest.approx(err, rel=1e-6, abs=1e-15)
+    assert got["exact_fraction"] == 1.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="recovery.py drops eigenvalues of G = (XW)^T(XW) below 2.2e-11 x the largest; "
+    "where only a few species are present XW can be that ill-conditioned while X is not "
+    "(rank(X) = 2l+1), so a true direction is lost (relative error ~4e-6 on this data)",
+)
+def test_study_recovery_of_nu2_is_exact(study):
+    _, out = study
+    assert json.loads((out / "recovery.json").read_text())["random"]["relative_error"] < 1e-8
+
+
+def test_study_learning_curve(study):
+    config, out = study
+    data = json.loads((out / "learning_curve.json").read_text())
+    assert len(data["rows"]) == len(config.compressions) * 2 * config.n_repeats
+    for row in data["rows"]:
+        assert row["n_train"] in (8, 14)
+        assert np.isfinite(row["mae_atom"]) and row["mae_atom"] > 0
+        assert row["rmse_atom"] >= row["mae_atom"]
+
+
+def test_cli_study_and_featurize(tmp_path, frames):
+    out = tmp_path / "cli-study"
+    main(
+        ["study", "--quick", "--n", "16", "--compressions", "mu2", "--out", str(out),
+         "--cache", str(tmp_path / "cache"), "--train-sizes", "8", "--repeats", "1",
+         "--max-environments", "100", "--no-progress"]
+    )  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["compression"] for r in summary["lengths"]] == ["nu2", "mu2"]
+    assert summary["config"]["n_max"] == 4 and summary["data"]["n_frames"] == 16
+
+    data = tmp_path / "frames.extxyz"
+    write_extxyz(data, frames)
+    store = tmp_path / "f.zarr"
+    main(
+        ["featurize", str(data), "--compression", "nu1mu1", "--out", str(store), "--r-cut", "4",
+         "--n-max", "3", "--l-max", "2", "--batch-size", "3", "--no-progress"]
+    )  # fmt: skip
+    got = FeatureStore.open(store)
+    soap = SOAP(["Ni", "Cu", "Pd"], 4.0, 3, 2, 0.5, compression="nu1mu1")
+    assert got.calculator().to_dict() == soap.to_dict()
+    np.testing.assert_array_equal(got.values(), soap.compute(list(read_frames(data))).values)

@@ -1,0 +1,164 @@
+"""Feature store: exact round trips (dense, sparse, gradients), batches, lazy reads, errors."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from structures import random_alloy, random_cluster
+
+from slimsoap import ACSF, SOAP
+from slimsoap.features import Features
+from slimsoap.store import (
+    FeatureStore,
+    calculator_from_dict,
+    calculator_to_dict,
+    read_store,
+    write_store,
+)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    out = [random_alloy(["Cu", "Ag", "Au"], repeat=1, seed=s) for s in range(3)]
+    out += [random_cluster(["Cu", "Au", "Cu", "Ag", "Au"], seed=7, box=4.0, min_dist=2.0)]
+    for i, atoms in enumerate(out):
+        atoms.info["energy"] = -1.5 * i
+    return out
+
+
+@pytest.fixture(scope="module")
+def soap():
+    return SOAP(["Cu", "Ag", "Au"], 4.0, 3, 2, 0.5, compression="random", seed=3)
+
+
+def _numbers(frames):
+    return np.concatenate([a.numbers for a in frames])
+
+
+def _append_in_batches(store, calc, frames, sizes, **kw):
+    start = 0
+    for size in sizes:
+        batch = frames[start : start + size]
+        energy = [a.info["energy"] for a in batch]
+        store.append(calc.compute(batch, **kw), _numbers(batch), energy, n_frames=len(batch))
+        start += size
+
+
+def test_dense_with_gradients_in_batches_equals_one_computation(tmp_path, soap, frames):
+    ref = soap.compute(frames, gradients=True)
+    store = FeatureStore.create(tmp_path / "f.zarr", soap, gradients=True, chunk_rows=5)
+    _append_in_batches(store, soap, frames, [1, 2, 1], gradients=True)
+    got = FeatureStore.open(tmp_path / "f.zarr").read()
+    # batch-local frame and atom indices were shifted to the global ones of one computation
+    np.testing.assert_array_equal(got.values, ref.values)
+    np.testing.assert_array_equal(got.frame_index, ref.frame_index)
+    np.testing.assert_array_equal(got.gradient_pairs, ref.gradient_pairs)
+    np.testing.assert_array_equal(got.gradients, ref.gradients)
+    assert got.values.dtype == ref.values.dtype
+
+
+def test_metadata_numbers_energy_and_calculator(tmp_path, soap, frames):
+    store = FeatureStore.create(tmp_path / "f.zarr", soap)
+    _append_in_batches(store, soap, frames, [2, 2])
+    back = FeatureStore.open(tmp_path / "f.zarr")
+    assert (back.n_rows, back.n_frames, back.n_features) == (
+        sum(map(len, frames)),
+        4,
+        soap.n_features,
+    )
+    np.testing.assert_array_equal(back.numbers, _numbers(frames))
+    np.testing.assert_array_equal(back.energy, [0.0, -1.5, -3.0, -4.5])
+    assert back.calculator_dict["params"] == soap.to_dict()
+    again = back.calculator()
+    assert again.seed == 3
+    np.testing.assert_array_equal(again.compute(frames).values, soap.compute(frames).values)
+
+
+def test_sparse_round_trip_and_row_slices(tmp_path, frames):
+    calc = SOAP(["Cu", "Ag", "Au", "Pt"], 4.0, 3, 2, 0.5)  # Pt absent: zero columns
+    ref = calc.compute(frames, sparse=True).values
+    store = FeatureStore.create(tmp_path / "s.zarr", calc, sparse=True, chunk_rows=4)
+    _append_in_batches(store, calc, frames, [3, 1], sparse=True)
+    back = FeatureStore.open(tmp_path / "s.zarr")
+    x = back.values()
+    assert sp.issparse(x) and x.shape == ref.shape
+    np.testing.assert_array_equal(x.indptr, ref.indptr)
+    np.testing.assert_array_equal(x.indices, ref.indices)
+    np.testing.assert_array_equal(x.data, ref.data)
+    dense = ref.toarray()
+    for start, stop in [(0, 1), (5, 17), (12, 16), (9, 9), (30, 40)]:
+        np.testing.assert_array_equal(back.values(start, stop).toarray(), dense[start:stop])
+    blocks = [block.toarray() for _, block in back.iter_rows(block=7)]
+    np.testing.assert_array_equal(np.vstack(blocks), dense)
+    with pytest.raises(ValueError, match="dense store"):
+        back.dask_values()
+
+
+def test_dask_values_are_lazy_and_equal(tmp_path, soap, frames):
+    ref = soap.compute(frames).values
+    write_store(tmp_path / "d.zarr", soap.compute(frames), _numbers(frames), soap)
+    lazy = FeatureStore.open(tmp_path / "d.zarr").dask_values()
+    assert lazy.shape == ref.shape
+    np.testing.assert_array_equal(lazy.compute(), ref)
+    np.testing.assert_array_equal(lazy[3:9, 2].compute(), ref[3:9, 2])
+
+
+def test_write_and_read_store_helpers(tmp_path, soap, frames):
+    feats = soap.compute(frames)
+    write_store(tmp_path / "w.zarr", feats, _numbers(frames), soap)
+    got, calc = read_store(tmp_path / "w.zarr")
+    np.testing.assert_array_equal(got.values, feats.values)
+    assert calc.to_dict() == soap.to_dict()
+    assert np.isnan(FeatureStore.open(tmp_path / "w.zarr").energy).all()  # none given
+
+
+def test_half_written_batch_is_invisible_and_trimmed(tmp_path, soap, frames):
+    path = tmp_path / "h.zarr"
+    store = FeatureStore.create(path, soap)
+    _append_in_batches(store, soap, frames, [2])
+    # a crash after the values were written but before the sizes were committed:
+    store._group["values"].append(np.full((3, soap.n_features), 99.0), axis=0)
+    assert FeatureStore.open(path).n_rows == sum(len(a) for a in frames[:2])
+    reopened = FeatureStore.open(path, mode="a")
+    _append_in_batches(reopened, soap, frames[2:], [2])
+    np.testing.assert_array_equal(FeatureStore.open(path).values(), soap.compute(frames).values)
+
+
+def test_acsf_calculator_round_trip(frames):
+    g2 = [[0.5, 0.0], [1.0, 2.0]]
+    g4 = [[0.1, 1.0, 1.0], [0.1, 2.0, -1.0]]
+    acsf = ACSF(
+        ["Au", "Cu", "Ag"], 4.0, g2, g4, compression="weighted", weights=[3.0, 1.0, 2.0], g1=True
+    )
+    again = calculator_from_dict(json.loads(json.dumps(calculator_to_dict(acsf))))
+    np.testing.assert_array_equal(again.compute(frames).values, acsf.compute(frames).values)
+    assert again.labels() == acsf.labels()
+
+
+def test_errors(tmp_path, soap, frames):
+    path = tmp_path / "e.zarr"
+    store = FeatureStore.create(path, soap)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        FeatureStore.create(path, soap)
+    with pytest.raises(ValueError, match="cannot hold gradients"):
+        FeatureStore.create(tmp_path / "x.zarr", soap, sparse=True, gradients=True)
+    with pytest.raises(FileNotFoundError, match="no feature store"):
+        FeatureStore.open(tmp_path / "missing.zarr")
+    feats = soap.compute(frames[:1])
+    with pytest.raises(ValueError, match="numbers must have shape"):
+        store.append(feats, [29])
+    with pytest.raises(ValueError, match="dense values"):
+        store.append(soap.compute(frames[:1], sparse=True), _numbers(frames[:1]))
+    with pytest.raises(ValueError, match="without gradients"):
+        store.append(soap.compute(frames[:1], gradients=True), _numbers(frames[:1]))
+    store.append(feats, _numbers(frames[:1]))
+    wrong = Features(np.zeros((2, 5)), np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="5 features, the store"):
+        store.append(wrong, [29, 29])
+    with pytest.raises(PermissionError, match="read-only"):
+        FeatureStore.open(path).append(feats, _numbers(frames[:1]))
+    with pytest.raises(TypeError, match="SOAP or slimsoap.ACSF"):
+        calculator_to_dict(object())
+    with pytest.raises(ValueError, match="unknown calculator class"):
+        calculator_from_dict({"class": "MACE"})
