@@ -6,6 +6,9 @@ which one. Packing stores, per l, the entries ``p_l[rows, cols] * scale`` of the
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -45,9 +48,7 @@ class Contraction:
         y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
         return y1, y2
 
-    def values(
-        self, c: np.ndarray, dtype=np.float64, out: np.ndarray | None = None
-    ) -> np.ndarray:
+    def values(self, c: np.ndarray, dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
         """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²).
 
         Written into ``out`` (n, n_features) when given, else into a new array.
@@ -73,31 +74,21 @@ class Contraction:
         keys, inverse = np.unique(present, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         rows_out, cols_out, data_out = [], [], []
-        radial = np.arange(self.N)
         for g, key in enumerate(keys):
             members = np.flatnonzero(inverse == g)
-            species = np.flatnonzero(key)
+            species = tuple(np.flatnonzero(key).tolist())
             if len(species) == 0:
                 continue
-            xcols = (species[:, None] * self.N + radial[None, :]).ravel()
-            cg = c[members][:, species]  # (n_g, S_env, N, (L+1)²)
-            gcols, gdata = [], []
-            for l, block in enumerate(self.maps.blocks):
-                xt = cg[..., l * l : (l + 1) ** 2].reshape(len(members), len(xcols), 2 * l + 1)
-                a1, w1 = _restrict(block.w1, xcols)
+            cg = c[members][:, list(species)]  # (n_g, S_env, N, (L+1)²)
+            gdata = []
+            plan = self._plan(species)
+            for l, (w1, w2, keep, scale) in enumerate(plan.blocks):
+                xt = cg[..., l * l : (l + 1) ** 2].reshape(len(members), -1, 2 * l + 1)
                 y1 = self._project(w1, xt)
-                if block.symmetric:
-                    a2, y2 = a1, y1
-                else:
-                    a2, w2 = _restrict(block.w2, xcols)
-                    y2 = self._project(w2, xt)
-                index, scale = self._lookup_table(l)
-                sub = index[np.ix_(a1, a2)]
-                keep = sub >= 0
+                y2 = y1 if w2 is _SAME else self._project(w2, xt)
                 p = np.matmul(y1, y2.transpose(0, 2, 1))
-                gcols.append(sub[keep])
-                gdata.append(p[:, keep] * scale[np.ix_(a1, a2)][keep])
-            cols = np.concatenate(gcols)
+                gdata.append(p[:, keep] * scale)
+            cols = plan.cols
             rows_out.append(np.repeat(members, len(cols)))
             cols_out.append(np.tile(cols, len(members)))
             data_out.append(np.concatenate(gdata, axis=1).astype(dtype).ravel())
@@ -109,6 +100,25 @@ class Contraction:
         ).tocsr()
         out.sort_indices()
         return out
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one cache per calculator is intended)
+    def _plan(self, species: tuple[int, ...]) -> _SparsePlan:
+        """Restricted maps and global columns for environments holding ``species``."""
+        radial = np.arange(self.N)
+        xcols = (np.array(species)[:, None] * self.N + radial[None, :]).ravel()
+        blocks, cols = [], []
+        for l, block in enumerate(self.maps.blocks):
+            a1, w1 = _restrict(block.w1, xcols)
+            if block.symmetric:
+                a2, w2 = a1, _SAME
+            else:
+                a2, w2 = _restrict(block.w2, xcols)
+            index, scale = self._lookup_table(l)
+            sub = index[np.ix_(a1, a2)]
+            keep = sub >= 0
+            blocks.append((w1, w2, keep, scale[np.ix_(a1, a2)][keep]))
+            cols.append(sub[keep])
+        return _SparsePlan(blocks, np.concatenate(cols))
 
     def _lookup_table(self, l: int) -> tuple[np.ndarray, np.ndarray]:
         """(K1, K2) global packed column of each block entry (-1: not stored) and scale."""
@@ -175,6 +185,20 @@ class Contraction:
                 out,
                 int(self.starts[l]),
             )
+
+
+#: Marks a symmetric block's second map as the first one.
+_SAME = object()
+
+
+@dataclass
+class _SparsePlan:
+    """Per-l (W1 and W2 restricted to the present species' rows and reachable channels,
+    mask of the stored entries of the small block, their scale) and the global packed
+    column of every stored entry, for one set of present species."""
+
+    blocks: list
+    cols: np.ndarray
 
 
 def _restrict(w: np.ndarray | None, xcols: np.ndarray):

@@ -7,7 +7,6 @@ periodic direction, then one Cartesian cell list finds every pair.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,16 +50,13 @@ def _padded_images(positions, cell, pbc, r_cut):
     reach = np.where(pbc, r_cut / plane_spacing, 0.0)
     n_img = np.where(pbc, np.ceil(reach).astype(int), 0)
     wrapped = frac @ cell
-    images, owners = [wrapped], [np.arange(n)]
-    for shift in itertools.product(*(range(-k, k + 1) for k in n_img)):
-        if not any(shift):
-            continue
-        f = frac + np.array(shift, dtype=float)
-        keep = np.all((f >= -reach) & (f <= 1.0 + reach) | ~pbc, axis=1)
-        if keep.any():
-            images.append(f[keep] @ cell)
-            owners.append(np.flatnonzero(keep))
-    return np.concatenate(images), np.concatenate(owners)
+    grids = np.meshgrid(*(np.arange(-k, k + 1) for k in n_img), indexing="ij")
+    shifts = np.stack([g.ravel() for g in grids], axis=1).astype(float)
+    shifts = shifts[np.any(shifts != 0, axis=1)]  # (K, 3), the home cell excluded
+    images = frac[None, :, :] + shifts[:, None, :]  # (K, n, 3) fractional
+    keep = np.all((images >= -reach) & (images <= 1.0 + reach) | ~pbc, axis=2)
+    _, owner = np.nonzero(keep)
+    return np.concatenate([wrapped, images[keep] @ cell]), np.concatenate([np.arange(n), owner])
 
 
 def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:

@@ -23,6 +23,10 @@ from .radial import make_basis
 FORMAT_VERSION = 1
 
 
+#: Sparse output: rows contracted together (bounds the dense coefficients held at once).
+_SPARSE_BATCH = 2048
+
+
 class SOAP:
     """SOAP power spectrum and its compressions, with position gradients.
 
@@ -200,7 +204,7 @@ class SOAP:
         if sparse and gradients:
             raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
         frames = as_frames(frames)
-        values, frame_index = [], []
+        values, frame_index, pending = [], [], []
         n_total = sum(len(a) for a in frames)
         dense = None if sparse else np.empty((n_total, self.n_features), dtype=self.dtype)
         offset = 0
@@ -215,9 +219,12 @@ class SOAP:
         for f, atoms in enumerate(frames):
             exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
             if sparse:
-                x = self._contraction.sparse_values(exp.coefficients, self.dtype)
-                if self.normalize:
-                    x = _normalize_sparse(x)
+                pending.append(exp.coefficients)
+                if sum(len(c) for c in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
+                    # contract many small frames at once: one pass per set of species present
+                    x = self._contraction.sparse_values(np.concatenate(pending), self.dtype)
+                    pending = []
+                    values.append(_normalize_sparse(x) if self.normalize else x)
             else:
                 x = self._contraction.values(
                     exp.coefficients, self.dtype, dense[offset : offset + len(atoms)]
@@ -244,7 +251,6 @@ class SOAP:
                     self._normalize(
                         x, pairs, g, strain[offset : offset + len(atoms)] if gradients else None
                     )
-            values.append(x)
             frame_index.append(np.full(len(atoms), f, dtype=np.int64))
             offset += len(atoms)
         if sparse:
