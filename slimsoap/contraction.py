@@ -60,8 +60,15 @@ class Contraction:
             packed_entries(y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
         return out
 
-    def sparse_values(self, c: np.ndarray, dtype=np.float64) -> sp.csr_matrix:
-        """Packed descriptors as CSR (n, n_features), never forming a dense row.
+    def sparse_values(
+        self, parts: list[tuple[np.ndarray, np.ndarray]], dtype=np.float64
+    ) -> sp.csr_matrix:
+        """Packed descriptors of the rows of ``parts`` as CSR, never forming a dense row.
+
+        Args:
+            parts: (c, slot_species) per frame: coefficients (n_f, S_f, N, (L+1)²) over
+                the S_f species channels ``slot_species`` (ascending species indices), e.g.
+                only the species present in the frame.
 
         Environments are grouped by the species present (non-zero coefficient blocks). Per
         group and l, X_l keeps only the present species' columns and each map only its rows
@@ -69,8 +76,14 @@ class Contraction:
         entries scattered to their global packed columns. Work and memory per environment
         scale with the species present, not with S.
         """
-        n = c.shape[0]
-        present = np.any(c != 0, axis=(2, 3))  # (n, S)
+        present = []
+        for c, slots in parts:
+            key = np.zeros((len(c), self.S), dtype=bool)
+            key[:, slots] = np.any(c != 0, axis=(2, 3))
+            present.append(key)
+        present = np.concatenate(present)
+        n = len(present)
+        bounds = np.cumsum([0] + [len(c) for c, _ in parts])
         keys, inverse = np.unique(present, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         rows_out, cols_out, data_out = [], [], []
@@ -79,7 +92,12 @@ class Contraction:
             species = tuple(np.flatnonzero(key).tolist())
             if len(species) == 0:
                 continue
-            cg = c[members][:, list(species)]  # (n_g, S_env, N, (L+1)²)
+            pieces = []
+            for k, (c, slots) in enumerate(parts):
+                rows = members[(members >= bounds[k]) & (members < bounds[k + 1])] - bounds[k]
+                if len(rows):
+                    pieces.append(c[rows][:, np.searchsorted(slots, species)])
+            cg = np.concatenate(pieces)  # (n_g, S_env, N, (L+1)²)
             gdata = []
             plan = self._plan(species)
             for l, (w1, w2, keep, scale) in enumerate(plan.blocks):

@@ -31,12 +31,15 @@ class Expansion:
         neighbours: the pairs the expansion used.
         pair_species: (n_pairs,) species channel of each neighbour.
         pair_gradients: (n_pairs, 3, N, (L+1)²) ∂c[i, pair_species[p]]/∂r_j, or None.
+        slot_species: (S',) species index of each channel of ``coefficients`` (all S
+            species, or only those present in the frame).
     """
 
     coefficients: np.ndarray
     neighbours: NeighbourList
     pair_species: np.ndarray
     pair_gradients: np.ndarray | None
+    slot_species: np.ndarray
 
 
 def expand(
@@ -82,4 +85,4 @@ def expand(
         basis.l_max,
         gradients,
     )
-    return Expansion(c, nl, pair_species, dc if gradients else None)
+    return Expansion(c, nl, pair_species, dc if gradients else None, np.arange(n_species))

@@ -165,19 +165,26 @@ class SOAP:
         frame: int = 0,
         gradients: bool = False,
         neighbours: NeighbourList | None = None,
+        compact: bool = False,
     ) -> Expansion:
         """Coefficients (n_atoms, S, N', (L+1)²) of one frame, as the channel maps expect.
 
         N' = N, or N + 2L+1 for ``nu1mustar1`` with a separate basis: each species' block
         then holds the element basis followed by the second basis (a second expansion pass
-        over the same neighbour pairs).
+        over the same neighbour pairs). With ``compact`` the species channels are only those
+        present in the frame (``slot_species``), so memory follows S_frame, not S.
         """
         species = species_index(atoms.numbers, self.species_z, frame)
-        args = (len(self.species_z),)
+        slot_species = np.arange(len(self.species_z))
+        if compact:
+            slot_species, species = np.unique(species, return_inverse=True)
+            species = species.ravel()
+        args = (len(slot_species),)
         if neighbours is None:
             neighbours = neighbour_list(atoms, self.r_cut, frame)
         rest = (self.cutoff_width, self.center_weight, gradients, frame, neighbours)
         exp = expand(atoms, species, *args, self.basis, *rest)
+        exp.slot_species = slot_species
         if self.extra_basis is None:
             return exp
         ext = expand(atoms, species, *args, self.extra_basis, *rest)
@@ -185,7 +192,7 @@ class SOAP:
         dc = None
         if gradients:
             dc = np.concatenate([exp.pair_gradients, ext.pair_gradients], axis=2)
-        return Expansion(c, exp.neighbours, exp.pair_species, dc)
+        return Expansion(c, exp.neighbours, exp.pair_species, dc, slot_species)
 
     def compute(
         self, frames: Atoms | Sequence[Atoms], gradients: bool = False, sparse: bool = False
@@ -217,12 +224,13 @@ class SOAP:
             strain = np.zeros((n_total, 3, 3, self.n_features), self.dtype)
             gpairs = []
         for f, atoms in enumerate(frames):
-            exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
+            nl = neighbours[f] if gradients else None
+            exp = self.expand(atoms, f, gradients, nl, compact=sparse)
             if sparse:
-                pending.append(exp.coefficients)
-                if sum(len(c) for c in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
+                pending.append((exp.coefficients, exp.slot_species))
+                if sum(len(c) for c, _ in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
                     # contract many small frames at once: one pass per set of species present
-                    x = self._contraction.sparse_values(np.concatenate(pending), self.dtype)
+                    x = self._contraction.sparse_values(pending, self.dtype)
                     pending = []
                     values.append(_normalize_sparse(x) if self.normalize else x)
             else:
