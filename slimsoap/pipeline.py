@@ -264,6 +264,15 @@ def _say(config: StudyConfig, text: str) -> None:
         print(text, flush=True)
 
 
+@contextlib.contextmanager
+def _step(config: StudyConfig, steps: dict, name: str):
+    """Announce a step of the study and record its wall time (s) in ``steps[name]``."""
+    _say(config, f"{name} ...")
+    t0 = time.perf_counter()
+    yield
+    steps[name] = time.perf_counter() - t0
+
+
 def _calculators(config: StudyConfig, species: list[int]) -> dict:
     from .channels import COMPRESSIONS
     from .soap import SOAP
@@ -488,7 +497,9 @@ def run_study(config: StudyConfig | None = None) -> Path:
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
 
-    frames, source = load_frames(config)
+    steps: dict[str, float] = {}
+    with _step(config, steps, "data"):
+        frames, source = load_frames(config)
     if len(frames) < 2:
         raise ValueError(f"the study needs at least 2 frames, got {len(frames)} from {source}")
     numbers = np.concatenate([a.numbers for a in frames]).astype(np.int64)
@@ -496,7 +507,10 @@ def run_study(config: StudyConfig | None = None) -> Path:
     _say(config, f"data: {source}: {len(frames)} frames, {len(numbers)} atoms")
     calculators = _calculators(config, species)
 
-    with make_client(config.scheduler, config.n_workers) as client:
+    with (
+        _step(config, steps, "featurize"),
+        make_client(config.scheduler, config.n_workers) as client,
+    ):
         values, timings = _featurize_all(config, frames, calculators, out, client)
     store = FeatureStore.open(out / "features" / "nu2.zarr")
     frame_index, energy = store.frame_index, store.energy
@@ -507,17 +521,18 @@ def run_study(config: StudyConfig | None = None) -> Path:
     rng = np.random.default_rng(config.seed)
     n_env = len(numbers)
     idx = np.sort(rng.choice(n_env, size=min(n_env, config.max_environments), replace=False))
-    _say(config, "distance and rank correlations ...")
-    correlations = _correlations(values, idx, figures, written)
+    with _step(config, steps, "distance and rank correlations"):
+        correlations = _correlations(values, idx, figures, written)
     written.append(_write_csv(out / "correlations.csv", correlations))
-    _say(config, "information imbalance ...")
-    imbalance = _imbalance(config, values, figures, written)
+    with _step(config, steps, "information imbalance"):
+        imbalance = _imbalance(config, values, figures, written)
     written.append(_write_csv(out / "imbalance.csv", imbalance))
-    recovery = _recovery(calculators, values)
+    with _step(config, steps, "recovery"):
+        recovery = _recovery(calculators, values)
     (out / "recovery.json").write_text(json.dumps(recovery, indent=1))
     written.append(out / "recovery.json")
-    _say(config, "learning curves ...")
-    learning = _learning(config, values, frame_index, numbers, energy, out, written)
+    with _step(config, steps, "learning curves"):
+        learning = _learning(config, values, frame_index, numbers, energy, out, written)
 
     symbols = [chemical_symbols[z] for z in species]
     summary = {
@@ -547,6 +562,7 @@ def run_study(config: StudyConfig | None = None) -> Path:
     )
     written += [out / "README.txt", out / "summary.json"]
     summary["files"] = sorted(str(p.relative_to(out)) for p in written)
+    summary["step_seconds"] = steps
     summary["wall_time_s"] = time.perf_counter() - t_start
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     _say(config, f"done in {summary['wall_time_s']:.1f} s: {out}")
