@@ -418,11 +418,11 @@ def _train_sizes(config, n_frames) -> list[int]:
 def _learning(config, values, frame_index, numbers, energy, out, written: list) -> dict:
     from .models import EnergyModel, learning_curve
 
+    if not np.all(np.isfinite(energy)):
+        return {"skipped": "some frames have no energy (info['energy'])"}
     sizes = _train_sizes(config, len(energy))
     if not sizes:
         return {"skipped": f"too few frames ({len(energy)}) for a learning curve"}
-    if not np.all(np.isfinite(energy)):
-        return {"skipped": "some frames have no energy (info['energy'])"}
     curve = learning_curve(
         values,
         frame_index,

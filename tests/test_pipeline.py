@@ -205,3 +205,20 @@ def test_cli_study_and_featurize(tmp_path, frames):
     soap = SOAP(["Ni", "Cu", "Pd"], 4.0, 3, 2, 0.5, compression="nu1mu1")
     assert got.calculator().to_dict() == soap.to_dict()
     np.testing.assert_array_equal(got.values(), soap.compute(list(read_frames(data))).values)
+
+
+def test_study_of_a_file_without_energies_skips_the_learning_curve(tmp_path, frames):
+    data = tmp_path / "frames.extxyz"
+    write_extxyz(data, frames)
+    config = StudyConfig(
+        data=str(data), compressions=("mu2",), out=str(tmp_path / "out"), r_cut=4.0, n_max=3,
+        l_max=2, max_environments=20, progress=False,
+    )  # fmt: skip
+    out = run_study(config)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"]["n_frames"] == len(frames)
+    assert "no energy" in summary["learning_curve"]["skipped"]
+    assert not (out / "learning_curve.csv").exists()
+    assert summary["recovery"] == {}  # neither nu2 nor mu2 is a recoverable compression
+    for name in summary["files"]:
+        assert (out / name).exists(), name
