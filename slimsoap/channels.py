@@ -229,31 +229,31 @@ def compresses(ctx: Context, l: int) -> bool:
     return 2 * l + 1 < ctx.C
 
 
-def _random(ctx):
-    seed = ctx.options["seed"]
-    blocks = []
-    for l in range(ctx.l_max + 1):
-        if not compresses(ctx, l):
-            blocks.append(_nu2_block(ctx))
-            continue
-        k = 2 * l + 1
-        w = random_matrix(seed, "random", l, (ctx.C, k))
-        blocks.append(_block(None, w, element_names(ctx), [f"rand:{j}" for j in range(k)], False))
+def _compressed_where_shorter(ctx, block_of_l):
+    """ν=2 blocks, except where 2l+1 < S·N: there ``block_of_l(l)`` (paper §II.2)."""
+    blocks = [
+        block_of_l(l) if compresses(ctx, l) else _nu2_block(ctx) for l in range(ctx.l_max + 1)
+    ]
     return ChannelMap(blocks, ctx.n_max)
+
+
+def _random(ctx):
+    def block(l):
+        k = 2 * l + 1
+        w = random_matrix(ctx.options["seed"], "random", l, (ctx.C, k))
+        return _block(None, w, element_names(ctx), [f"rand:{j}" for j in range(k)], False)
+
+    return _compressed_where_shorter(ctx, block)
 
 
 def _random_sym(ctx):
-    seed = ctx.options["seed"]
-    blocks = []
-    for l in range(ctx.l_max + 1):
-        if not compresses(ctx, l):
-            blocks.append(_nu2_block(ctx))
-            continue
+    def block(l):
         k = 2 * l + 1
-        q = random_matrix(seed, "random_sym", l, (ctx.C, ctx.C))
+        q = random_matrix(ctx.options["seed"], "random_sym", l, (ctx.C, ctx.C))
         names = [f"randQ:{j}" for j in range(ctx.C)]
-        blocks.append(_block(q[:, :k], q, names[:k], names, False, triangle(k, ctx.C)))
-    return ChannelMap(blocks, ctx.n_max)
+        return _block(q[:, :k], q, names[:k], names, False, triangle(k, ctx.C))
+
+    return _compressed_where_shorter(ctx, block)
 
 
 # --- species maps --------------------------------------------------------------------------
