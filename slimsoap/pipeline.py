@@ -253,6 +253,11 @@ def load_frames(config: StudyConfig) -> tuple[list[Atoms], str]:
     if config.data == "qm9":
         frames = list(itertools.islice(read_qm9pack(properties=False), n))
         return frames, f"QM9 (qm9pack), first {len(frames)} molecules, U0 in eV"
+    if config.data != "qm9pack" and not Path(config.data).exists():
+        raise FileNotFoundError(
+            f"data {config.data!r} is not 'alloy', 'qm9' or an existing file or directory "
+            "(other generated sets: `slimsoap data generate amino|elpasolite`, then pass the path)"
+        )
     frames = read_frames(config.data)
     if n is not None:
         frames = itertools.islice(frames, n)
@@ -466,8 +471,9 @@ cutoff_width=0.5 A, centre weight 1. Seed {seed}.
 
 summary.json          everything below in one file, plus the configuration
 lengths.csv           per compression: length (features), mean non-zeros per environment,
-                      featurisation wall time (s, after JIT warm-up, including the zarr
-                      writes) and atoms/s
+                      featurisation wall time (s, after JIT warm-up in this process,
+                      including the zarr writes; with Dask also the scheduling and the
+                      workers' first compile) and atoms/s
 correlations.csv      distance-distance (Pearson, Spearman) and rank-rank correlation of each
                       compression against nu2 on {n_env} environments
 imbalance.csv         information imbalance Delta(nu2 -> D) and Delta(D -> nu2) (k=1)
@@ -490,6 +496,10 @@ def run_study(config: StudyConfig | None = None) -> Path:
     distance/rank correlations and information imbalance against ``nu2`` on up to
     ``config.max_environments`` environments; recovery of ``nu2`` from every recoverable
     compression; energy learning curves (ζ = 1 ridge). See ``README.txt`` in the output.
+
+    Every compression's values are read back into memory for the analyses (dense: about
+    n_atoms × length × 8 bytes each), so the study suits data sets up to some 10⁴–10⁵
+    environments; beyond that, use :func:`featurize` and the analyses on subsets.
     """
     config = config or StudyConfig()
     t_start = time.perf_counter()

@@ -33,6 +33,16 @@ def test_batches():
         next(batches(range(3), 0))
 
 
+def test_unknown_data_and_compression_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="'amino' is not 'alloy', 'qm9'"):
+        load_frames(StudyConfig(data="amino"))
+    data = tmp_path / "one.extxyz"
+    write_extxyz(data, [random_alloy(["Cu", "Ni"], repeat=1), random_alloy(["Cu"], repeat=1)])
+    config = StudyConfig(data=str(data), compressions=("nu3",), out=str(tmp_path / "o"))
+    with pytest.raises(ValueError, match="unknown compression 'nu3'"):
+        run_study(config)
+
+
 def test_local_and_dask_stores_equal_one_computation(tmp_path, frames):
     from dask.distributed import Client, LocalCluster
 
