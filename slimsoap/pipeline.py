@@ -158,7 +158,7 @@ def make_client(scheduler: str | None, n_workers: int | None = None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Dask scheduling needs: pip install 'slimsoap[dask]'") from exc
+        raise ImportError("Dask scheduling needs: pip install 'slimsoap[scale]'") from exc
     if scheduler == "local-cluster":
         n = n_workers or os.cpu_count() or 1
         with (

@@ -44,7 +44,11 @@ def _zarr():
     try:
         import zarr
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("feature stores need zarr >= 3: pip install 'slimsoap[dask]'") from exc
+        raise ImportError("feature stores need zarr >= 3: pip install 'slimsoap[scale]'") from exc
+    if int(zarr.__version__.split(".")[0]) < 3:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"feature stores need zarr >= 3 (Python >= 3.11), found zarr {zarr.__version__}"
+        )
     return zarr
 
 
