@@ -132,6 +132,7 @@ def learning_curve(
     model: EnergyModel | None = None,
     random_state: int = 0,
     progress: bool = False,
+    test_structures: Sequence[int] | None = None,
 ) -> LearningCurve:
     """Errors of ``model`` (default ``EnergyModel()``: ζ=1, σ by 10-fold CV) against
     training-set size for every descriptor.
@@ -149,6 +150,8 @@ def learning_curve(
         model: an unfitted :class:`EnergyModel` whose parameters are used for every fit.
         random_state: seed of the draws.
         progress: print one line per fit.
+        test_structures: a fixed test set (structure indices) used for every draw, the
+            training structures being drawn from the others; excludes ``n_test``.
     """
     if not descriptors:
         raise ValueError("descriptors is empty: give at least one {name: features}")
@@ -165,7 +168,18 @@ def learning_curve(
             raise ValueError(f"descriptor {name!r} has {X.shape[0]} rows for {len(s)} atoms")
         feats[name] = sp.csr_matrix(X) if sp.issparse(X) else X
     sizes = [check_int("train size", n, 2) for n in train_sizes]
-    if max(sizes) >= n_structures:
+    if test_structures is None:
+        pool = np.arange(n_structures)
+    else:
+        if n_test is not None:
+            raise ValueError("give either n_test or test_structures, not both")
+        fixed = np.asarray(test_structures)
+        if fixed.ndim != 1 or fixed.dtype.kind not in "iu" or len(fixed) == 0:
+            raise ValueError("test_structures must be a non-empty 1-D list of structure indices")
+        if fixed.min() < 0 or fixed.max() >= n_structures or len(np.unique(fixed)) != len(fixed):
+            raise ValueError(f"test_structures must be distinct indices in [0, {n_structures})")
+        pool = np.setdiff1d(np.arange(n_structures), fixed)
+    if max(sizes) > len(pool) or (test_structures is None and max(sizes) >= n_structures):
         raise ValueError(f"train size {max(sizes)} leaves no test structure out of {n_structures}")
     n_repeats = check_int("n_repeats", n_repeats, 1)
     template = model if model is not None else EnergyModel()
@@ -184,8 +198,9 @@ def learning_curve(
     rng = np.random.default_rng(random_state)
     for n in sizes:
         for rep in range(n_repeats):
-            perm = rng.permutation(n_structures)
-            train, test = perm[:n], perm[n:]
+            perm = rng.permutation(pool)
+            train = perm[:n]
+            test = perm[n:] if test_structures is None else fixed
             # a structure with an element absent from the training set cannot be predicted
             seen = np.isin(species_z, np.unique(species_z[atoms_of(train)[0]]))
             test = test[np.bincount(s, weights=~seen, minlength=n_structures)[test] == 0]

@@ -77,3 +77,33 @@ def test_structures_with_unseen_elements_are_left_out_of_the_test_set():
     )
     for row in lc.rows:
         assert row["n_test"] in (19, 20)  # 20 others, minus structure 0 when it is not trained on
+
+
+def test_fixed_test_set_is_used_for_every_draw_and_never_trained_on():
+    rng = np.random.default_rng(3)
+    n_structures = 40
+    s = np.repeat(np.arange(n_structures), 3)
+    species = np.ones(len(s), dtype=int)
+    X = rng.normal(size=(len(s), 4))
+    E = np.bincount(s, weights=X @ np.array([1.0, -2.0, 0.5, 0.0]))
+    fixed = np.arange(30, 40)
+    lc = learning_curve(
+        {"x": X},
+        s,
+        E,
+        species,
+        [10, 30],
+        n_repeats=2,
+        test_structures=fixed,
+        model=EnergyModel(n_folds=3),
+    )
+    assert all(r["n_test"] == 10 for r in lc.rows)
+    # at size 30 the training set is the whole pool: both repeats see the same structures
+    at30 = [r for r in lc.rows if r["n_train"] == 30]
+    assert at30[0]["mae_structure"] == pytest.approx(at30[1]["mae_structure"], rel=1e-9)
+    with pytest.raises(ValueError, match="leaves no test structure"):
+        learning_curve({"x": X}, s, E, species, [31], test_structures=fixed)
+    with pytest.raises(ValueError, match="not both"):
+        learning_curve({"x": X}, s, E, species, [10], n_test=5, test_structures=fixed)
+    with pytest.raises(ValueError, match="distinct"):
+        learning_curve({"x": X}, s, E, species, [10], test_structures=[1, 1])
