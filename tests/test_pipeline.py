@@ -172,12 +172,6 @@ def test_study_recovery_matches_an_independent_run(study):
     assert got["exact_fraction"] == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="recovery.py drops eigenvalues of G = (XW)^T(XW) below 2.2e-11 x the largest; "
-    "where only a few species are present XW can be that ill-conditioned while X is not "
-    "(rank(X) = 2l+1), so a true direction is lost (relative error ~4e-6 on this data)",
-)
 def test_study_recovery_of_nu2_is_exact(study):
     _, out = study
     assert json.loads((out / "recovery.json").read_text())["random"]["relative_error"] < 1e-8
