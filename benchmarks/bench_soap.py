@@ -18,8 +18,13 @@ import os
 import subprocess
 import sys
 
-THREAD_VARS = ["NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "RAYON_NUM_THREADS",
-               "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+THREAD_VARS = [
+    "NUMBA_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+]
 SPECIES = ["Ni", "Cu", "Pd", "Ag", "Pt"]
 R_CUT, N_MAX, L_MAX, SIGMA, WIDTH = 5.0, 8, 6, 0.5, 0.5
 REPEATS = 5
@@ -50,8 +55,16 @@ def make_runner(code, gradients):
     if code == "dscribe":
         from dscribe.descriptors import SOAP as DS
 
-        ds = DS(species=SPECIES, r_cut=R_CUT, n_max=N_MAX, l_max=L_MAX, sigma=SIGMA,
-                rbf="gto", periodic=True, compression={"mode": "off"})
+        ds = DS(
+            species=SPECIES,
+            r_cut=R_CUT,
+            n_max=N_MAX,
+            l_max=L_MAX,
+            sigma=SIGMA,
+            rbf="gto",
+            periodic=True,
+            compression={"mode": "off"},
+        )
         return lambda: ds.create(data, n_jobs=1), data
     if code == "featomic":
         import featomic
@@ -59,8 +72,11 @@ def make_runner(code, gradients):
         calc = featomic.SoapPowerSpectrum(
             cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
             density={"type": "Gaussian", "width": SIGMA},
-            basis={"type": "TensorProduct", "max_angular": L_MAX,
-                   "radial": {"type": "Gto", "max_radial": N_MAX - 1}},
+            basis={
+                "type": "TensorProduct",
+                "max_angular": L_MAX,
+                "radial": {"type": "Gto", "max_radial": N_MAX - 1},
+            },
         )
         grads = ["positions"] if gradients else []
         return lambda: calc.compute(data, gradients=grads), data
@@ -94,14 +110,20 @@ def worker(code, gradients):
         times.append(time.perf_counter() - t0)
     n_atoms = sum(len(a) for a in data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"code": code, "atoms_per_s": n_atoms / float(np.median(times)),
-                      "peak_mb": peak}))
+    print(
+        json.dumps(
+            {"code": code, "atoms_per_s": n_atoms / float(np.median(times)), "peak_mb": peak}
+        )
+    )
 
 
 def codes(gradients):
     """Peers that compute this; DScribe has no analytical gradients for periodic cells."""
-    return ["slimsoap", "featomic", "quippy"] if gradients else [
-        "slimsoap", "dscribe", "featomic", "quippy"]
+    return (
+        ["slimsoap", "featomic", "quippy"]
+        if gradients
+        else ["slimsoap", "dscribe", "featomic", "quippy"]
+    )
 
 
 def main():
@@ -109,15 +131,23 @@ def main():
     rows = {}
     for gradients in (False, True):
         for code in codes(gradients):
-            out = subprocess.run([sys.executable, __file__, "--worker", code, str(int(gradients))],
-                                 env=env, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", code, str(int(gradients))],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if out.returncode != 0:
                 rows[(code, gradients)] = None
-                print(f"{code} gradients={gradients} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                print(
+                    f"{code} gradients={gradients} failed:\n{out.stderr[-2000:]}", file=sys.stderr
+                )
                 continue
             rows[(code, gradients)] = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"\nfull SOAP power spectrum, 5-element 256-atom fcc, r_cut {R_CUT}, n_max {N_MAX}, "
-          f"l_max {L_MAX}; every code single-threaded ({', '.join(THREAD_VARS)} = 1)")
+    print(
+        f"\nfull SOAP power spectrum, 5-element 256-atom fcc, r_cut {R_CUT}, n_max {N_MAX}, "
+        f"l_max {L_MAX}; every code single-threaded ({', '.join(THREAD_VARS)} = 1)"
+    )
     for gradients in (False, True):
         print(f"\n{'with gradients (2 frames)' if gradients else 'values (10 frames)'}")
         print(f"{'code':<10}{'atoms/s':>12}{'slimsoap ×':>12}{'peak RSS MB':>13}")

@@ -10,22 +10,28 @@ from .analysis import (
 )
 from .channels import descriptor_length
 from .features import Features
+from .pipeline import StudyConfig, featurize, run_study
 from .recovery import RankReport, read_features, recover, write_features
 from .soap import SOAP
+from .store import FeatureStore
 
 __all__ = [
     "ACSF",
     "SOAP",
+    "FeatureStore",
     "Features",
+    "StudyConfig",
     "RankReport",
     "acsf_length",
     "behler_preset",
     "descriptor_length",
     "distance_correlation",
+    "featurize",
     "imbalance_plane",
     "information_imbalance",
     "read_features",
     "recover",
+    "run_study",
     "sensitivity_eigenvalues",
     "write_features",
 ]
