@@ -211,69 +211,68 @@ class SOAP:
         if sparse and gradients:
             raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
         frames = as_frames(frames)
-        values, frame_index, pending = [], [], []
-        n_total = sum(len(a) for a in frames)
-        dense = None if sparse else np.empty((n_total, self.n_features), dtype=self.dtype)
-        offset = 0
+        frame_index = np.concatenate(
+            [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
+        )
+        if sparse:
+            return Features(values=self._compute_sparse(frames), frame_index=frame_index)
+        return self._compute_dense(frames, gradients, frame_index)
+
+    def _compute_sparse(self, frames: list[Atoms]):
+        """CSR values; small frames are contracted together, per set of species present."""
+        import scipy.sparse as sp
+
+        values, pending = [], []
+        for f, atoms in enumerate(frames):
+            exp = self.expand(atoms, f, compact=True)
+            pending.append((exp.coefficients, exp.slot_species))
+            if sum(len(c) for c, _ in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
+                x = self._contraction.sparse_values(pending, self.dtype)
+                pending = []
+                values.append(_normalize_sparse(x) if self.normalize else x)
+        return sp.vstack(values, format="csr")
+
+    def _compute_dense(self, frames: list[Atoms], gradients: bool, frame_index: np.ndarray):
+        """Dense values, and gradients written into one pre-faulted array for all frames."""
+        n_total = len(frame_index)
+        values = np.empty((n_total, self.n_features), dtype=self.dtype)
+        out = Features(values=values, frame_index=frame_index)
         if gradients:
-            # gradient entries of every frame first, so one pre-faulted array holds them all
             neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
             layouts = [_gradient_layout(nl) for nl in neighbours]
             bounds = np.concatenate([[0], np.cumsum([len(k) for k, _ in layouts])])
-            grads = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
-            strain = np.zeros((n_total, 3, 3, self.n_features), self.dtype)
-            gpairs = []
+            out.gradients = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
+            out.strain_gradients = np.zeros((n_total, 3, 3, self.n_features), self.dtype)
+            pairs = []
+        offset = 0
         for f, atoms in enumerate(frames):
-            nl = neighbours[f] if gradients else None
-            exp = self.expand(atoms, f, gradients, nl, compact=sparse)
-            if sparse:
-                pending.append((exp.coefficients, exp.slot_species))
-                if sum(len(c) for c, _ in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
-                    # contract many small frames at once: one pass per set of species present
-                    x = self._contraction.sparse_values(pending, self.dtype)
-                    pending = []
-                    values.append(_normalize_sparse(x) if self.normalize else x)
-            else:
-                x = self._contraction.values(
-                    exp.coefficients, self.dtype, dense[offset : offset + len(atoms)]
+            rows = slice(offset, offset + len(atoms))
+            exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
+            x = self._contraction.values(exp.coefficients, self.dtype, values[rows])
+            g = strain = frame_pairs = None
+            if gradients:
+                keys, inverse = layouts[f]
+                g, strain = out.gradients[bounds[f] : bounds[f + 1]], out.strain_gradients[rows]
+                n_pairs = len(exp.neighbours.centres)
+                self._contraction.add_gradients(
+                    exp.coefficients,
+                    exp.pair_gradients,
+                    exp.neighbours.offsets,
+                    exp.pair_species,
+                    inverse[:n_pairs],
+                    inverse[n_pairs:],
+                    g,
+                    exp.neighbours.vectors,
+                    strain,
                 )
-                pairs = g = None
-                if gradients:
-                    keys, inverse = layouts[f]
-                    g = grads[bounds[f] : bounds[f + 1]]
-                    n_pairs = len(exp.neighbours.centres)
-                    self._contraction.add_gradients(
-                        exp.coefficients,
-                        exp.pair_gradients,
-                        exp.neighbours.offsets,
-                        exp.pair_species,
-                        inverse[:n_pairs],
-                        inverse[n_pairs:],
-                        g,
-                        exp.neighbours.vectors,
-                        strain[offset : offset + len(atoms)],
-                    )
-                    pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
-                    gpairs.append(pairs + offset)
-                if self.normalize:
-                    self._normalize(
-                        x, pairs, g, strain[offset : offset + len(atoms)] if gradients else None
-                    )
-            frame_index.append(np.full(len(atoms), f, dtype=np.int64))
+                frame_pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
+                pairs.append(frame_pairs + offset)
+            if self.normalize:
+                self._normalize(x, frame_pairs, g, strain)
             offset += len(atoms)
-        if sparse:
-            import scipy.sparse as sp
-
-            out = sp.vstack(values, format="csr")
-        else:
-            out = dense
-        return Features(
-            values=out,
-            frame_index=np.concatenate(frame_index),
-            gradient_pairs=np.concatenate(gpairs) if gradients else None,
-            gradients=grads if gradients else None,
-            strain_gradients=strain if gradients else None,
-        )
+        if gradients:
+            out.gradient_pairs = np.concatenate(pairs)
+        return out
 
     @staticmethod
     def _normalize(x, pairs, grads, strain):
