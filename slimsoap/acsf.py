@@ -295,7 +295,8 @@ class ACSF:
             frames: one ``ase.Atoms`` or a sequence; periodic directions follow ``atoms.pbc``.
             gradients: also return ∂x_i/∂r_k (1/Å × feature units) for every atom k within
                 r_cut of centre i, the centre included, in the sparse pair format of
-                :class:`slimsoap.features.Features`.
+                :class:`slimsoap.features.Features`, and strain gradients
+                Σ_j r_ij ⊗ ∂x_i/∂r_j (n_atoms, 3, 3, n_features) for virials.
 
         Returns:
             Features with ``values`` (n_atoms, n_features).
@@ -308,10 +309,12 @@ class ACSF:
             grad_offsets, slot_atom, pair_slot = gradient_slots(offsets, neighbours)
             centre_slot = grad_offsets[:-1].copy()
             grads = np.zeros((len(slot_atom), 3, self.n_features))
+            strain = np.zeros((n_atoms, 3, 3, self.n_features))
         else:
             pair_slot = np.zeros(len(neighbours), dtype=np.int64)
             centre_slot = np.zeros(n_atoms, dtype=np.int64)
             grads = np.zeros((1, 3, self.n_features))
+            strain = np.zeros((0, 3, 3, self.n_features))
         acsf_kernel(
             offsets,
             vectors,
@@ -336,12 +339,14 @@ class ACSF:
             pair_slot,
             centre_slot,
             grads,
+            strain,
         )
         out = Features(values.astype(self.dtype, copy=False), frame_index)
         if gradients:
             rows = np.repeat(np.arange(n_atoms), np.diff(grad_offsets))
             out.gradient_pairs = np.stack([rows, slot_atom], axis=1)
             out.gradients = grads.astype(self.dtype, copy=False)
+            out.strain_gradients = strain.astype(self.dtype, copy=False)
         return out
 
     def _pairs(self, frames: list[Atoms]):

@@ -278,3 +278,34 @@ def test_coincident_atoms_in_a_molecule():
     bad = Atoms("CuAgAu", positions=[[0, 0, 0], [0, 0, 2.5], [0, 0, 2.5]])
     with pytest.raises(ValueError, match="frame 1: atoms 1 and 2 are at the same position"):
         calc().compute([cluster(), bad])
+
+
+@pytest.mark.parametrize("compression", ["nu2", "weighted"])
+def test_strain_gradients_finite_strain(compression):
+    """∂x/∂ε_ba (cell and positions deformed by 1 + ε) equals strain_gradients[:, a, b]."""
+    from ase.build import bulk
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    atoms.symbols = ["Cu", "Ag", "Au", "Cu"]
+    atoms.rattle(0.1, seed=4)
+    calc = ACSF.preset("behler", ["Cu", "Ag", "Au"], 4.5)
+    calc = ACSF(
+        ["Cu", "Ag", "Au"],
+        4.5,
+        calc.g2_params,
+        calc.g4_params,
+        g5_params=[[0.01, 1.0, 1.0]],
+        compression=compression,
+    )
+    F = calc.compute(atoms, gradients=True)
+    h = 1e-5
+    scale = np.abs(F.strain_gradients).max()
+    for a in range(3):
+        for b in range(3):
+            eps = np.zeros((3, 3))
+            eps[b, a] = h
+            plus, minus = atoms.copy(), atoms.copy()
+            plus.set_cell(atoms.cell @ (np.eye(3) + eps).T, scale_atoms=True)
+            minus.set_cell(atoms.cell @ (np.eye(3) - eps).T, scale_atoms=True)
+            fd = (calc.compute(plus).values - calc.compute(minus).values) / (2 * h)
+            np.testing.assert_allclose(F.strain_gradients[:, a, b], fd, atol=1e-6 * scale)

@@ -104,6 +104,7 @@ def acsf_kernel(
     pair_slot,
     centre_slot,
     grads,
+    strain,
 ):
     """Accumulate symmetry functions (and gradients) of every centre into ``values``/``grads``.
 
@@ -127,8 +128,11 @@ def acsf_kernel(
             gradient row of each centre (any valid indices, e.g. zeros, without gradients).
         grads: (n_slots, 3, n_features) float64 output, zero on entry (untouched without
             gradients).
+        strain: (n_centres, 3, 3, n_features) output, zero on entry: Σ_j r_ij ⊗ ∂x_i/∂r_j
+            (filled only with gradients and when it has n_centres rows).
     """
     n_centres = offsets.shape[0] - 1
+    with_strain = want_grad and strain.shape[0] == n_centres
     n_rad = rad_eta.shape[0]
     n_ang = ang_eta_idx.shape[0]
     n_eta = eta_uniq.shape[0]
@@ -186,6 +190,9 @@ def acsf_kernel(
                             gv = w * dg * vectors[p, c]
                             grads[sj, c, col] += gv
                             grads[ci, c, col] -= gv
+                            if with_strain:
+                                for d in range(3):
+                                    strain[i, d, c, col] += vectors[p, d] * gv
         if n_ang == 0:
             continue
         # --- angular (3-body) functions over unordered neighbour pairs
@@ -261,6 +268,11 @@ def acsf_kernel(
                                 grads[sa, c, col] += w * du[c]
                                 grads[sb, c, col] += w * dv[c]
                                 grads[ci, c, col] -= w * (du[c] + dv[c])
+                                if with_strain:
+                                    for d in range(3):
+                                        strain[i, d, c, col] += w * (
+                                            vectors[pa, d] * du[c] + vectors[pb, d] * dv[c]
+                                        )
 
 
 @nb.njit(cache=True)
