@@ -9,9 +9,18 @@ Two questions, one sub-command each:
 ``qm9``  — learning curves of the energy model (U0) on QM9 for nu2, nu1mu1 and mu2,
            written as CSV, JSON and a log-log plot (paper Fig. 7).
 
-Examples:
-    python benchmarks/bench_models.py emt --n-train 300 --n-test 100 --n-sparse 300
-    python benchmarks/bench_models.py qm9 --n-molecules 7000 --sizes 100 300 1000 3000 5000
+Examples (the runs whose outputs are in ``benchmarks/results/``):
+    python benchmarks/bench_models.py emt --n-sparse 320 \
+        --json benchmarks/results/emt_force_field.json
+    python benchmarks/bench_models.py qm9 --n-molecules 7000 --zeta 2 --n-sparse 2000 \
+        --selection random --folds 5 --tag zeta2_M2000
+    python benchmarks/bench_models.py qm9 --n-molecules 6000 --zeta 1 --tag zeta1_n6l4
+
+EMT defaults: SOAP r_cut 5.5 Å (ASE's EMT interacts out to ≈5.4–5.9 Å: a 5 Å cutoff
+misses part of it), cutoff width 1 Å, n_max 4, l_max 3, σ 0.5 Å; linear kernel (ζ=1) on
+normalised features; energies, forces and virials (σ_E 2 meV/atom, σ_F 0.05 eV/Å, σ_V
+20 meV/atom); a jointly fitted 16-Gaussian pair baseline; 450 train / 150 test configs.
+QM9: a fixed, seeded 1,000-molecule test set; training sets drawn from the other molecules.
 
 Timings are printed per step; thread count is whatever NumPy/Numba use by default
 (set OMP_NUM_THREADS / NUMBA_NUM_THREADS to pin it).
