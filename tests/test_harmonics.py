@@ -7,7 +7,7 @@ L = 12
 
 
 def _eval(p, grad=False):
-    Q = np.empty((L + 2, L + 2))
+    Q = np.zeros((L + 2, L + 2))
     cs, sn = np.empty(L + 1), np.empty(L + 1)
     R, dR = np.empty((L + 1) ** 2), np.zeros((3, (L + 1) ** 2))
     solid_harmonics(p[0], p[1], p[2], L, sph_norms(L), Q, cs, sn, R, dR, grad)

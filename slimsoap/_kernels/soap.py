@@ -29,7 +29,8 @@ def solid_harmonics(x, y, z, l_max, norms, Q, cs, sn, R, dR, with_grad):
     and (x + iy)^m = c_m + i s_m. Gradients: ∂_x Q^m_l = x Q^{m+1}_{l-1},
     ∂_y Q^m_l = y Q^{m+1}_{l-1}, ∂_z Q^m_l = (l+m) Q^m_{l-1}.
     Q, cs, sn, R, dR are work/output buffers of shapes (L+2, L+2), (L+1,), (L+1,),
-    ((L+1)²,), (3, (L+1)²).
+    ((L+1)²,), (3, (L+1)²); Q's entries above the diagonal (m > l) must be zero (they
+    are never written: allocate Q with np.zeros once).
     """
     r2 = x * x + y * y + z * z
     cs[0] = 1.0
@@ -37,9 +38,6 @@ def solid_harmonics(x, y, z, l_max, norms, Q, cs, sn, R, dR, with_grad):
     for m in range(1, l_max + 1):
         cs[m] = cs[m - 1] * x - sn[m - 1] * y
         sn[m] = sn[m - 1] * x + cs[m - 1] * y
-    for m in range(l_max + 2):
-        for l in range(l_max + 2):
-            Q[l, m] = 0.0
     Q[0, 0] = 1.0
     for m in range(1, l_max + 1):
         Q[m, m] = -(2 * m - 1) * Q[m - 1, m - 1]
@@ -117,7 +115,7 @@ def expand_density(
     c = np.empty((n_centres, n_slots, N, nlm))
     dc = np.zeros((n_pairs if with_grad else 0, 3, N, nlm))
     norms = sph_norms(l_max)
-    Q = np.empty((l_max + 2, l_max + 2))
+    Q = np.zeros((l_max + 2, l_max + 2))
     cs = np.empty(l_max + 1)
     sn = np.empty(l_max + 1)
     R = np.empty(nlm)
