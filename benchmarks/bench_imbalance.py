@@ -17,6 +17,9 @@ of the machine), peak RSS 3.4 GiB of which 1.5 GiB are the inputs and 1.7 GiB al
 inside information_imbalance (centred copies of the inputs + blocks). The two dgemms are
 8·10¹² flops ≈ 44 GFLOP per CPU-second, i.e. at the dgemm rate: on two idle cores expect
 about 100 s. Δ(A→B) = 0.0684, Δ(B→A) = 0.1605.
+Measured again on the idle machine (load 0.7, OpenBLAS 2 threads): 88.6 s for the imbalance
+(96 s wall for the script), 90 GFLOP/s = 86% of the dgemm rate, 1.71 GiB allocated inside,
+peak RSS 3.36 GiB.
 
 Usage: python benchmarks/bench_imbalance.py [--n 20000] [--features 5000] [--k 1]
 """
