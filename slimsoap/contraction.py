@@ -30,6 +30,7 @@ class Contraction:
         self.starts = np.concatenate([[0], np.cumsum([b.size for b in maps.blocks])])
         self.n_features = int(self.starts[-1])
         self._lookup = [None] * (l_max + 1)  # per l: (K1, K2) packed column or -1, for sparse
+        self._touched = [_touched_entries(b, n_species, n_max) for b in maps.blocks]
 
     def _x(self, c: np.ndarray, l: int) -> np.ndarray:
         """X_l^T as (n, S·N, 2l+1)."""
@@ -200,9 +201,26 @@ class Contraction:
                 block.rows,
                 block.cols,
                 block.scale,
+                *self._touched[l],
                 out,
                 int(self.starts[l]),
             )
+
+
+def _touched_entries(block, n_species: int, n_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stored entries a neighbour of each species can change, as CSR over species.
+
+    Moving a neighbour of species β changes only X's columns of β, so through an identity
+    map only the channels of β; a projected map (W ≠ I) can spread it to every channel.
+    Returns (ptr (S+1,), idx): entries of β are idx[ptr[β]:ptr[β+1]], ascending.
+    """
+    lists = []
+    for beta in range(n_species):
+        rows_hit = block.w1 is not None or block.rows // n_max == beta
+        cols_hit = block.w2 is not None or block.cols // n_max == beta
+        lists.append(np.flatnonzero(np.broadcast_to(rows_hit | cols_hit, block.rows.shape)))
+    ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+    return ptr, np.concatenate(lists).astype(np.int64)
 
 
 #: Marks a symmetric block's second map as the first one.

@@ -232,6 +232,8 @@ def block_gradients(
     rows,
     cols,
     scale,
+    touch_ptr,
+    touch_idx,
     out,
     col0,
 ):
@@ -248,6 +250,8 @@ def block_gradients(
         y1, y2: (n, K1, 2l+1), (n, K2, 2l+1) projected coefficients of every centre.
         w1, w2: (S·N, K) maps (ignored when the *_id flag says identity).
         rows, cols, scale: stored entries of the block and their factors.
+        touch_ptr, touch_idx: entries that a neighbour of species β can change are
+            touch_idx[touch_ptr[β]:touch_ptr[β+1]] (all of them unless a map is the identity).
         out: (n_entries_out, 3, n_features), zero-initialised; col0: first column of block.
     """
     n = offsets.shape[0] - 1
@@ -315,8 +319,10 @@ def block_gradients(
                                     for b in range(K2):
                                         M2[x, a, b] += bv * w2[c0 + k, b]
             q = pair_out[p]
+            beta = pair_species[p]
             for x in range(3):
-                for e in range(E):
+                for t in range(touch_ptr[beta], touch_ptr[beta + 1]):
+                    e = touch_idx[t]
                     r = rows[e]
                     c = cols[e]
                     if symmetric:
