@@ -25,12 +25,12 @@ os.environ["NUMBA_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 from ase.build import bulk, molecule  # noqa: E402
 from ase.collections import g2  # noqa: E402
 from dscribe.descriptors import ACSF as DScribeACSF  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from slimsoap.acsf import ACSF  # noqa: E402
 from slimsoap.acsf_params import behler_preset  # noqa: E402
@@ -50,17 +50,6 @@ def alloy() -> list:
 def molecules(n: int = 60) -> list:
     names = [m for m in g2.names if set(molecule(m).get_chemical_symbols()) <= set(ORGANIC)]
     return [molecule(name) for name in names[:n] if len(molecule(name)) > 1]
-
-
-def median_time(fn, repeats: int, warmup: bool = True) -> float:
-    if warmup:
-        fn()  # Numba compilation, caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def run_case(name, frames, species, r_cut, periodic, repeats, grad_repeats, max_displaced):

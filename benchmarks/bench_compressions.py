@@ -27,11 +27,11 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
 from ase.build import bulk  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from slimsoap import SOAP  # noqa: E402
 from slimsoap.data.gen_elpasolite import ELPASOLITE_ELEMENTS, elpasolite  # noqa: E402
@@ -74,17 +74,13 @@ def elpasolites(n: int, seed: int = 0):
 
 
 def timed(fn, repeats):
-    fn()  # warm-up (Numba compile, caches)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    """Median time (s), tracemalloc peak (bytes) and the output of ``fn``."""
+    t = median_time(fn, repeats)
     tracemalloc.start()
     out = fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return float(np.median(times)), peak, out
+    return t, peak, out
 
 
 def dscribe_soap(species, mode, periodic):

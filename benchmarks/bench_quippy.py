@@ -23,12 +23,12 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from ase.build import bulk  # noqa: E402
 from quippy.descriptors import Descriptor  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from slimsoap import SOAP  # noqa: E402
 
@@ -45,16 +45,6 @@ def alloy(repeat: int):
     atoms.symbols = rng.choice(METALS, len(atoms))
     atoms.rattle(0.1, seed=1)
     return atoms
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (Numba compilation, caches)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def run_case(name, atoms, hyper, gradients, repeats):

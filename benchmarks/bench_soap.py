@@ -97,24 +97,14 @@ def make_runner(code, gradients):
 
 def worker(code, gradients):
     import resource
-    import time
 
-    import numpy as np
+    from timing import median_time
 
     run, data = make_runner(code, gradients)
-    run()  # warm-up (JIT compile, caches)
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
+    seconds = median_time(run, REPEATS)
     n_atoms = sum(len(a) for a in data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps(
-            {"code": code, "atoms_per_s": n_atoms / float(np.median(times)), "peak_mb": peak}
-        )
-    )
+    print(json.dumps({"code": code, "atoms_per_s": n_atoms / seconds, "peak_mb": peak}))
 
 
 def codes(gradients):
