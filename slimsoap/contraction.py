@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels.soap import block_gradients, packed_entries
+from ._kernels.soap import packed_entries, pair_gradients
 from .channels import ChannelMap
+from .expansion import Expansion
 
 
 class Contraction:
@@ -30,7 +31,6 @@ class Contraction:
         self.starts = np.concatenate([[0], np.cumsum([b.size for b in maps.blocks])])
         self.n_features = int(self.starts[-1])
         self._lookup = [None] * (l_max + 1)  # per l: (K1, K2) packed column or -1, for sparse
-        self._touched = [_touched_entries(b, n_species, n_max) for b in maps.blocks]
 
     def _x(self, c: np.ndarray, l: int) -> np.ndarray:
         """X_l^T as (n, S·N, 2l+1)."""
@@ -151,76 +151,142 @@ class Contraction:
             self._lookup[l] = (index, scale)
         return self._lookup[l]
 
-    def add_gradients(
-        self,
-        c: np.ndarray,
-        dc: np.ndarray,
-        offsets: np.ndarray,
-        pair_species: np.ndarray,
-        pair_out: np.ndarray,
-        centre_out: np.ndarray,
-        out: np.ndarray,
-        vectors: np.ndarray,
-        strain: np.ndarray,
-    ) -> None:
-        """Add ∂p_i/∂r_j of every pair to ``out`` (and -∂p_i/∂r_j to the centre's entry).
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one cache per calculator is intended)
+    def gradient_plan(self, species: tuple[int, ...]) -> GradientPlan:
+        """The blocks restricted to coefficients over the channels of ``species``, for gradients.
+
+        ``species`` are the (ascending) species of the coefficients' channel slots: all S
+        for dense output, those of one frame for block-sparse output. Restricted entry t
+        (blocks concatenated over l) is global packed column ``plan.columns[t]``.
+        """
+        plan = self._plan(species)
+        blocks, col0 = [], 0
+        for w1, w2, keep, scale in plan.blocks:
+            rows, cols = np.nonzero(keep)
+            symmetric = w2 is _SAME
+            w2 = w1 if symmetric else w2
+            touch = _touched_entries(rows, cols, w1 is None, w2 is None, len(species), self.N)
+            gather = np.zeros((2, 0), dtype=np.int64)
+            if symmetric and w1 is None:
+                gather = _gather_indices(rows, cols, *touch, len(species) * self.N, self.N)
+            blocks.append(
+                GradientBlock(
+                    w1,
+                    w2,
+                    symmetric,
+                    rows.astype(np.int64),
+                    cols.astype(np.int64),
+                    np.ascontiguousarray(scale, dtype=np.float64),
+                    *touch,
+                    gather,
+                    col0,
+                )
+            )
+            col0 += len(rows)
+        return GradientPlan(blocks, plan.cols, len(species))
+
+    def add_gradients(self, c: np.ndarray, exp: Expansion, plan: GradientPlan, layout) -> None:
+        """Write ∂p_i/∂r_j of every pair (and the centres' own, and strain) into ``layout``.
 
         Args:
-            c: (n, S, N, (L+1)²) coefficients of every centre of the frame.
-            dc: (P, 3, N, (L+1)²) gradient of the neighbour's species block of c.
-            offsets: (n+1,) pairs of centre i are offsets[i]:offsets[i+1].
-            pair_species: (P,) species channel of each pair's neighbour.
-            pair_out, centre_out: (P,), (n,) entry of ``out`` for each pair / centre.
-            out: (n_entries, 3, n_features), zero-initialised; accumulated in place.
-            vectors: (P, 3) r_ij of every pair (Å).
-            strain: (n, 3, 3, n_features) receives Σ_j r_ij ⊗ ∂p_i/∂r_j (or an empty array
-                to skip strain gradients).
+            c: (n, S', N, (L+1)²) coefficients over the plan's species slots.
+            exp: the frame's expansion with gradient factors (pair slots as in ``c``).
+            plan: from :meth:`gradient_plan` for those slots.
+            layout: a :class:`~slimsoap.sparse_gradients.FrameLayout`; its ``out`` (and
+                ``strain``, if any) are overwritten (no need to zero them).
 
-        Uses dp_l = W1_β^T A + B W2_β with A = dX_β^T Y2, B = Y1^T dX_β (dX_β: the
-        neighbour's N columns), so the work per pair follows N, not S·N.
+        The work per pair follows N (the neighbour's channels), not S·N, and, for maps that
+        keep species apart, the stored entries per pair follow 1/S of the block.
         """
+        nl = exp.neighbours
+        units = nl.vectors / nl.distances[:, None]
         dummy = np.zeros((1, 1))
-        for l, block in enumerate(self.maps.blocks):
-            y1, y2 = self._projected(c, l)
-            block_gradients(
-                vectors,
-                strain,
-                offsets,
-                pair_out,
-                centre_out,
-                pair_species,
-                dc,
-                l,
-                y1,
-                y2,
-                dummy if block.w1 is None else np.ascontiguousarray(block.w1),
-                block.w1 is None,
-                dummy if block.w2 is None else np.ascontiguousarray(block.w2),
-                block.w2 is None,
-                block.symmetric,
-                block.rows,
-                block.cols,
-                block.scale,
-                *self._touched[l],
-                out,
-                int(self.starts[l]),
-            )
+        lay = layout
+        for l, block in enumerate(plan.blocks):
+            xt = c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], -1, 2 * l + 1)
+            y1 = np.ascontiguousarray(self._project(block.w1, xt))
+            y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
+            pair_gradients(
+                nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
+                exp.angular_terms, l, y1, y2,
+                dummy if block.w1 is None else np.ascontiguousarray(block.w1), block.w1 is None,
+                dummy if block.w2 is None else np.ascontiguousarray(block.w2), block.w2 is None,
+                block.symmetric, block.rows, block.cols, block.scale, block.touch_ptr,
+                block.touch_idx, block.gather, block.col0, lay.pair_entry, lay.centre_entry,
+                lay.entry_base, lay.entry_pattern, lay.widths, lay.local, lay.out,
+                lay.row_span, l == 0, lay.strain, lay.strain_base, lay.strain.size > 0,
+            )  # fmt: skip
 
 
-def _touched_entries(block, n_species: int, n_max: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stored entries a neighbour of each species can change, as CSR over species.
+def _touched_entries(
+    rows: np.ndarray, cols: np.ndarray, w1_id: bool, w2_id: bool, n_slots: int, n_max: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored entries a neighbour in each channel slot can change, as CSR over slots.
 
-    Moving a neighbour of species β changes only X's columns of β, so through an identity
+    Moving a neighbour of slot β changes only X's columns of β, so through an identity
     map only the channels of β; a projected map (W ≠ I) can spread it to every channel.
-    Returns (ptr (S+1,), idx): entries of β are idx[ptr[β]:ptr[β+1]], ascending.
+    Returns (ptr (S'+1,), idx): entries of β are idx[ptr[β]:ptr[β+1]], ascending.
     """
     lists = []
-    for beta in range(n_species):
-        rows_hit = block.w1 is not None or block.rows // n_max == beta
-        cols_hit = block.w2 is not None or block.cols // n_max == beta
-        lists.append(np.flatnonzero(np.broadcast_to(rows_hit | cols_hit, block.rows.shape)))
+    for beta in range(n_slots):
+        rows_hit = (not w1_id) | (rows // n_max == beta)
+        cols_hit = (not w2_id) | (cols // n_max == beta)
+        lists.append(np.flatnonzero(np.broadcast_to(rows_hit | cols_hit, rows.shape)))
     ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
     return ptr, np.concatenate(lists).astype(np.int64)
+
+
+def _gather_indices(rows, cols, ptr, idx, width: int, n_max: int) -> np.ndarray:
+    """(2, len(idx)): for symmetric identity blocks, where touched entry t of slot β reads
+    A = ∂X_β^T X (N × width, flat; index N·width is a zero): p[r, c] = A[r-c0, c] + A[c-c0, r]
+    over the rows of β only."""
+    zero = n_max * width
+    out = np.full((2, len(idx)), zero, dtype=np.int64)
+    for beta in range(len(ptr) - 1):
+        t = slice(ptr[beta], ptr[beta + 1])
+        r, c, c0 = rows[idx[t]], cols[idx[t]], beta * n_max
+        out[0, t] = np.where(r // n_max == beta, (r - c0) * width + c, zero)
+        out[1, t] = np.where(c // n_max == beta, (c - c0) * width + r, zero)
+    return out
+
+
+@dataclass
+class GradientBlock:
+    """One l of a :class:`GradientPlan`: maps (None = identity), stored entries (rows, cols
+    of the (K1, K2) block, scale), entries touched per slot (CSR), their gather indices
+    (symmetric identity blocks) and the block's first entry."""
+
+    w1: np.ndarray | None
+    w2: np.ndarray | None
+    symmetric: bool
+    rows: np.ndarray
+    cols: np.ndarray
+    scale: np.ndarray
+    touch_ptr: np.ndarray
+    touch_idx: np.ndarray
+    gather: np.ndarray
+    col0: int
+
+
+@dataclass
+class GradientPlan:
+    """Blocks restricted to some species' channels; ``columns`` (F',) global packed column
+    of each restricted entry; ``n_slots`` species channels."""
+
+    blocks: list[GradientBlock]
+    columns: np.ndarray
+    n_slots: int
+
+    @property
+    def n_entries(self) -> int:
+        """F', restricted entries over all l."""
+        return len(self.columns)
+
+    def touched(self, slot: int) -> np.ndarray:
+        """Restricted entries (ascending) that a neighbour in ``slot`` can change."""
+        return np.concatenate(
+            [b.col0 + b.touch_idx[b.touch_ptr[slot] : b.touch_ptr[slot + 1]] for b in self.blocks]
+        )
 
 
 #: Marks a symmetric block's second map as the first one.

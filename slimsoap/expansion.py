@@ -30,7 +30,9 @@ class Expansion:
         coefficients: (n_atoms, S, N, (L+1)²) c^α_{nlm} for every centre.
         neighbours: the pairs the expansion used.
         pair_species: (n_pairs,) species channel of each neighbour.
-        pair_gradients: (n_pairs, 3, N, (L+1)²) ∂c[i, pair_species[p]]/∂r_j, or None.
+        radial_terms, angular_terms: (n_pairs, 2, L+1, N) and (n_pairs, 4, (L+1)²), the two
+            factors of ∂c[i, pair_species[p]]/∂r_j = h_nl Y_lm r̂ + k_nl ∇Y_lm (see
+            :func:`~slimsoap._kernels.soap.expand_density`), or None without gradients.
         slot_species: (S',) species index of each channel of ``coefficients`` (all S
             species, or only those present in the frame).
     """
@@ -38,7 +40,8 @@ class Expansion:
     coefficients: np.ndarray
     neighbours: NeighbourList
     pair_species: np.ndarray
-    pair_gradients: np.ndarray | None
+    radial_terms: np.ndarray | None
+    angular_terms: np.ndarray | None
     slot_species: np.ndarray
 
 
@@ -61,7 +64,7 @@ def expand(
         basis: the radial basis (gives N, L, r_cut, σ).
         cutoff_width: width w of the cosine cutoff transition (Å).
         center_weight: weight of the centre atom's own Gaussian.
-        gradients: also return ∂c/∂r per pair.
+        gradients: also return the factors of ∂c/∂r per pair.
         neighbours: the pairs within basis.r_cut, if already computed.
     """
     nl = neighbour_list(atoms, basis.r_cut, frame) if neighbours is None else neighbours
@@ -69,7 +72,7 @@ def expand(
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.integrals(np.zeros(1))[0][0, 0]
     pair_species = species[nl.neighbours]
-    c, dc = expand_density(
+    c, radial_terms, angular_terms = expand_density(
         nl.offsets,
         species,
         pair_species,
@@ -85,4 +88,6 @@ def expand(
         basis.l_max,
         gradients,
     )
-    return Expansion(c, nl, pair_species, dc if gradients else None, np.arange(n_species))
+    if not gradients:
+        radial_terms = angular_terms = None
+    return Expansion(c, nl, pair_species, radial_terms, angular_terms, np.arange(n_species))

@@ -10,7 +10,6 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ._memory import zeros
 from .channels import build_channels, resolve_options
 from .contraction import Contraction
 from .errors import as_frames, check_positive, species_index, species_to_numbers
@@ -18,6 +17,7 @@ from .expansion import Expansion, expand
 from .features import Features
 from .neighbours import NeighbourList, neighbour_list
 from .radial import make_basis
+from .sparse_gradients import SparseGradients, frame_layout, pattern_columns
 
 #: Version of the saved-calculator format (:meth:`SOAP.to_dict`).
 FORMAT_VERSION = 1
@@ -189,34 +189,59 @@ class SOAP:
             return exp
         ext = expand(atoms, species, *args, self.extra_basis, *rest)
         c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
-        dc = None
+        radial_terms = None
         if gradients:
-            dc = np.concatenate([exp.pair_gradients, ext.pair_gradients], axis=2)
-        return Expansion(c, exp.neighbours, exp.pair_species, dc, slot_species)
+            radial_terms = np.concatenate([exp.radial_terms, ext.radial_terms], axis=3)
+        return Expansion(
+            c, exp.neighbours, exp.pair_species, radial_terms, exp.angular_terms, slot_species
+        )
 
     def compute(
-        self, frames: Atoms | Sequence[Atoms], gradients: bool = False, sparse: bool = False
+        self,
+        frames: Atoms | Sequence[Atoms],
+        gradients: bool = False,
+        sparse: bool = False,
+        strain: bool = True,
     ) -> Features:
         """Descriptors of every atom of ``frames`` (rows in order), optionally with gradients.
 
         Returns a :class:`~slimsoap.features.Features` with values (n_atoms, n_features)
-        and, with ``gradients=True``, sparse pair gradients (n_pairs, 3, n_features) in 1/Å
-        units of the features, and strain gradients (n_atoms, 3, 3, n_features),
-        Σ_j r_ij ⊗ ∂x_i/∂r_j: for a deformation r → (1 + ε) r, ∂x_i/∂ε_ba = strain[i, a, b].
+        and, with ``gradients=True``, pair gradients (n_pairs, 3, n_features) in 1/Å
+        units of the features and, with ``strain`` (default), strain gradients
+        (n_atoms, 3, 3, n_features), Σ_j r_ij ⊗ ∂x_i/∂r_j: for a deformation r → (1 + ε) r,
+        ∂x_i/∂ε_ba = strain[i, a, b].
+
         With ``sparse=True`` the values are a ``scipy.sparse.csr_matrix`` built per
-        environment from the species present (no dense row is ever formed); gradients are
-        then not available.
+        environment from the species present (no dense row is ever formed), and gradients
+        a :class:`~slimsoap.sparse_gradients.SparseGradients`: each (row, atom) entry stores
+        only the columns a neighbour of that atom's species can change (all the frame's
+        species for the centre's own entry) — the same numbers as the dense arrays, about
+        2/S of the memory for maps that keep species apart. Not with ``normalize``.
         """
         self._check_ready()
-        if sparse and gradients:
-            raise ValueError("sparse=True returns values only; compute gradients with sparse=False")
+        if sparse and gradients and self.normalize:
+            raise ValueError(
+                "normalize=True spreads every gradient over all features (the projection "
+                "mixes them), so sparse gradients would be dense: use sparse=False"
+            )
         frames = as_frames(frames)
         frame_index = np.concatenate(
             [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
         )
+        if gradients:
+            return self._compute_gradients(frames, frame_index, sparse, strain)
         if sparse:
             return Features(values=self._compute_sparse(frames), frame_index=frame_index)
-        return self._compute_dense(frames, gradients, frame_index)
+        values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
+        offset = 0
+        for f, atoms in enumerate(frames):
+            x = self._contraction.values(
+                self.expand(atoms, f).coefficients, self.dtype, values[offset : offset + len(atoms)]
+            )
+            if self.normalize:
+                self._normalize(x, None, None, None)
+            offset += len(atoms)
+        return Features(values=values, frame_index=frame_index)
 
     def _compute_sparse(self, frames: list[Atoms]):
         """CSR values; small frames are contracted together, per set of species present."""
@@ -232,46 +257,75 @@ class SOAP:
                 values.append(_normalize_sparse(x) if self.normalize else x)
         return sp.vstack(values, format="csr")
 
-    def _compute_dense(self, frames: list[Atoms], gradients: bool, frame_index: np.ndarray):
-        """Dense values, and gradients written into one pre-faulted array for all frames."""
-        n_total = len(frame_index)
-        values = np.empty((n_total, self.n_features), dtype=self.dtype)
-        out = Features(values=values, frame_index=frame_index)
-        if gradients:
-            neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
-            layouts = [_gradient_layout(nl) for nl in neighbours]
-            bounds = np.concatenate([[0], np.cumsum([len(k) for k, _ in layouts])])
-            out.gradients = zeros((int(bounds[-1]), 3, self.n_features), self.dtype)
-            out.strain_gradients = np.zeros((n_total, 3, 3, self.n_features), self.dtype)
-            pairs = []
+    def _compute_gradients(
+        self, frames: list[Atoms], frame_index: np.ndarray, sparse: bool, strain: bool
+    ) -> Features:
+        """Values and gradients; every frame's gradients go into one flat array, laid out
+        up front (dense rows, or species-block sparse rows over the frame's species)."""
+        import scipy.sparse as sp
+
+        n_total, F = len(frame_index), self.n_features
+        neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
+        setups = []
+        for f, atoms in enumerate(frames):
+            slots = species_index(atoms.numbers, self.species_z, f)
+            species = np.unique(slots) if sparse else np.arange(len(self.species_z))
+            plan = self._contraction.gradient_plan(tuple(species.tolist()))
+            atom_slot = np.searchsorted(species, slots) if sparse else None
+            setups.append((plan, frame_layout(neighbours[f], plan, atom_slot)))
+        bounds = np.cumsum([0] + [lay.size for _, lay in setups])
+        sbounds = np.cumsum([0] + [lay.strain_size if strain else 0 for _, lay in setups])
+        data = np.empty(int(bounds[-1]), dtype=self.dtype)
+        sdata = np.empty(int(sbounds[-1]), dtype=self.dtype)
+        values = [] if sparse else np.empty((n_total, F), dtype=self.dtype)
+        pairs, starts, patterns, sstarts, spatterns, columns, known = [], [], [], [], [], [], {}
         offset = 0
         for f, atoms in enumerate(frames):
-            rows = slice(offset, offset + len(atoms))
-            exp = self.expand(atoms, f, gradients, neighbours[f] if gradients else None)
-            x = self._contraction.values(exp.coefficients, self.dtype, values[rows])
-            g = strain = frame_pairs = None
-            if gradients:
-                keys, inverse = layouts[f]
-                g, strain = out.gradients[bounds[f] : bounds[f + 1]], out.strain_gradients[rows]
-                n_pairs = len(exp.neighbours.centres)
-                self._contraction.add_gradients(
-                    exp.coefficients,
-                    exp.pair_gradients,
-                    exp.neighbours.offsets,
-                    exp.pair_species,
-                    inverse[:n_pairs],
-                    inverse[n_pairs:],
-                    g,
-                    exp.neighbours.vectors,
-                    strain,
-                )
-                frame_pairs = np.stack(np.divmod(keys, len(atoms)), axis=1)
-                pairs.append(frame_pairs + offset)
-            if self.normalize:
-                self._normalize(x, frame_pairs, g, strain)
+            plan, lay = setups[f]
+            lay.out = data[bounds[f] : bounds[f + 1]]
+            lay.strain = sdata[sbounds[f] : sbounds[f + 1]]
+            exp = self.expand(atoms, f, True, neighbours[f], compact=sparse)
+            c = exp.coefficients
+            self._contraction.add_gradients(c, exp, plan, lay)
+            pairs.append(lay.keys + offset)
+            if sparse:
+                values.append(self._contraction.sparse_values([(c, exp.slot_species)], self.dtype))
+                key = tuple(exp.slot_species.tolist())
+                if key not in known:
+                    known[key] = len(columns)
+                    columns.extend(pattern_columns(plan))
+                starts.append(bounds[f] + lay.entry_base)
+                patterns.append(known[key] + lay.entry_pattern)
+                sstarts.append(sbounds[f] + lay.strain_base)
+                spatterns.append(np.full(len(atoms), known[key] + plan.n_slots))
+            else:
+                rows = slice(offset, offset + len(atoms))
+                x = self._contraction.values(c, self.dtype, values[rows])
+                if self.normalize:
+                    g = lay.out.reshape(-1, 3, F)
+                    s = lay.strain.reshape(-1, 3, 3, F) if strain else None
+                    self._normalize(x, lay.keys, g, s)
             offset += len(atoms)
-        if gradients:
-            out.gradient_pairs = np.concatenate(pairs)
+        out = Features(values=values, frame_index=frame_index)
+        out.gradient_pairs = np.concatenate(pairs)
+        if sparse:
+            out.values = sp.vstack(values, format="csr")
+            out.gradients = SparseGradients(
+                data, np.concatenate(starts), np.concatenate(patterns).astype(np.int32), columns, F
+            )
+            if strain:
+                out.strain_gradients = SparseGradients(
+                    sdata,
+                    np.concatenate(sstarts),
+                    np.concatenate(spatterns).astype(np.int32),
+                    columns,
+                    F,
+                    (3, 3),
+                )
+        else:
+            out.gradients = data.reshape(-1, 3, F)
+            if strain:
+                out.strain_gradients = sdata.reshape(n_total, 3, 3, F)
         return out
 
     @staticmethod
@@ -286,6 +340,7 @@ class SOAP:
             proj = np.einsum("pdf,pf->pd", grads, xh[rows])
             grads -= proj[:, :, None] * xh[rows][:, None, :]
             grads /= norm[rows][:, None, None]
+        if strain is not None:
             proj = np.einsum("iabf,if->iab", strain, xh)
             strain -= proj[..., None] * xh[:, None, None, :]
             strain /= norm[:, None, None, None]
@@ -376,19 +431,6 @@ class SOAP:
             with np.load(_npz_path(path)) as z:
                 components = [z[f"l{l}"] for l in range(d["l_max"] + 1)]
         return cls.from_dict(d, components)
-
-
-def _gradient_layout(nl: NeighbourList) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient entries of one frame: sorted unique keys i·n + j and each pair's entry.
-
-    Entries are every (i, j) of the pairs plus (i, i) for every centre; periodic images of
-    one atom share an entry. Returns (keys, inverse): inverse[:n_pairs] is each pair's
-    entry, inverse[n_pairs:] each centre's own.
-    """
-    n = len(nl.offsets) - 1
-    keys = np.concatenate([nl.centres * n + nl.neighbours, np.arange(n) * (n + 1)])
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    return uniq, inverse.ravel()
 
 
 def _npz_path(path: Path) -> Path:

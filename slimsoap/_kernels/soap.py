@@ -105,15 +105,21 @@ def expand_density(
         center_weight: weight of the centre's own Gaussian.
     Returns:
         c: (n_centres, n_slots, N, (L+1)²).
-        dc: (n_pairs, 3, N, (L+1)²), ∂c[i, pair_slot[p]] / ∂r_j for pair p = (i, j)
-            (zero-size when not with_grad). ∂c/∂r_i = -Σ_p dc[p].
+        radial_terms: (n_pairs, 2, L+1, N), h_nl = g' - l g / r and k_nl = g / r of each
+            pair, g = f_c(r) I_nl(r) (1/Å and 1/Å² units of g).
+        angular_terms: (n_pairs, 4, (L+1)²), Y_lm(r̂) and its Cartesian gradient ∇Y_lm
+            (the solid harmonic's gradient at the unit vector).
+        Together: ∂c[i, pair_slot[p], n, lm]/∂r_j = h_nl Y_lm r̂ + k_nl ∇Y_lm, rank two in
+        (n) × (lm) per l (zero-size arrays when not with_grad). ∂c/∂r_i = -Σ_p ∂c/∂r_j.
     """
     n_centres = offsets.shape[0] - 1
     n_pairs = dist.shape[0]
     N = radial.shape[2]
     nlm = (l_max + 1) ** 2
     c = np.empty((n_centres, n_slots, N, nlm))
-    dc = np.zeros((n_pairs if with_grad else 0, 3, N, nlm))
+    n_grad = n_pairs if with_grad else 0
+    radial_terms = np.empty((n_grad, 2, l_max + 1, N))
+    angular_terms = np.empty((n_grad, 4, nlm))
     norms = sph_norms(l_max)
     Q = np.zeros((l_max + 2, l_max + 2))
     cs = np.empty(l_max + 1)
@@ -144,23 +150,24 @@ def expand_density(
                     for n in range(N):
                         buf[s, lm, n] += y * g[n]
             if with_grad:
+                # ∂Y/∂d = (∇R(u) - l R(u) u) / r; the radial part runs along u
                 inv_r = 1.0 / r
                 for l in range(l_max + 1):
                     for n in range(N):
                         gn = f * radial[p, l, n]
                         dg = dfc[p] * radial[p, l, n] + f * dradial[p, l, n]
-                        for lm in range(l * l, (l + 1) * (l + 1)):
-                            # ∂Y/∂d = (∇R(u) - l R(u) u) / r ; radial part along u
-                            a = dg * R[lm] - gn * l * R[lm] * inv_r
-                            b = gn * inv_r
-                            dc[p, 0, n, lm] = a * ux + b * dR[0, lm]
-                            dc[p, 1, n, lm] = a * uy + b * dR[1, lm]
-                            dc[p, 2, n, lm] = a * uz + b * dR[2, lm]
+                        radial_terms[p, 0, l, n] = dg - gn * l * inv_r
+                        radial_terms[p, 1, l, n] = gn * inv_r
+                for lm in range(nlm):
+                    angular_terms[p, 0, lm] = R[lm]
+                    angular_terms[p, 1, lm] = dR[0, lm]
+                    angular_terms[p, 2, lm] = dR[1, lm]
+                    angular_terms[p, 3, lm] = dR[2, lm]
         for s in range(n_slots):
             for lm in range(nlm):
                 for n in range(N):
                     c[i, s, n, lm] = buf[s, lm, n]
-    return c, dc
+    return c, radial_terms, angular_terms
 
 
 @nb.njit(cache=True)
@@ -212,15 +219,14 @@ def packed_entries(y1, y2, rows, cols, scale, out, col0):
             out[i, col0 + e] = s * scale[e]
 
 
-@nb.njit(cache=True)
-def block_gradients(
-    vectors,
-    strain,
+@nb.njit(cache=True, fastmath=True)
+def pair_gradients(
     offsets,
-    pair_out,
-    centre_out,
-    pair_species,
-    dc,
+    pair_slot,
+    units,
+    vectors,
+    radial_terms,
+    angular_terms,
     l,
     y1,
     y2,
@@ -234,62 +240,139 @@ def block_gradients(
     scale,
     touch_ptr,
     touch_idx,
-    out,
+    gather,
     col0,
+    pair_entry,
+    centre_entry,
+    entry_base,
+    entry_pattern,
+    widths,
+    local,
+    out,
+    row_span,
+    zero_rows,
+    strain,
+    strain_base,
+    with_strain,
 ):
-    """Add the gradients of one packed block p_l = Y1 Y2^T to ``out``, for every pair.
+    """Add the gradients of one packed block p_l = Y1 Y2^T of every centre to ``out``.
 
-    For pair p = (i, j), with j of species β, dX_l is non-zero only in β's N columns, so
-    dp_l = W1_β^T A + B W2_β, A = dX_β^T Y2, B = Y1^T dX_β (symmetric: dp = M + M^T).
-    ∂p_i/∂r_j is added to out[pair_out[p]] and subtracted from out[centre_out[i]]
-    (translation invariance); repeated images of one atom simply accumulate.
-    strain[i, a, b] (if it has n rows) accumulates Σ_j r_ij[a] ∂p_i/∂r_j[b].
+    For pair p = (i, j), j in channel slot β, ∂X_l is non-zero only in β's N columns and is
+    rank two: ∂X[x, n, m] = h_n r̂_x Y_m + k_n ∂_xY_m (see :func:`expand_density`). So
+    A = ∂X_β^T Y2 costs two products of Y and ∇Y with Y2, and dp_l = W1_β^T A + B W2_β
+    with B = Y1^T ∂X_β (symmetric blocks: dp = M + M^T). ∂p_i/∂r_j goes to the pair's entry;
+    the centre's entry gets -Σ_j ∂p_i/∂r_j (translation invariance), accumulated on the
+    (K1, K2) matrices and read out once per centre; periodic images of one atom simply
+    accumulate into one entry.
+
+    Output layout (one flat array, dense or species-block sparse alike): entry q holds
+    (3, widths[k]) values at out[entry_base[q]:], k = entry_pattern[q], and the block's
+    stored entry e lands in column local[k, col0 + e] of it (only the entries a neighbour
+    of β can change, touch_idx[touch_ptr[β]:touch_ptr[β+1]], are visited for a pair).
 
     Args:
-        dc: (P, 3, N, (L+1)²) ∂c/∂r_j of the neighbour's species block.
+        units, vectors: (P, 3) r̂_ij and r_ij (Å); radial_terms (P, 2, L+1, N) and
+            angular_terms (P, 4, (L+1)²) from :func:`expand_density`.
         y1, y2: (n, K1, 2l+1), (n, K2, 2l+1) projected coefficients of every centre.
         w1, w2: (S·N, K) maps (ignored when the *_id flag says identity).
         rows, cols, scale: stored entries of the block and their factors.
-        touch_ptr, touch_idx: entries that a neighbour of species β can change are
-            touch_idx[touch_ptr[β]:touch_ptr[β+1]] (all of them unless a map is the identity).
-        out: (n_entries_out, 3, n_features), zero-initialised; col0: first column of block.
+        gather: (2, len(touch_idx)) for a symmetric block with identity maps (else empty):
+            touched entry t of β is A[gather[0, t]] + A[gather[1, t]] of the flat (N·K2 + 1)
+            A = ∂X_β^T Y2 (index N·K2 holds a zero), so no K1 × K2 matrix is formed per pair.
+        pair_entry, centre_entry: (P,), (n,) output entry of each pair / centre.
+        row_span: (n, 2) range of ``out`` holding centre i's entries, zeroed first when
+            ``zero_rows`` (the first block of a frame).
+        strain: flat; centre i's (3, 3, widths[k]) strain gradient Σ_j r_ij ⊗ ∂p_i/∂r_j
+            (k the centre entry's pattern) starts at strain_base[i]; written when
+            ``with_strain``.
     """
     n = offsets.shape[0] - 1
-    N = dc.shape[2]
+    N = radial_terms.shape[3]
     M = 2 * l + 1
     K1 = y1.shape[1]
     K2 = y2.shape[1]
-    y2t = np.ascontiguousarray(y2.transpose(0, 2, 1))
-    E = rows.shape[0]
     lm0 = l * l
-    A = np.empty((3, N, K2))
-    B = np.empty((3, K1, N))
+    E = rows.shape[0]
+    y2t = np.ascontiguousarray(y2.transpose(0, 2, 1))
+    y1t = y2t if symmetric else np.ascontiguousarray(y1.transpose(0, 2, 1))
+    n2 = 0 if symmetric else K1
+    n_s = 9 if with_strain else 0
     M1 = np.zeros((3, K1, K2))
-    M2 = np.zeros((3, K1, K2))
-    acc = np.zeros((3, E))
-    with_strain = strain.shape[0] == n
-    acc_s = np.zeros((3, 3, E))
+    M2 = np.zeros((3, n2, K2))
+    C1 = np.zeros((3, K1, K2))
+    C2 = np.zeros((3, n2, K2))
+    S1 = np.zeros((n_s, K1, K2))
+    S2 = np.zeros((n_s if n2 else 0, n2, K2))
+    fast = symmetric and w1_id
+    A = np.empty((3, N, K2))
+    Af = np.zeros((3, N * K2 + 1))
+    B = np.empty((3, n2, N))
+    u2 = np.empty((4, K2))
+    u1 = np.empty((4, n2))
     for i in range(n):
-        acc[:] = 0.0
-        acc_s[:] = 0.0
+        if zero_rows:
+            out[row_span[i, 0] : row_span[i, 1]] = 0.0
+        C1[:] = 0.0
+        C2[:] = 0.0
+        S1[:] = 0.0
+        S2[:] = 0.0
         for p in range(offsets[i], offsets[i + 1]):
-            c0 = pair_species[p] * N
-            for x in range(3):
-                for a in range(N):
-                    for b in range(K2):
-                        A[x, a, b] = 0.0
-                    for m in range(M):
-                        d = dc[p, x, a, lm0 + m]
+            beta = pair_slot[p]
+            c0 = beta * N
+            # u2[k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2[b, m]
+            u2[:] = 0.0
+            for m in range(M):
+                a0 = angular_terms[p, 0, lm0 + m]
+                a1 = angular_terms[p, 1, lm0 + m]
+                a2 = angular_terms[p, 2, lm0 + m]
+                a3 = angular_terms[p, 3, lm0 + m]
+                for b in range(K2):
+                    t = y2t[i, m, b]
+                    u2[0, b] += a0 * t
+                    u2[1, b] += a1 * t
+                    u2[2, b] += a2 * t
+                    u2[3, b] += a3 * t
+            if fast:
+                # A straight from the rank-two factors; centre and strain sums on the fly
+                for x in range(3):
+                    for a in range(N):
+                        h = radial_terms[p, 0, l, a] * units[p, x]
+                        k = radial_terms[p, 1, l, a]
                         for b in range(K2):
-                            A[x, a, b] += d * y2t[i, m, b]
-            if not w1_id:
-                M1[:] = 0.0
+                            v = h * u2[0, b] + k * u2[1 + x, b]
+                            Af[x, a * K2 + b] = v
+                            C1[x, c0 + a, b] += v
+                        if with_strain:
+                            for s in range(3):
+                                rs = vectors[p, s]
+                                for b in range(K2):
+                                    S1[3 * s + x, c0 + a, b] += rs * Af[x, a * K2 + b]
+                q = pair_entry[p]
+                kq = entry_pattern[q]
+                for x in range(3):
+                    ob = entry_base[q] + x * widths[kq]
+                    for t in range(touch_ptr[beta], touch_ptr[beta + 1]):
+                        e = touch_idx[t]
+                        v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
+                        out[ob + local[kq, col0 + e]] += v * scale[e]
+                continue
             for x in range(3):
-                if w1_id:
+                ux = units[p, x]
+                for a in range(N):
+                    h = radial_terms[p, 0, l, a] * ux
+                    k = radial_terms[p, 1, l, a]
+                    for b in range(K2):
+                        A[x, a, b] = h * u2[0, b] + k * u2[1 + x, b]
+            lo1, hi1 = 0, K1
+            if w1_id:
+                lo1, hi1 = c0, c0 + N
+                for x in range(3):
                     for a in range(N):
                         for b in range(K2):
                             M1[x, c0 + a, b] = A[x, a, b]
-                else:
+            else:
+                M1[:] = 0.0
+                for x in range(3):
                     for k in range(N):
                         for a in range(K1):
                             w = w1[c0 + k, a]
@@ -297,30 +380,45 @@ def block_gradients(
                                 for b in range(K2):
                                     M1[x, a, b] += w * A[x, k, b]
             if not symmetric:
+                u1[:] = 0.0
+                for m in range(M):
+                    a0 = angular_terms[p, 0, lm0 + m]
+                    a1 = angular_terms[p, 1, lm0 + m]
+                    a2 = angular_terms[p, 2, lm0 + m]
+                    a3 = angular_terms[p, 3, lm0 + m]
+                    for a in range(K1):
+                        t = y1t[i, m, a]
+                        u1[0, a] += a0 * t
+                        u1[1, a] += a1 * t
+                        u1[2, a] += a2 * t
+                        u1[3, a] += a3 * t
                 for x in range(3):
+                    ux = units[p, x]
                     for a in range(K1):
                         for k in range(N):
-                            s = 0.0
-                            for m in range(M):
-                                s += y1[i, a, m] * dc[p, x, k, lm0 + m]
-                            B[x, a, k] = s
-                if not w2_id:
-                    M2[:] = 0.0
-                for x in range(3):
-                    if w2_id:
+                            B[x, a, k] = (
+                                radial_terms[p, 0, l, k] * ux * u1[0, a]
+                                + radial_terms[p, 1, l, k] * u1[1 + x, a]
+                            )
+                if w2_id:
+                    for x in range(3):
                         for a in range(K1):
                             for k in range(N):
                                 M2[x, a, c0 + k] = B[x, a, k]
-                    else:
+                else:
+                    M2[:] = 0.0
+                    for x in range(3):
                         for a in range(K1):
                             for k in range(N):
                                 bv = B[x, a, k]
                                 if bv != 0.0:
                                     for b in range(K2):
                                         M2[x, a, b] += bv * w2[c0 + k, b]
-            q = pair_out[p]
-            beta = pair_species[p]
+            q = pair_entry[p]
+            kq = entry_pattern[q]
+            wq = widths[kq]
             for x in range(3):
+                ob = entry_base[q] + x * wq
                 for t in range(touch_ptr[beta], touch_ptr[beta + 1]):
                     e = touch_idx[t]
                     r = rows[e]
@@ -329,29 +427,55 @@ def block_gradients(
                         v = M1[x, r, c] + M1[x, c, r]
                     else:
                         v = M1[x, r, c] + M2[x, r, c]
-                    if v != 0.0:
-                        v *= scale[e]
-                        out[q, x, col0 + e] += v
-                        acc[x, e] -= v
-                        if with_strain:
-                            for a in range(3):
-                                acc_s[a, x, e] += vectors[p, a] * v
-            # identity maps filled only the neighbour's block: clear it for the next pair
+                    out[ob + local[kq, col0 + e]] += v * scale[e]
+            # the centre's entry and the strain gradient, on the matrices
             for x in range(3):
-                if w1_id:
+                for a in range(lo1, hi1):
+                    for b in range(K2):
+                        C1[x, a, b] += M1[x, a, b]
+                if with_strain:
+                    for s in range(3):
+                        rs = vectors[p, s]
+                        for a in range(lo1, hi1):
+                            for b in range(K2):
+                                S1[3 * s + x, a, b] += rs * M1[x, a, b]
+            if not symmetric:
+                lo2, hi2 = (c0, c0 + N) if w2_id else (0, K2)
+                for x in range(3):
+                    for a in range(K1):
+                        for b in range(lo2, hi2):
+                            C2[x, a, b] += M2[x, a, b]
+                    if with_strain:
+                        for s in range(3):
+                            rs = vectors[p, s]
+                            for a in range(K1):
+                                for b in range(lo2, hi2):
+                                    S2[3 * s + x, a, b] += rs * M2[x, a, b]
+                if w2_id:  # identity filled only β's columns: clear them for the next pair
+                    for x in range(3):
+                        for a in range(K1):
+                            for k in range(N):
+                                M2[x, a, c0 + k] = 0.0
+            if w1_id:
+                for x in range(3):
                     for a in range(N):
                         for b in range(K2):
                             M1[x, c0 + a, b] = 0.0
-                if w2_id and not symmetric:
-                    for a in range(K1):
-                        for k in range(N):
-                            M2[x, a, c0 + k] = 0.0
-        q = centre_out[i]
+        q = centre_entry[i]
+        kq = entry_pattern[q]
+        wq = widths[kq]
         for x in range(3):
+            ob = entry_base[q] + x * wq
             for e in range(E):
-                out[q, x, col0 + e] += acc[x, e]
+                r = rows[e]
+                c = cols[e]
+                v = C1[x, r, c] + (C1[x, c, r] if symmetric else C2[x, r, c])
+                out[ob + local[kq, col0 + e]] -= v * scale[e]
         if with_strain:
-            for a in range(3):
-                for x in range(3):
-                    for e in range(E):
-                        strain[i, a, x, col0 + e] = acc_s[a, x, e]
+            for sx in range(9):
+                ob = strain_base[i] + sx * wq
+                for e in range(E):
+                    r = rows[e]
+                    c = cols[e]
+                    v = S1[sx, r, c] + (S1[sx, c, r] if symmetric else S2[sx, r, c])
+                    strain[ob + local[kq, col0 + e]] = v * scale[e]

@@ -131,8 +131,59 @@ def test_sparse_equals_dense(compression, options):
     x = soap.compute(frames, sparse=True).values
     assert sp.isspmatrix_csr(x) or isinstance(x, sp.csr_array)
     np.testing.assert_allclose(x.toarray(), dense, rtol=0, atol=1e-14)
-    with pytest.raises(ValueError, match="sparse=True returns values only"):
+    with pytest.raises(ValueError, match="normalize=True spreads every gradient"):
         soap.compute(frames, gradients=True, sparse=True)
+
+
+@pytest.mark.parametrize(
+    "compression, options",
+    [
+        ("nu2", {}),
+        ("nu1mu1", {}),
+        ("nu1nuhat1", {}),
+        ("random", {"seed": 1}),
+        ("random_sym", {"seed": 1}),
+        ("species_diagonal", {}),
+        ("embed", {"embedding": "atomic_number"}),
+        ("nu1mustar1", {}),
+    ],
+)
+def test_sparse_gradients_equal_dense(compression, options):
+    """Species-block sparse gradients hold the dense numbers, in less memory where the map
+    keeps species apart; frames with different species sets get their own patterns."""
+    species = ["H", "C", "N", "O", "F", "S"]
+    frames = [
+        random_cluster(["H", "C", "O", "H", "C"], seed=1, box=4.0),
+        random_cluster(["N", "F", "S", "N", "F", "H"], seed=2),
+        random_alloy(["C", "O"], repeat=1, seed=3, a=2.7),  # images of one atom merged
+    ]
+    soap = SOAP(species, 3.0, 3, 2, compression=compression, **options)
+    dense = soap.compute(frames, gradients=True)
+    sparse = soap.compute(frames, gradients=True, sparse=True)
+    np.testing.assert_array_equal(sparse.gradient_pairs, dense.gradient_pairs)
+    np.testing.assert_allclose(sparse.values.toarray(), dense.values, rtol=1e-13, atol=1e-14)
+    scale = np.abs(dense.gradients).max()
+    g = sparse.gradients
+    assert g.shape == dense.gradients.shape and len(g) == len(dense.gradients)
+    np.testing.assert_allclose(np.asarray(g), dense.gradients, rtol=0, atol=1e-12 * scale)
+    s = sparse.strain_gradients
+    np.testing.assert_allclose(s[:], dense.strain_gradients, rtol=0, atol=1e-12 * scale)
+    # indexing, products and CSR agree with the dense array
+    pick = np.array([5, 0, len(g) - 1, 7])
+    np.testing.assert_allclose(g[pick], dense.gradients[pick], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(g[3], dense.gradients[3], rtol=0, atol=1e-12 * scale)
+    v = np.random.default_rng(0).normal(size=(len(g), soap.n_features))
+    np.testing.assert_allclose(
+        g.dot(v), np.einsum("pcf,pf->pc", dense.gradients, v), rtol=1e-10, atol=1e-12 * scale
+    )
+    csr = g.tocsr()
+    np.testing.assert_allclose(
+        csr.toarray(), dense.gradients.reshape(-1, soap.n_features), rtol=0, atol=1e-12 * scale
+    )
+    # the nonzeros of the dense gradients all lie in the stored columns
+    assert np.count_nonzero(dense.gradients) <= csr.nnz
+    if compression in ("nu2", "nu1mu1", "species_diagonal", "nu1mustar1"):
+        assert g.nbytes < 0.8 * dense.gradients.nbytes
 
 
 def test_sparse_39_elements_full_spectrum():

@@ -1,0 +1,224 @@
+"""Gradient output layouts: dense pair rows, or species-block sparse pair rows.
+
+A neighbour j of species β moves only the density channels of β, so through maps that keep
+species apart (ν=2, ν,μ=1,1, embeddings per element, ...) ∂x_i/∂r_j is non-zero only in
+the entries whose channels involve β: for ν=2 with S species about 2/S of them. The
+block-sparse layout stores, per (row, atom) entry, only the columns its pattern can reach:
+the neighbour's species pattern, or, for the centre's own entry, every entry of the species
+present in the frame. It is exact (no thresholding) and costs no more memory than the
+non-zero blocks themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .contraction import GradientPlan
+from .neighbours import NeighbourList
+
+
+class SparseGradients:
+    """Gradients stored per entry as a dense block over the entry's pattern of columns.
+
+    Entry p holds ``inner + (len(columns[pattern[p]]),)`` values, C order, at
+    ``data[start[p]:]``; column t of the block is global feature ``columns[pattern[p]][t]``
+    and every other feature of the entry is exactly zero.
+
+    Behaves like the dense ``(n_entries, *inner, n_features)`` array where it is read:
+    ``len``, ``shape``, ``dtype``, indexing by an int, a slice or an integer array returns
+    the dense rows; ``np.asarray`` densifies all of it (use with care).
+
+    Attributes:
+        data: flat float array of every block.
+        start: (n_entries,) int64 offset of each block in ``data``.
+        pattern: (n_entries,) int32 pattern of each entry.
+        columns: per pattern, the ascending global feature columns it stores.
+        n_features: width of the dense rows.
+        inner: (3,) for position gradients, (3, 3) for strain gradients.
+    """
+
+    def __init__(
+        self,
+        data: np.ndarray,
+        start: np.ndarray,
+        pattern: np.ndarray,
+        columns: list[np.ndarray],
+        n_features: int,
+        inner: tuple[int, ...] = (3,),
+    ):
+        self.data, self.start, self.pattern = data, start, pattern
+        self.columns, self.n_features, self.inner = columns, int(n_features), tuple(inner)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the dense array this stands for."""
+        return (len(self.start), *self.inner, self.n_features)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of values and indices held."""
+        return int(
+            self.data.nbytes
+            + self.start.nbytes
+            + self.pattern.nbytes
+            + sum(c.nbytes for c in self.columns)
+        )
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def _groups(self, index: np.ndarray):
+        """(positions in index, pattern, values (n, *inner, width)) per pattern present."""
+        k_inner = int(np.prod(self.inner))
+        pats = self.pattern[index]
+        for k in np.unique(pats):
+            where = np.flatnonzero(pats == k)
+            width = len(self.columns[k])
+            flat = self.start[index[where]][:, None] + np.arange(k_inner * width)
+            yield where, k, self.data[flat].reshape(len(where), *self.inner, width)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self[np.array([key])][0]
+        if isinstance(key, slice):
+            index = np.arange(len(self))[key]
+        else:
+            index = np.asarray(key)
+            if index.dtype == bool:
+                index = np.flatnonzero(index)
+            index = np.arange(len(self))[index]  # bounds and negative indices
+        out = np.zeros((len(index), *self.inner, self.n_features), dtype=self.dtype)
+        for where, k, values in self._groups(index):
+            out[where[:, None], ..., self.columns[k][None, :]] = np.moveaxis(values, -1, 1)
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
+
+    def dot(self, vectors: np.ndarray) -> np.ndarray:
+        """Σ_f g[p, ..., f] vectors[p, f] for every entry: (n_entries, *inner).
+
+        Args:
+            vectors: (n_entries, n_features), one vector per entry (e.g. ∂E_i/∂x_i of the
+                entry's row).
+        """
+        if vectors.shape != (len(self), self.n_features):
+            raise ValueError(f"vectors must have shape {(len(self), self.n_features)}")
+        out = np.zeros((len(self), *self.inner))
+        for where, k, values in self._groups(np.arange(len(self))):
+            out[where] = np.einsum("p...f,pf->p...", values, vectors[where][:, self.columns[k]])
+        return out
+
+    def tocsr(self) -> sp.csr_matrix:
+        """The dense array as CSR of shape (n_entries·prod(inner), n_features)."""
+        k_inner = int(np.prod(self.inner))
+        widths = np.array([len(c) for c in self.columns], dtype=np.int64)[self.pattern]
+        indptr = np.zeros(len(self) * k_inner + 1, dtype=np.int64)
+        np.cumsum(np.repeat(widths, k_inner), out=indptr[1:])
+        indices = np.empty(indptr[-1], dtype=np.int64)
+        data = np.empty(indptr[-1], dtype=self.dtype)
+        for where, k, values in self._groups(np.arange(len(self))):
+            cols = self.columns[k]
+            rows = (where[:, None] * k_inner + np.arange(k_inner)).ravel()
+            pos = indptr[rows][:, None] + np.arange(len(cols))
+            indices[pos] = cols
+            data[pos] = values.reshape(-1, len(cols))
+        return sp.csr_matrix((data, indices, indptr), shape=(len(self) * k_inner, self.n_features))
+
+
+@dataclass
+class FrameLayout:
+    """Where the gradient kernel writes one frame's entries (see ``pair_gradients``).
+
+    Entry q's (3, widths[k]) block (k = entry_pattern[q]) starts at out[entry_base[q]];
+    block entry t goes to column local[k, t]. Centre i's strain block (3, 3, widths[k_i])
+    starts at strain[strain_base[i]]. Flat ``out``/``strain`` are views of the result.
+    """
+
+    keys: np.ndarray
+    pair_entry: np.ndarray
+    centre_entry: np.ndarray
+    entry_pattern: np.ndarray
+    widths: np.ndarray
+    local: np.ndarray
+    entry_base: np.ndarray
+    row_span: np.ndarray
+    strain_base: np.ndarray
+    out: np.ndarray | None = None
+    strain: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        """Values of the frame's position gradients."""
+        return int(self.entry_base[-1] + 3 * self.widths[self.entry_pattern[-1]])
+
+    @property
+    def strain_size(self) -> int:
+        """Values of the frame's strain gradients (the centre pattern is the last)."""
+        return int(len(self.strain_base) * 9 * self.widths[-1])
+
+
+def frame_layout(
+    nl: NeighbourList, plan: GradientPlan, atom_slot: np.ndarray | None
+) -> FrameLayout:
+    """Layout of one frame: dense rows (``atom_slot`` None) or species-block sparse rows.
+
+    Entries are every (i, j) of the pairs plus (i, i) for every centre, sorted; periodic
+    images of one atom share an entry. Dense: one pattern, all features (local = global
+    column). Sparse: pattern β for a neighbour in slot β (``atom_slot[j]``), pattern S' for
+    the centre's own entry, each storing its columns in ascending global order.
+    """
+    n = len(nl.offsets) - 1
+    n_pairs = len(nl.centres)
+    keys = np.concatenate([nl.centres * n + nl.neighbours, np.arange(n) * (n + 1)])
+    keys, inverse = np.unique(keys, return_inverse=True)
+    inverse = inverse.ravel()
+    rows, atoms = np.divmod(keys, n)
+    if atom_slot is None:
+        widths = np.array([plan.n_entries], dtype=np.int64)
+        local = plan.columns[None, :].astype(np.int64)
+        entry_pattern = np.zeros(len(keys), dtype=np.int64)
+    else:
+        S = plan.n_slots
+        lists = [plan.touched(b) for b in range(S)] + [np.arange(plan.n_entries)]
+        widths = np.array([len(t) for t in lists], dtype=np.int64)
+        local = np.full((S + 1, plan.n_entries), -1, dtype=np.int64)
+        for k, t in enumerate(lists):
+            local[k, t[np.argsort(plan.columns[t], kind="stable")]] = np.arange(len(t))
+        entry_pattern = np.where(rows == atoms, S, atom_slot[atoms]).astype(np.int64)
+    sizes = 3 * widths[entry_pattern]
+    entry_base = np.zeros(len(keys), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=entry_base[1:])
+    first = np.searchsorted(rows, np.arange(n + 1))
+    ends = np.append(entry_base, entry_base[-1] + sizes[-1])
+    row_span = np.stack([ends[first[:-1]], ends[first[1:]]], axis=1).astype(np.int64)
+    strain_base = np.arange(n, dtype=np.int64) * 9 * widths[-1]
+    return FrameLayout(
+        keys=np.stack([rows, atoms], axis=1),
+        pair_entry=inverse[:n_pairs],
+        centre_entry=inverse[n_pairs:],
+        entry_pattern=entry_pattern,
+        widths=widths,
+        local=local,
+        entry_base=entry_base,
+        row_span=row_span,
+        strain_base=strain_base,
+    )
+
+
+def pattern_columns(plan: GradientPlan) -> list[np.ndarray]:
+    """Global columns (ascending) of each sparse pattern of a plan: slots, then centre."""
+    lists = [plan.touched(b) for b in range(plan.n_slots)] + [np.arange(plan.n_entries)]
+    return [np.sort(plan.columns[t]) for t in lists]
