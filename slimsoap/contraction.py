@@ -183,7 +183,7 @@ class Contraction:
                 )
             )
             col0 += len(rows)
-        return GradientPlan(blocks, plan.cols, len(species))
+        return GradientPlan(blocks, plan.cols, len(species), self.N)
 
     def add_gradients(self, c: np.ndarray, exp: Expansion, plan: GradientPlan, layout) -> None:
         """Write ∂p_i/∂r_j of every pair (and the centres' own, and strain) into ``layout``.
@@ -192,30 +192,34 @@ class Contraction:
             c: (n, S', N, (L+1)²) coefficients over the plan's species slots.
             exp: the frame's expansion with gradient factors (pair slots as in ``c``).
             plan: from :meth:`gradient_plan` for those slots.
-            layout: a :class:`~slimsoap.sparse_gradients.FrameLayout`; its ``out`` (and
-                ``strain``, if any) are overwritten (no need to zero them).
+            layout: a :class:`~slimsoap.sparse_gradients.FrameLayout`; its ``out`` must be
+                zero-initialised (gradients accumulate into it); ``strain``, if any, is
+                overwritten.
 
         The work per pair follows N (the neighbour's channels), not S·N, and, for maps that
         keep species apart, the stored entries per pair follow 1/S of the block.
         """
         nl = exp.neighbours
         units = nl.vectors / nl.distances[:, None]
-        dummy = np.zeros((1, 1))
-        lay = layout
+        k = plan.kernel_arrays()
+        y1t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w1"].shape[2]))
+        y2t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w2"].shape[2]))
         for l, block in enumerate(plan.blocks):
             xt = c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], -1, 2 * l + 1)
-            y1 = np.ascontiguousarray(self._project(block.w1, xt))
-            y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
-            pair_gradients(
-                nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
-                exp.angular_terms, l, y1, y2,
-                dummy if block.w1 is None else np.ascontiguousarray(block.w1), block.w1 is None,
-                dummy if block.w2 is None else np.ascontiguousarray(block.w2), block.w2 is None,
-                block.symmetric, block.rows, block.cols, block.scale, block.touch_ptr,
-                block.touch_idx, block.gather, block.col0, lay.pair_entry, lay.centre_entry,
-                lay.entry_base, lay.entry_pattern, lay.widths, lay.local, lay.out,
-                lay.row_span, l == 0, lay.strain, lay.strain_base, lay.strain.size > 0,
-            )  # fmt: skip
+            y1 = self._project(block.w1, xt)
+            y1t[:, l * l : (l + 1) ** 2, : y1.shape[1]] = y1.transpose(0, 2, 1)
+            y2 = y1 if block.symmetric else self._project(block.w2, xt)
+            y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
+        lay = layout
+        pair_gradients(
+            nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
+            exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"], k["w1_id"],
+            k["w2_id"], k["symmetric"], k["rows"], k["cols"], k["scale"], k["col0"],
+            k["touch_ptr"], k["touch_idx"], k["touch_scale"], k["gather"], lay.pair_entry,
+            lay.centre_entry, lay.entry_base, lay.entry_pattern, lay.widths, lay.local,
+            lay.touch_dest, lay.n_direct, lay.out, lay.strain, lay.strain_base,
+            lay.strain.size > 0,
+        )  # fmt: skip
 
 
 def _touched_entries(
@@ -276,6 +280,8 @@ class GradientPlan:
     blocks: list[GradientBlock]
     columns: np.ndarray
     n_slots: int
+    n_radial: int
+    _arrays: dict | None = None
 
     @property
     def n_entries(self) -> int:
@@ -287,6 +293,51 @@ class GradientPlan:
         return np.concatenate(
             [b.col0 + b.touch_idx[b.touch_ptr[slot] : b.touch_ptr[slot + 1]] for b in self.blocks]
         )
+
+    def kernel_arrays(self) -> dict[str, np.ndarray]:
+        """The blocks of every l packed for ``pair_gradients``: maps padded to the widest
+        block, entries concatenated (entry e of l is col0[l] + e), touched entries per
+        (l, slot) as CSR with their gather indices."""
+        if self._arrays is None:
+            self._arrays = self._pack()
+        return self._arrays
+
+    def _pack(self) -> dict[str, np.ndarray]:
+        blocks, L1 = self.blocks, len(self.blocks)
+        channels = self.n_slots * self.n_radial
+        k1 = np.array([channels if b.w1 is None else b.w1.shape[1] for b in blocks])
+        k2 = np.array([channels if b.w2 is None else b.w2.shape[1] for b in blocks])
+        maps = {}
+        for name, widths in (("w1", k1), ("w2", k2)):
+            w = np.zeros((L1, channels, int(widths.max())))
+            for l, b in enumerate(blocks):
+                m = getattr(b, name)
+                if m is not None:
+                    w[l, :, : m.shape[1]] = m
+            maps[name] = w
+        touch_ptr = np.zeros((L1, self.n_slots + 1), dtype=np.int64)
+        start = 0
+        for l, b in enumerate(blocks):
+            touch_ptr[l] = start + b.touch_ptr
+            start += len(b.touch_idx)
+        return dict(
+            k1=k1,
+            k2=k2,
+            **maps,
+            w1_id=np.array([b.w1 is None for b in blocks]),
+            w2_id=np.array([b.w2 is None for b in blocks]),
+            symmetric=np.array([b.symmetric for b in blocks]),
+            rows=np.concatenate([b.rows for b in blocks]),
+            cols=np.concatenate([b.cols for b in blocks]),
+            scale=np.concatenate([b.scale for b in blocks]),
+            col0=np.array([b.col0 for b in blocks] + [self.n_entries], dtype=np.int64),
+            touch_ptr=touch_ptr,
+            touch_idx=np.concatenate([b.col0 + b.touch_idx for b in blocks]),
+            touch_scale=np.concatenate([b.scale[b.touch_idx] for b in blocks]),
+            gather=np.concatenate(
+                [b.gather if b.gather.size else np.zeros((2, len(b.touch_idx)), np.int64)
+                 for b in blocks], axis=1),
+        )  # fmt: skip
 
 
 #: Marks a symmetric block's second map as the first one.

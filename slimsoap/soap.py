@@ -275,7 +275,7 @@ class SOAP:
             setups.append((plan, frame_layout(neighbours[f], plan, atom_slot)))
         bounds = np.cumsum([0] + [lay.size for _, lay in setups])
         sbounds = np.cumsum([0] + [lay.strain_size if strain else 0 for _, lay in setups])
-        data = np.empty(int(bounds[-1]), dtype=self.dtype)
+        data = np.zeros(int(bounds[-1]), dtype=self.dtype)
         sdata = np.empty(int(sbounds[-1]), dtype=self.dtype)
         values = [] if sparse else np.empty((n_total, F), dtype=self.dtype)
         pairs, starts, patterns, sstarts, spatterns, columns, known = [], [], [], [], [], [], {}

@@ -35,7 +35,7 @@ class SparseGradients:
         data: flat float array of every block.
         start: (n_entries,) int64 offset of each block in ``data``.
         pattern: (n_entries,) int32 pattern of each entry.
-        columns: per pattern, the ascending global feature columns it stores.
+        columns: per pattern, the global feature columns it stores, in stored order.
         n_features: width of the dense rows.
         inner: (3,) for position gradients, (3, 3) for strain gradients.
     """
@@ -143,8 +143,10 @@ class FrameLayout:
     """Where the gradient kernel writes one frame's entries (see ``pair_gradients``).
 
     Entry q's (3, widths[k]) block (k = entry_pattern[q]) starts at out[entry_base[q]];
-    block entry t goes to column local[k, t]. Centre i's strain block (3, 3, widths[k_i])
-    starts at strain[strain_base[i]]. Flat ``out``/``strain`` are views of the result.
+    restricted entry e goes to column local[k, e]; for patterns k < n_direct a pair's
+    touched entry t goes to column touch_dest[t]. Centre i's strain block
+    (3, 3, widths[-1]) starts at strain[strain_base[i]]. Flat ``out``/``strain`` are
+    views of the result (``out`` zero-initialised).
     """
 
     keys: np.ndarray
@@ -153,8 +155,9 @@ class FrameLayout:
     entry_pattern: np.ndarray
     widths: np.ndarray
     local: np.ndarray
+    touch_dest: np.ndarray
+    n_direct: int
     entry_base: np.ndarray
-    row_span: np.ndarray
     strain_base: np.ndarray
     out: np.ndarray | None = None
     strain: np.ndarray | None = None
@@ -177,8 +180,9 @@ def frame_layout(
 
     Entries are every (i, j) of the pairs plus (i, i) for every centre, sorted; periodic
     images of one atom share an entry. Dense: one pattern, all features (local = global
-    column). Sparse: pattern β for a neighbour in slot β (``atom_slot[j]``), pattern S' for
-    the centre's own entry, each storing its columns in ascending global order.
+    column). Sparse: pattern β for a neighbour in slot β (``atom_slot[j]``), storing the
+    entries β can change in the kernel's order (l, then entry), and pattern S' for the
+    centre's own entry, storing every restricted entry.
     """
     n = len(nl.offsets) - 1
     n_pairs = len(nl.centres)
@@ -186,25 +190,33 @@ def frame_layout(
     keys, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.ravel()
     rows, atoms = np.divmod(keys, n)
+    k = plan.kernel_arrays()
+    ptr, idx = k["touch_ptr"], k["touch_idx"]
     if atom_slot is None:
         widths = np.array([plan.n_entries], dtype=np.int64)
         local = plan.columns[None, :].astype(np.int64)
+        touch_dest = local[0, idx]
+        n_direct = 1
         entry_pattern = np.zeros(len(keys), dtype=np.int64)
     else:
         S = plan.n_slots
-        lists = [plan.touched(b) for b in range(S)] + [np.arange(plan.n_entries)]
-        widths = np.array([len(t) for t in lists], dtype=np.int64)
+        counts = [int((ptr[:, b + 1] - ptr[:, b]).sum()) for b in range(S)]
+        widths = np.array(counts + [plan.n_entries], dtype=np.int64)
         local = np.full((S + 1, plan.n_entries), -1, dtype=np.int64)
-        for k, t in enumerate(lists):
-            local[k, t[np.argsort(plan.columns[t], kind="stable")]] = np.arange(len(t))
+        local[S] = np.arange(plan.n_entries)
+        touch_dest = np.empty(len(idx), dtype=np.int64)
+        for b in range(S):
+            pos = 0
+            for l in range(ptr.shape[0]):
+                t = np.arange(ptr[l, b], ptr[l, b + 1])
+                touch_dest[t] = pos + np.arange(len(t))
+                local[b, idx[t]] = touch_dest[t]
+                pos += len(t)
+        n_direct = S
         entry_pattern = np.where(rows == atoms, S, atom_slot[atoms]).astype(np.int64)
     sizes = 3 * widths[entry_pattern]
     entry_base = np.zeros(len(keys), dtype=np.int64)
     np.cumsum(sizes[:-1], out=entry_base[1:])
-    first = np.searchsorted(rows, np.arange(n + 1))
-    ends = np.append(entry_base, entry_base[-1] + sizes[-1])
-    row_span = np.stack([ends[first[:-1]], ends[first[1:]]], axis=1).astype(np.int64)
-    strain_base = np.arange(n, dtype=np.int64) * 9 * widths[-1]
     return FrameLayout(
         keys=np.stack([rows, atoms], axis=1),
         pair_entry=inverse[:n_pairs],
@@ -212,13 +224,13 @@ def frame_layout(
         entry_pattern=entry_pattern,
         widths=widths,
         local=local,
+        touch_dest=touch_dest,
+        n_direct=n_direct,
         entry_base=entry_base,
-        row_span=row_span,
-        strain_base=strain_base,
+        strain_base=np.arange(n, dtype=np.int64) * 9 * widths[-1],
     )
 
 
 def pattern_columns(plan: GradientPlan) -> list[np.ndarray]:
-    """Global columns (ascending) of each sparse pattern of a plan: slots, then centre."""
-    lists = [plan.touched(b) for b in range(plan.n_slots)] + [np.arange(plan.n_entries)]
-    return [np.sort(plan.columns[t]) for t in lists]
+    """Global columns of each sparse pattern of a plan, in stored order: slots, then centre."""
+    return [plan.columns[plan.touched(b)] for b in range(plan.n_slots)] + [plan.columns]

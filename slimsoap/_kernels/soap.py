@@ -227,35 +227,37 @@ def pair_gradients(
     vectors,
     radial_terms,
     angular_terms,
-    l,
-    y1,
-    y2,
+    y1t,
+    y2t,
+    k1,
+    k2,
     w1,
-    w1_id,
     w2,
+    w1_id,
     w2_id,
     symmetric,
     rows,
     cols,
     scale,
+    col0,
     touch_ptr,
     touch_idx,
+    touch_scale,
     gather,
-    col0,
     pair_entry,
     centre_entry,
     entry_base,
     entry_pattern,
     widths,
     local,
+    touch_dest,
+    n_direct,
     out,
-    row_span,
-    zero_rows,
     strain,
     strain_base,
     with_strain,
 ):
-    """Add the gradients of one packed block p_l = Y1 Y2^T of every centre to ``out``.
+    """Gradients of every packed block p_l = Y1 Y2^T of every centre, written to ``out``.
 
     For pair p = (i, j), j in channel slot β, ∂X_l is non-zero only in β's N columns and is
     rank two: ∂X[x, n, m] = h_n r̂_x Y_m + k_n ∂_xY_m (see :func:`expand_density`). So
@@ -263,55 +265,50 @@ def pair_gradients(
     with B = Y1^T ∂X_β (symmetric blocks: dp = M + M^T). ∂p_i/∂r_j goes to the pair's entry;
     the centre's entry gets -Σ_j ∂p_i/∂r_j (translation invariance), accumulated on the
     (K1, K2) matrices and read out once per centre; periodic images of one atom simply
-    accumulate into one entry.
+    accumulate into one entry. Loops run centre → pair → l, so each pair's output block is
+    written while it is in cache.
 
-    Output layout (one flat array, dense or species-block sparse alike): entry q holds
-    (3, widths[k]) values at out[entry_base[q]:], k = entry_pattern[q], and the block's
-    stored entry e lands in column local[k, col0 + e] of it (only the entries a neighbour
-    of β can change, touch_idx[touch_ptr[β]:touch_ptr[β+1]], are visited for a pair).
+    Output layout (one flat, zero-initialised array, dense or species-block sparse alike):
+    entry q holds (3, widths[k]) values at out[entry_base[q]:], k = entry_pattern[q], and
+    stored entry e lands in column local[k, e] of it. Only the entries a neighbour of β can
+    change are visited for a pair: t in touch_ptr[l, β]:touch_ptr[l, β+1], entry
+    touch_idx[t], factor touch_scale[t]; for patterns k < n_direct (a neighbour's own
+    pattern) its column is touch_dest[t], so the pair's block is written in order.
 
     Args:
         units, vectors: (P, 3) r̂_ij and r_ij (Å); radial_terms (P, 2, L+1, N) and
             angular_terms (P, 4, (L+1)²) from :func:`expand_density`.
-        y1, y2: (n, K1, 2l+1), (n, K2, 2l+1) projected coefficients of every centre.
-        w1, w2: (S·N, K) maps (ignored when the *_id flag says identity).
-        rows, cols, scale: stored entries of the block and their factors.
-        gather: (2, len(touch_idx)) for a symmetric block with identity maps (else empty):
-            touched entry t of β is A[gather[0, t]] + A[gather[1, t]] of the flat (N·K2 + 1)
-            A = ∂X_β^T Y2 (index N·K2 holds a zero), so no K1 × K2 matrix is formed per pair.
+        y1t, y2t: (n, (L+1)², K1max), (n, (L+1)², K2max) projected coefficients (X_l W)^T
+            of every centre, the first k1[l] / k2[l] channels valid at l.
+        w1, w2: (L+1, S·N, Kmax) maps per l (ignored where w*_id[l] says identity);
+            symmetric[l]: the block is Y1 Y1^T, packed as a triangle.
+        rows, cols, scale: (F,) every stored entry (all l; those of l are col0[l]:col0[l+1]).
+        gather: (2, T): for a symmetric identity block, touched entry t of β is
+            A[gather[0, t]] + A[gather[1, t]] of the flat (N·K2 + 1) A = ∂X_β^T Y2 (index
+            N·K2 holds a zero), so no K1 × K2 matrix is formed per pair.
         pair_entry, centre_entry: (P,), (n,) output entry of each pair / centre.
-        row_span: (n, 2) range of ``out`` holding centre i's entries, zeroed first when
-            ``zero_rows`` (the first block of a frame).
         strain: flat; centre i's (3, 3, widths[k]) strain gradient Σ_j r_ij ⊗ ∂p_i/∂r_j
             (k the centre entry's pattern) starts at strain_base[i]; written when
             ``with_strain``.
     """
     n = offsets.shape[0] - 1
+    L1 = k1.shape[0]
     N = radial_terms.shape[3]
-    M = 2 * l + 1
-    K1 = y1.shape[1]
-    K2 = y2.shape[1]
-    lm0 = l * l
-    E = rows.shape[0]
-    y2t = np.ascontiguousarray(y2.transpose(0, 2, 1))
-    y1t = y2t if symmetric else np.ascontiguousarray(y1.transpose(0, 2, 1))
-    n2 = 0 if symmetric else K1
+    K1m = y1t.shape[2]
+    K2m = y2t.shape[2]
     n_s = 9 if with_strain else 0
-    M1 = np.zeros((3, K1, K2))
-    M2 = np.zeros((3, n2, K2))
-    C1 = np.zeros((3, K1, K2))
-    C2 = np.zeros((3, n2, K2))
-    S1 = np.zeros((n_s, K1, K2))
-    S2 = np.zeros((n_s if n2 else 0, n2, K2))
-    fast = symmetric and w1_id
-    A = np.empty((3, N, K2))
-    Af = np.zeros((3, N * K2 + 1))
-    B = np.empty((3, n2, N))
-    u2 = np.empty((4, K2))
-    u1 = np.empty((4, n2))
+    M1 = np.zeros((3, K1m, K2m))
+    M2 = np.zeros((3, K1m, K2m))
+    C1 = np.zeros((L1, 3, K1m, K2m))
+    C2 = np.zeros((L1, 3, K1m, K2m))
+    S1 = np.zeros((L1, n_s, K1m, K2m))
+    S2 = np.zeros((L1, n_s, K1m, K2m))
+    A = np.empty((3, N, K2m))
+    Af = np.zeros((3, N * K2m + 1))
+    B = np.empty((3, K1m, N))
+    u2 = np.empty((4, K2m))
+    u1 = np.empty((4, K1m))
     for i in range(n):
-        if zero_rows:
-            out[row_span[i, 0] : row_span[i, 1]] = 0.0
         C1[:] = 0.0
         C2[:] = 0.0
         S1[:] = 0.0
@@ -319,163 +316,175 @@ def pair_gradients(
         for p in range(offsets[i], offsets[i + 1]):
             beta = pair_slot[p]
             c0 = beta * N
-            # u2[k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2[b, m]
-            u2[:] = 0.0
-            for m in range(M):
-                a0 = angular_terms[p, 0, lm0 + m]
-                a1 = angular_terms[p, 1, lm0 + m]
-                a2 = angular_terms[p, 2, lm0 + m]
-                a3 = angular_terms[p, 3, lm0 + m]
-                for b in range(K2):
-                    t = y2t[i, m, b]
-                    u2[0, b] += a0 * t
-                    u2[1, b] += a1 * t
-                    u2[2, b] += a2 * t
-                    u2[3, b] += a3 * t
-            if fast:
-                # A straight from the rank-two factors; centre and strain sums on the fly
-                for x in range(3):
-                    for a in range(N):
-                        h = radial_terms[p, 0, l, a] * units[p, x]
-                        k = radial_terms[p, 1, l, a]
-                        for b in range(K2):
-                            v = h * u2[0, b] + k * u2[1 + x, b]
-                            Af[x, a * K2 + b] = v
-                            C1[x, c0 + a, b] += v
-                        if with_strain:
-                            for s in range(3):
-                                rs = vectors[p, s]
-                                for b in range(K2):
-                                    S1[3 * s + x, c0 + a, b] += rs * Af[x, a * K2 + b]
-                q = pair_entry[p]
-                kq = entry_pattern[q]
-                for x in range(3):
-                    ob = entry_base[q] + x * widths[kq]
-                    for t in range(touch_ptr[beta], touch_ptr[beta + 1]):
-                        e = touch_idx[t]
-                        v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
-                        out[ob + local[kq, col0 + e]] += v * scale[e]
-                continue
-            for x in range(3):
-                ux = units[p, x]
-                for a in range(N):
-                    h = radial_terms[p, 0, l, a] * ux
-                    k = radial_terms[p, 1, l, a]
-                    for b in range(K2):
-                        A[x, a, b] = h * u2[0, b] + k * u2[1 + x, b]
-            lo1, hi1 = 0, K1
-            if w1_id:
-                lo1, hi1 = c0, c0 + N
-                for x in range(3):
-                    for a in range(N):
-                        for b in range(K2):
-                            M1[x, c0 + a, b] = A[x, a, b]
-            else:
-                M1[:] = 0.0
-                for x in range(3):
-                    for k in range(N):
-                        for a in range(K1):
-                            w = w1[c0 + k, a]
-                            if w != 0.0:
-                                for b in range(K2):
-                                    M1[x, a, b] += w * A[x, k, b]
-            if not symmetric:
-                u1[:] = 0.0
+            q = pair_entry[p]
+            kq = entry_pattern[q]
+            wq = widths[kq]
+            direct = kq < n_direct
+            for l in range(L1):
+                M = 2 * l + 1
+                lm0 = l * l
+                K1 = k1[l]
+                K2 = k2[l]
+                # u2[k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2[b, m]
+                u2[:] = 0.0
                 for m in range(M):
                     a0 = angular_terms[p, 0, lm0 + m]
                     a1 = angular_terms[p, 1, lm0 + m]
                     a2 = angular_terms[p, 2, lm0 + m]
                     a3 = angular_terms[p, 3, lm0 + m]
-                    for a in range(K1):
-                        t = y1t[i, m, a]
-                        u1[0, a] += a0 * t
-                        u1[1, a] += a1 * t
-                        u1[2, a] += a2 * t
-                        u1[3, a] += a3 * t
+                    for b in range(K2):
+                        t = y2t[i, lm0 + m, b]
+                        u2[0, b] += a0 * t
+                        u2[1, b] += a1 * t
+                        u2[2, b] += a2 * t
+                        u2[3, b] += a3 * t
+                if symmetric[l] and w1_id[l]:
+                    # A straight from the rank-two factors; centre and strain sums on the fly
+                    for x in range(3):
+                        for a in range(N):
+                            h = radial_terms[p, 0, l, a] * units[p, x]
+                            k = radial_terms[p, 1, l, a]
+                            for b in range(K2):
+                                v = h * u2[0, b] + k * u2[1 + x, b]
+                                Af[x, a * K2 + b] = v
+                                C1[l, x, c0 + a, b] += v
+                            if with_strain:
+                                for s in range(3):
+                                    rs = vectors[p, s]
+                                    for b in range(K2):
+                                        S1[l, 3 * s + x, c0 + a, b] += rs * Af[x, a * K2 + b]
+                    t0, t1 = touch_ptr[l, beta], touch_ptr[l, beta + 1]
+                    for x in range(3):
+                        ob = entry_base[q] + x * wq
+                        if direct:
+                            for t in range(t0, t1):
+                                v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
+                                out[ob + touch_dest[t]] += v * touch_scale[t]
+                        else:
+                            for t in range(t0, t1):
+                                v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
+                                out[ob + local[kq, touch_idx[t]]] += v * touch_scale[t]
+                    continue
                 for x in range(3):
                     ux = units[p, x]
-                    for a in range(K1):
-                        for k in range(N):
-                            B[x, a, k] = (
-                                radial_terms[p, 0, l, k] * ux * u1[0, a]
-                                + radial_terms[p, 1, l, k] * u1[1 + x, a]
-                            )
-                if w2_id:
+                    for a in range(N):
+                        h = radial_terms[p, 0, l, a] * ux
+                        k = radial_terms[p, 1, l, a]
+                        for b in range(K2):
+                            A[x, a, b] = h * u2[0, b] + k * u2[1 + x, b]
+                lo1, hi1 = 0, K1
+                if w1_id[l]:
+                    lo1, hi1 = c0, c0 + N
                     for x in range(3):
-                        for a in range(K1):
-                            for k in range(N):
-                                M2[x, a, c0 + k] = B[x, a, k]
-                else:
-                    M2[:] = 0.0
-                    for x in range(3):
-                        for a in range(K1):
-                            for k in range(N):
-                                bv = B[x, a, k]
-                                if bv != 0.0:
-                                    for b in range(K2):
-                                        M2[x, a, b] += bv * w2[c0 + k, b]
-            q = pair_entry[p]
-            kq = entry_pattern[q]
-            wq = widths[kq]
-            for x in range(3):
-                ob = entry_base[q] + x * wq
-                for t in range(touch_ptr[beta], touch_ptr[beta + 1]):
-                    e = touch_idx[t]
-                    r = rows[e]
-                    c = cols[e]
-                    if symmetric:
-                        v = M1[x, r, c] + M1[x, c, r]
-                    else:
-                        v = M1[x, r, c] + M2[x, r, c]
-                    out[ob + local[kq, col0 + e]] += v * scale[e]
-            # the centre's entry and the strain gradient, on the matrices
-            for x in range(3):
-                for a in range(lo1, hi1):
-                    for b in range(K2):
-                        C1[x, a, b] += M1[x, a, b]
-                if with_strain:
-                    for s in range(3):
-                        rs = vectors[p, s]
-                        for a in range(lo1, hi1):
+                        for a in range(N):
                             for b in range(K2):
-                                S1[3 * s + x, a, b] += rs * M1[x, a, b]
-            if not symmetric:
-                lo2, hi2 = (c0, c0 + N) if w2_id else (0, K2)
+                                M1[x, c0 + a, b] = A[x, a, b]
+                else:
+                    M1[:, :K1, :K2] = 0.0
+                    for x in range(3):
+                        for k in range(N):
+                            for a in range(K1):
+                                w = w1[l, c0 + k, a]
+                                if w != 0.0:
+                                    for b in range(K2):
+                                        M1[x, a, b] += w * A[x, k, b]
+                if not symmetric[l]:
+                    u1[:] = 0.0
+                    for m in range(M):
+                        a0 = angular_terms[p, 0, lm0 + m]
+                        a1 = angular_terms[p, 1, lm0 + m]
+                        a2 = angular_terms[p, 2, lm0 + m]
+                        a3 = angular_terms[p, 3, lm0 + m]
+                        for a in range(K1):
+                            t = y1t[i, lm0 + m, a]
+                            u1[0, a] += a0 * t
+                            u1[1, a] += a1 * t
+                            u1[2, a] += a2 * t
+                            u1[3, a] += a3 * t
+                    for x in range(3):
+                        ux = units[p, x]
+                        for a in range(K1):
+                            for k in range(N):
+                                B[x, a, k] = (
+                                    radial_terms[p, 0, l, k] * ux * u1[0, a]
+                                    + radial_terms[p, 1, l, k] * u1[1 + x, a]
+                                )
+                    if w2_id[l]:
+                        for x in range(3):
+                            for a in range(K1):
+                                for k in range(N):
+                                    M2[x, a, c0 + k] = B[x, a, k]
+                    else:
+                        M2[:, :K1, :K2] = 0.0
+                        for x in range(3):
+                            for a in range(K1):
+                                for k in range(N):
+                                    bv = B[x, a, k]
+                                    if bv != 0.0:
+                                        for b in range(K2):
+                                            M2[x, a, b] += bv * w2[l, c0 + k, b]
                 for x in range(3):
-                    for a in range(K1):
-                        for b in range(lo2, hi2):
-                            C2[x, a, b] += M2[x, a, b]
+                    ob = entry_base[q] + x * wq
+                    for t in range(touch_ptr[l, beta], touch_ptr[l, beta + 1]):
+                        e = touch_idx[t]
+                        r = rows[e]
+                        c = cols[e]
+                        if symmetric[l]:
+                            v = M1[x, r, c] + M1[x, c, r]
+                        else:
+                            v = M1[x, r, c] + M2[x, r, c]
+                        col = touch_dest[t] if direct else local[kq, e]
+                        out[ob + col] += v * touch_scale[t]
+                # the centre's entry and the strain gradient, on the matrices
+                for x in range(3):
+                    for a in range(lo1, hi1):
+                        for b in range(K2):
+                            C1[l, x, a, b] += M1[x, a, b]
                     if with_strain:
                         for s in range(3):
                             rs = vectors[p, s]
-                            for a in range(K1):
-                                for b in range(lo2, hi2):
-                                    S2[3 * s + x, a, b] += rs * M2[x, a, b]
-                if w2_id:  # identity filled only β's columns: clear them for the next pair
+                            for a in range(lo1, hi1):
+                                for b in range(K2):
+                                    S1[l, 3 * s + x, a, b] += rs * M1[x, a, b]
+                if not symmetric[l]:
+                    lo2, hi2 = (c0, c0 + N) if w2_id[l] else (0, K2)
                     for x in range(3):
                         for a in range(K1):
-                            for k in range(N):
-                                M2[x, a, c0 + k] = 0.0
-            if w1_id:
-                for x in range(3):
-                    for a in range(N):
-                        for b in range(K2):
-                            M1[x, c0 + a, b] = 0.0
+                            for b in range(lo2, hi2):
+                                C2[l, x, a, b] += M2[x, a, b]
+                        if with_strain:
+                            for s in range(3):
+                                rs = vectors[p, s]
+                                for a in range(K1):
+                                    for b in range(lo2, hi2):
+                                        S2[l, 3 * s + x, a, b] += rs * M2[x, a, b]
+                    if w2_id[l]:  # identity filled only β's columns: clear them
+                        for x in range(3):
+                            for a in range(K1):
+                                for k in range(N):
+                                    M2[x, a, c0 + k] = 0.0
+                if w1_id[l]:
+                    for x in range(3):
+                        for a in range(N):
+                            for b in range(K2):
+                                M1[x, c0 + a, b] = 0.0
         q = centre_entry[i]
         kq = entry_pattern[q]
         wq = widths[kq]
-        for x in range(3):
-            ob = entry_base[q] + x * wq
-            for e in range(E):
-                r = rows[e]
-                c = cols[e]
-                v = C1[x, r, c] + (C1[x, c, r] if symmetric else C2[x, r, c])
-                out[ob + local[kq, col0 + e]] -= v * scale[e]
-        if with_strain:
-            for sx in range(9):
-                ob = strain_base[i] + sx * wq
-                for e in range(E):
+        for l in range(L1):
+            sym = symmetric[l]
+            for x in range(3):
+                ob = entry_base[q] + x * wq
+                for e in range(col0[l], col0[l + 1]):
                     r = rows[e]
                     c = cols[e]
-                    v = S1[sx, r, c] + (S1[sx, c, r] if symmetric else S2[sx, r, c])
-                    strain[ob + local[kq, col0 + e]] = v * scale[e]
+                    v = C1[l, x, r, c] + (C1[l, x, c, r] if sym else C2[l, x, r, c])
+                    out[ob + local[kq, e]] -= v * scale[e]
+            if with_strain:
+                for sx in range(9):
+                    ob = strain_base[i] + sx * wq
+                    for e in range(col0[l], col0[l + 1]):
+                        r = rows[e]
+                        c = cols[e]
+                        v = S1[l, sx, r, c] + (S1[l, sx, c, r] if sym else S2[l, sx, r, c])
+                        strain[ob + local[kq, e]] = v * scale[e]
