@@ -5,7 +5,10 @@ position gradients) for, on the same structures with the same hyper-parameters, 
 peak memory?
 
 Structures: 10 frames of a rattled 256-atom fcc alloy of 5 elements (Ni, Cu, Pd, Ag, Pt);
-r_cut 5 Å, n_max 8, l_max 6, σ 0.5 Å, cosine cutoff width 0.5 Å. Gradients: 2 frames.
+r_cut 5 Å, n_max 8, l_max 6, σ 0.5 Å, cosine cutoff width 0.5 Å. Gradients: 2 frames,
+with respect to positions, then positions and strain (cell). slimsoap runs twice: dense
+gradient rows (n_pairs, 3, n_features), and ``sparse=True`` (species-block rows: each pair
+stores only the columns its neighbour's species can change, as featomic's blocks do).
 Each code runs in its own process (so peak RSS is its own) with NUMBA_NUM_THREADS,
 OMP_NUM_THREADS, RAYON_NUM_THREADS, OPENBLAS_NUM_THREADS = 1; one warm-up, then the median
 of ≥5 repeats. Run: ``python benchmarks/bench_soap.py``.
@@ -44,14 +47,24 @@ def frames(n):
     return out
 
 
-def make_runner(code, gradients):
+#: What is differentiated: nothing, positions, positions and strain.
+MODES = ["values", "positions", "positions+strain"]
+
+
+def make_runner(code, mode):
     """A zero-argument function computing the descriptor of the benchmark frames."""
+    gradients = mode != "values"
+    strain = mode == "positions+strain"
     data = frames(2 if gradients else 10)
-    if code == "slimsoap":
+    if code.startswith("slimsoap"):
         from slimsoap import SOAP
 
         soap = SOAP(SPECIES, R_CUT, N_MAX, L_MAX, SIGMA, cutoff_width=WIDTH)
-        return lambda: soap.compute(data, gradients=gradients), data
+        sparse = code == "slimsoap-sparse"
+        return (
+            lambda: soap.compute(data, gradients=gradients, sparse=sparse, strain=strain),
+            data,
+        )
     if code == "dscribe":
         from dscribe.descriptors import SOAP as DS
 
@@ -78,7 +91,7 @@ def make_runner(code, gradients):
                 "radial": {"type": "Gto", "max_radial": N_MAX - 1},
             },
         )
-        grads = ["positions"] if gradients else []
+        grads = mode.split("+") if gradients else []
         return lambda: calc.compute(data, gradients=grads), data
     if code == "quippy":
         from ase.data import atomic_numbers
@@ -95,64 +108,66 @@ def make_runner(code, gradients):
     raise ValueError(code)
 
 
-def worker(code, gradients):
+def worker(code, mode):
     import resource
 
     from timing import median_time
 
-    run, data = make_runner(code, gradients)
+    run, data = make_runner(code, mode)
     seconds = median_time(run, REPEATS)
     n_atoms = sum(len(a) for a in data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"code": code, "atoms_per_s": n_atoms / seconds, "peak_mb": peak}))
 
 
-def codes(gradients):
-    """Peers that compute this; DScribe has no analytical gradients for periodic cells."""
-    return (
-        ["slimsoap", "featomic", "quippy"]
-        if gradients
-        else ["slimsoap", "dscribe", "featomic", "quippy"]
-    )
+def codes(mode):
+    """Codes that compute this: DScribe has no analytical gradients for periodic cells,
+    quippy's soap no strain gradients."""
+    return {
+        "values": ["slimsoap", "dscribe", "featomic", "quippy"],
+        "positions": ["slimsoap", "slimsoap-sparse", "featomic", "quippy"],
+        "positions+strain": ["slimsoap", "slimsoap-sparse", "featomic"],
+    }[mode]
 
 
 def main():
     env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
+    modes = sys.argv[1:] or MODES
     rows = {}
-    for gradients in (False, True):
-        for code in codes(gradients):
+    for mode in modes:
+        for code in codes(mode):
             out = subprocess.run(
-                [sys.executable, __file__, "--worker", code, str(int(gradients))],
+                [sys.executable, __file__, "--worker", code, mode],
                 env=env,
                 capture_output=True,
                 text=True,
             )
             if out.returncode != 0:
-                rows[(code, gradients)] = None
-                print(
-                    f"{code} gradients={gradients} failed:\n{out.stderr[-2000:]}", file=sys.stderr
-                )
+                rows[(code, mode)] = None
+                print(f"{code} {mode} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
-            rows[(code, gradients)] = json.loads(out.stdout.strip().splitlines()[-1])
+            rows[(code, mode)] = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"\nfull SOAP power spectrum, 5-element 256-atom fcc, r_cut {R_CUT}, n_max {N_MAX}, "
         f"l_max {L_MAX}; every code single-threaded ({', '.join(THREAD_VARS)} = 1)"
     )
-    for gradients in (False, True):
-        print(f"\n{'with gradients (2 frames)' if gradients else 'values (10 frames)'}")
-        print(f"{'code':<10}{'atoms/s':>12}{'slimsoap ×':>12}{'peak RSS MB':>13}")
-        ours = rows[("slimsoap", gradients)]
-        for code in codes(gradients):
-            r = rows[(code, gradients)]
+    for mode in modes:
+        frames_n = 10 if mode == "values" else 2
+        print(f"\n{mode} ({frames_n} frames)")
+        print(f"{'code':<17}{'atoms/s':>10}{'best slimsoap ×':>17}{'peak RSS MB':>13}")
+        ours = [rows.get((c, mode)) for c in ("slimsoap", "slimsoap-sparse")]
+        best = max((r["atoms_per_s"] for r in ours if r), default=float("nan"))
+        for code in codes(mode):
+            r = rows[(code, mode)]
             if r is None:
-                print(f"{code:<10}{'failed':>12}")
+                print(f"{code:<17}{'failed':>10}")
                 continue
-            ratio = ours["atoms_per_s"] / r["atoms_per_s"] if ours else float("nan")
-            print(f"{code:<10}{r['atoms_per_s']:>12.0f}{ratio:>12.2f}{r['peak_mb']:>13.0f}")
+            ratio = best / r["atoms_per_s"]
+            print(f"{code:<17}{r['atoms_per_s']:>10.0f}{ratio:>17.2f}{r['peak_mb']:>13.0f}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], bool(int(sys.argv[3])))
+        worker(sys.argv[2], sys.argv[3])
     else:
         main()

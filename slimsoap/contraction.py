@@ -7,7 +7,7 @@ which one. Packing stores, per l, the entries ``p_l[rows, cols] * scale`` of the
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -185,7 +185,9 @@ class Contraction:
             col0 += len(rows)
         return GradientPlan(blocks, plan.cols, len(species), self.N)
 
-    def add_gradients(self, c: np.ndarray, exp: Expansion, plan: GradientPlan, layout) -> None:
+    def add_gradients(
+        self, c: np.ndarray, exp: Expansion, plan: GradientPlan, layout
+    ) -> np.ndarray:
         """Write ∂p_i/∂r_j of every pair (and the centres' own, and strain) into ``layout``.
 
         Args:
@@ -196,6 +198,10 @@ class Contraction:
                 zero-initialised (gradients accumulate into it); ``strain``, if any, is
                 overwritten.
 
+        Returns:
+            (n, F') the descriptors over the plan's restricted entries (global columns
+            ``plan.columns``), from the same projections.
+
         The work per pair follows N (the neighbour's channels), not S·N, and, for maps that
         keep species apart, the stored entries per pair follow 1/S of the block.
         """
@@ -204,12 +210,14 @@ class Contraction:
         k = plan.kernel_arrays()
         y1t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w1"].shape[2]))
         y2t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w2"].shape[2]))
+        values = np.empty((c.shape[0], plan.n_entries))
         for l, block in enumerate(plan.blocks):
             xt = c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], -1, 2 * l + 1)
-            y1 = self._project(block.w1, xt)
+            y1 = np.ascontiguousarray(self._project(block.w1, xt))
             y1t[:, l * l : (l + 1) ** 2, : y1.shape[1]] = y1.transpose(0, 2, 1)
-            y2 = y1 if block.symmetric else self._project(block.w2, xt)
+            y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
+            packed_entries(y1, y2, block.rows, block.cols, block.scale, values, block.col0)
         lay = layout
         pair_gradients(
             nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
@@ -217,9 +225,11 @@ class Contraction:
             k["w2_id"], k["symmetric"], k["rows"], k["cols"], k["scale"], k["col0"],
             k["touch_ptr"], k["touch_idx"], k["touch_scale"], k["gather"], lay.pair_entry,
             lay.centre_entry, lay.entry_base, lay.entry_pattern, lay.widths, lay.local,
-            lay.touch_dest, lay.n_direct, lay.out, lay.strain, lay.strain_base,
+            lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments, lay.out, lay.strain,
+            lay.strain_base,
             lay.strain.size > 0,
         )  # fmt: skip
+        return values
 
 
 def _touched_entries(
@@ -242,15 +252,16 @@ def _touched_entries(
 
 def _gather_indices(rows, cols, ptr, idx, width: int, n_max: int) -> np.ndarray:
     """(2, len(idx)): for symmetric identity blocks, where touched entry t of slot β reads
-    A = ∂X_β^T X (N × width, flat; index N·width is a zero): p[r, c] = A[r-c0, c] + A[c-c0, r]
-    over the rows of β only."""
-    zero = n_max * width
-    out = np.full((2, len(idx)), zero, dtype=np.int64)
+    the workspace [A (N × width) | A^T (width × N) | 0], A = ∂X_β^T X, flat: p[r, c] =
+    A[r-c0, c] (r in β) + A^T[r, c-c0] (c in β), the missing terms read the zero at 2·N·width.
+    Both terms then run with unit steps along a packed row."""
+    nk = n_max * width
+    out = np.full((2, len(idx)), 2 * nk, dtype=np.int64)
     for beta in range(len(ptr) - 1):
         t = slice(ptr[beta], ptr[beta + 1])
         r, c, c0 = rows[idx[t]], cols[idx[t]], beta * n_max
-        out[0, t] = np.where(r // n_max == beta, (r - c0) * width + c, zero)
-        out[1, t] = np.where(c // n_max == beta, (c - c0) * width + r, zero)
+        out[0, t] = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
+        out[1, t] = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
     return out
 
 
@@ -282,6 +293,8 @@ class GradientPlan:
     n_slots: int
     n_radial: int
     _arrays: dict | None = None
+    #: tables derived from the plan by other modules (e.g. output layouts), by key
+    derived: dict = field(default_factory=dict)
 
     @property
     def n_entries(self) -> int:

@@ -286,10 +286,10 @@ class SOAP:
             lay.strain = sdata[sbounds[f] : sbounds[f + 1]]
             exp = self.expand(atoms, f, True, neighbours[f], compact=sparse)
             c = exp.coefficients
-            self._contraction.add_gradients(c, exp, plan, lay)
+            xr = self._contraction.add_gradients(c, exp, plan, lay)
             pairs.append(lay.keys + offset)
             if sparse:
-                values.append(self._contraction.sparse_values([(c, exp.slot_species)], self.dtype))
+                values.append(_restricted_csr(xr, plan.columns, F, self.dtype))
                 key = tuple(exp.slot_species.tolist())
                 if key not in known:
                     known[key] = len(columns)
@@ -299,8 +299,8 @@ class SOAP:
                 sstarts.append(sbounds[f] + lay.strain_base)
                 spatterns.append(np.full(len(atoms), known[key] + plan.n_slots))
             else:
-                rows = slice(offset, offset + len(atoms))
-                x = self._contraction.values(c, self.dtype, values[rows])
+                x = values[offset : offset + len(atoms)]
+                x[:, plan.columns] = xr
                 if self.normalize:
                     g = lay.out.reshape(-1, 3, F)
                     s = lay.strain.reshape(-1, 3, 3, F) if strain else None
@@ -435,6 +435,20 @@ class SOAP:
 
 def _npz_path(path: Path) -> Path:
     return path.with_name(path.name + ".npz")
+
+
+def _restricted_csr(x: np.ndarray, columns: np.ndarray, n_features: int, dtype):
+    """CSR (n, n_features) of rows x (n, F') over global ``columns``, exact zeros dropped."""
+    import scipy.sparse as sp
+
+    order = np.argsort(columns)
+    n, width = x.shape
+    out = sp.csr_matrix(
+        (x[:, order].astype(dtype).ravel(), np.tile(columns[order], n), np.arange(n + 1) * width),
+        shape=(n, n_features),
+    )
+    out.eliminate_zeros()
+    return out
 
 
 def _normalize_sparse(x):

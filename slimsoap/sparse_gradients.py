@@ -139,12 +139,95 @@ class SparseGradients:
 
 
 @dataclass
+class PatternTables:
+    """Where a plan's entries go in the blocks of each pattern (dense or sparse layout).
+
+    widths[k]: columns of pattern k; local[k, e]: column of restricted entry e in it;
+    for patterns k < n_direct (a neighbour's own), touched entry t goes to column
+    touch_dest[t], and the touched entries of (l, β) are cut into runs
+    segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0) along
+    which the gather indices and the destination move by fixed steps (symmetric identity
+    blocks; see ``pair_gradients``).
+    """
+
+    widths: np.ndarray
+    local: np.ndarray
+    touch_dest: np.ndarray
+    n_direct: int
+    seg_ptr: np.ndarray
+    segments: np.ndarray
+
+
+def pattern_tables(plan: GradientPlan, sparse: bool) -> PatternTables:
+    """The plan's :class:`PatternTables` for dense rows or species-block sparse rows."""
+    key = ("patterns", sparse)
+    if key not in plan.derived:
+        plan.derived[key] = _pattern_tables(plan, sparse)
+    return plan.derived[key]
+
+
+def _pattern_tables(plan: GradientPlan, sparse: bool) -> PatternTables:
+    k = plan.kernel_arrays()
+    ptr, idx = k["touch_ptr"], k["touch_idx"]
+    if not sparse:
+        widths = np.array([plan.n_entries], dtype=np.int64)
+        local = plan.columns[None, :].astype(np.int64)
+        touch_dest = local[0, idx]
+        n_direct = 1
+    else:
+        S = plan.n_slots
+        counts = [int((ptr[:, b + 1] - ptr[:, b]).sum()) for b in range(S)]
+        widths = np.array(counts + [plan.n_entries], dtype=np.int64)
+        local = np.full((S + 1, plan.n_entries), -1, dtype=np.int64)
+        local[S] = np.arange(plan.n_entries)
+        touch_dest = np.empty(len(idx), dtype=np.int64)
+        for b in range(S):
+            pos = 0
+            for l in range(ptr.shape[0]):
+                t = np.arange(ptr[l, b], ptr[l, b + 1])
+                touch_dest[t] = pos + np.arange(len(t))
+                local[b, idx[t]] = touch_dest[t]
+                pos += len(t)
+        n_direct = S
+    seg_ptr, segments = _runs(ptr, k["gather"], touch_dest, k["symmetric"] & k["w1_id"])
+    return PatternTables(widths, local, touch_dest, n_direct, seg_ptr, segments)
+
+
+def _runs(ptr, gather, dest, fast) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each (l, β) range of touched entries into runs of fixed index steps."""
+    seg_ptr = np.zeros_like(ptr)
+    segments = []
+    for l in range(ptr.shape[0]):
+        for b in range(ptr.shape[1] - 1):
+            seg_ptr[l, b] = len(segments)
+            if not fast[l]:
+                continue
+            t = ptr[l, b]
+            while t < ptr[l, b + 1]:
+                n = 1
+                if t + 1 < ptr[l, b + 1] and dest[t + 1] == dest[t] + 1:
+                    da, db = gather[0, t + 1] - gather[0, t], gather[1, t + 1] - gather[1, t]
+                    while (
+                        t + n < ptr[l, b + 1]
+                        and dest[t + n] == dest[t] + n
+                        and gather[0, t + n] == gather[0, t] + n * da
+                        and gather[1, t + n] == gather[1, t] + n * db
+                    ):
+                        n += 1
+                else:
+                    da = db = 0
+                segments.append((t, n, gather[0, t], da, gather[1, t], db, dest[t]))
+                t += n
+        seg_ptr[l, -1] = len(segments)
+    return seg_ptr, np.array(segments, dtype=np.int64).reshape(-1, 7)
+
+
+@dataclass
 class FrameLayout:
     """Where the gradient kernel writes one frame's entries (see ``pair_gradients``).
 
     Entry q's (3, widths[k]) block (k = entry_pattern[q]) starts at out[entry_base[q]];
-    restricted entry e goes to column local[k, e]; for patterns k < n_direct a pair's
-    touched entry t goes to column touch_dest[t]. Centre i's strain block
+    the other fields are the plan's :class:`PatternTables`. Centre i's strain block
     (3, 3, widths[-1]) starts at strain[strain_base[i]]. Flat ``out``/``strain`` are
     views of the result (``out`` zero-initialised).
     """
@@ -153,14 +236,17 @@ class FrameLayout:
     pair_entry: np.ndarray
     centre_entry: np.ndarray
     entry_pattern: np.ndarray
-    widths: np.ndarray
-    local: np.ndarray
-    touch_dest: np.ndarray
-    n_direct: int
     entry_base: np.ndarray
     strain_base: np.ndarray
+    tables: PatternTables
     out: np.ndarray | None = None
     strain: np.ndarray | None = None
+
+    def __getattr__(self, name):
+        tables = self.__dict__.get("tables")
+        if tables is None:
+            raise AttributeError(name)
+        return getattr(tables, name)
 
     @property
     def size(self) -> int:
@@ -190,31 +276,12 @@ def frame_layout(
     keys, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.ravel()
     rows, atoms = np.divmod(keys, n)
-    k = plan.kernel_arrays()
-    ptr, idx = k["touch_ptr"], k["touch_idx"]
+    tables = pattern_tables(plan, atom_slot is not None)
     if atom_slot is None:
-        widths = np.array([plan.n_entries], dtype=np.int64)
-        local = plan.columns[None, :].astype(np.int64)
-        touch_dest = local[0, idx]
-        n_direct = 1
         entry_pattern = np.zeros(len(keys), dtype=np.int64)
     else:
-        S = plan.n_slots
-        counts = [int((ptr[:, b + 1] - ptr[:, b]).sum()) for b in range(S)]
-        widths = np.array(counts + [plan.n_entries], dtype=np.int64)
-        local = np.full((S + 1, plan.n_entries), -1, dtype=np.int64)
-        local[S] = np.arange(plan.n_entries)
-        touch_dest = np.empty(len(idx), dtype=np.int64)
-        for b in range(S):
-            pos = 0
-            for l in range(ptr.shape[0]):
-                t = np.arange(ptr[l, b], ptr[l, b + 1])
-                touch_dest[t] = pos + np.arange(len(t))
-                local[b, idx[t]] = touch_dest[t]
-                pos += len(t)
-        n_direct = S
-        entry_pattern = np.where(rows == atoms, S, atom_slot[atoms]).astype(np.int64)
-    sizes = 3 * widths[entry_pattern]
+        entry_pattern = np.where(rows == atoms, plan.n_slots, atom_slot[atoms]).astype(np.int64)
+    sizes = 3 * tables.widths[entry_pattern]
     entry_base = np.zeros(len(keys), dtype=np.int64)
     np.cumsum(sizes[:-1], out=entry_base[1:])
     return FrameLayout(
@@ -222,12 +289,9 @@ def frame_layout(
         pair_entry=inverse[:n_pairs],
         centre_entry=inverse[n_pairs:],
         entry_pattern=entry_pattern,
-        widths=widths,
-        local=local,
-        touch_dest=touch_dest,
-        n_direct=n_direct,
         entry_base=entry_base,
-        strain_base=np.arange(n, dtype=np.int64) * 9 * widths[-1],
+        strain_base=np.arange(n, dtype=np.int64) * 9 * tables.widths[-1],
+        tables=tables,
     )
 
 

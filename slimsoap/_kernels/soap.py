@@ -252,6 +252,8 @@ def pair_gradients(
     local,
     touch_dest,
     n_direct,
+    seg_ptr,
+    segments,
     out,
     strain,
     strain_base,
@@ -273,7 +275,11 @@ def pair_gradients(
     stored entry e lands in column local[k, e] of it. Only the entries a neighbour of β can
     change are visited for a pair: t in touch_ptr[l, β]:touch_ptr[l, β+1], entry
     touch_idx[t], factor touch_scale[t]; for patterns k < n_direct (a neighbour's own
-    pattern) its column is touch_dest[t], so the pair's block is written in order.
+    pattern) its column is touch_dest[t], so the pair's block is written in order; for
+    symmetric identity blocks the touched entries of (l, β) are runs
+    segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0):
+    entry t0 + k reads W[a0 + k·da] + W[b0 + k·db] into column dest0 + k (steps 0 or 1
+    give unit-stride loops that vectorise).
 
     Args:
         units, vectors: (P, 3) r̂_ij and r_ij (Å); radial_terms (P, 2, L+1, N) and
@@ -284,8 +290,8 @@ def pair_gradients(
             symmetric[l]: the block is Y1 Y1^T, packed as a triangle.
         rows, cols, scale: (F,) every stored entry (all l; those of l are col0[l]:col0[l+1]).
         gather: (2, T): for a symmetric identity block, touched entry t of β is
-            A[gather[0, t]] + A[gather[1, t]] of the flat (N·K2 + 1) A = ∂X_β^T Y2 (index
-            N·K2 holds a zero), so no K1 × K2 matrix is formed per pair.
+            W[gather[0, t]] + W[gather[1, t]] of the flat workspace W = [A | A^T | 0],
+            A = ∂X_β^T Y2 (N × K2), so no K1 × K2 matrix is formed per pair.
         pair_entry, centre_entry: (P,), (n,) output entry of each pair / centre.
         strain: flat; centre i's (3, 3, widths[k]) strain gradient Σ_j r_ij ⊗ ∂p_i/∂r_j
             (k the centre entry's pattern) starts at strain_base[i]; written when
@@ -304,9 +310,9 @@ def pair_gradients(
     S1 = np.zeros((L1, n_s, K1m, K2m))
     S2 = np.zeros((L1, n_s, K1m, K2m))
     A = np.empty((3, N, K2m))
-    Af = np.zeros((3, N * K2m + 1))
+    Af = np.zeros(2 * N * K2m + 1)
     B = np.empty((3, K1m, N))
-    u2 = np.empty((4, K2m))
+    u2 = np.empty((L1, 4, K2m))
     u1 = np.empty((4, K1m))
     for i in range(n):
         C1[:] = 0.0
@@ -320,58 +326,90 @@ def pair_gradients(
             kq = entry_pattern[q]
             wq = widths[kq]
             direct = kq < n_direct
+            # u2[l, k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2_l[b, m]
+            u2[:] = 0.0
             for l in range(L1):
-                M = 2 * l + 1
                 lm0 = l * l
-                K1 = k1[l]
-                K2 = k2[l]
-                # u2[k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2[b, m]
-                u2[:] = 0.0
-                for m in range(M):
+                for m in range(2 * l + 1):
                     a0 = angular_terms[p, 0, lm0 + m]
                     a1 = angular_terms[p, 1, lm0 + m]
                     a2 = angular_terms[p, 2, lm0 + m]
                     a3 = angular_terms[p, 3, lm0 + m]
-                    for b in range(K2):
+                    for b in range(k2[l]):
                         t = y2t[i, lm0 + m, b]
-                        u2[0, b] += a0 * t
-                        u2[1, b] += a1 * t
-                        u2[2, b] += a2 * t
-                        u2[3, b] += a3 * t
-                if symmetric[l] and w1_id[l]:
+                        u2[l, 0, b] += a0 * t
+                        u2[l, 1, b] += a1 * t
+                        u2[l, 2, b] += a2 * t
+                        u2[l, 3, b] += a3 * t
+            # symmetric identity blocks: x outermost, so the pair's output row x is
+            # written in order over l (its columns run l by l)
+            for x in range(3):
+                ob = entry_base[q] + x * wq
+                ux = units[p, x]
+                for l in range(L1):
+                    if not (symmetric[l] and w1_id[l]):
+                        continue
+                    K2 = k2[l]
+                    nk = N * K2
                     # A straight from the rank-two factors; centre and strain sums on the fly
-                    for x in range(3):
+                    for a in range(N):
+                        h = radial_terms[p, 0, l, a] * ux
+                        k = radial_terms[p, 1, l, a]
+                        for b in range(K2):
+                            v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                            Af[a * K2 + b] = v
+                            C1[l, x, c0 + a, b] += v
+                        if with_strain:
+                            for s in range(3):
+                                rs = vectors[p, s]
+                                for b in range(K2):
+                                    S1[l, 3 * s + x, c0 + a, b] += rs * Af[a * K2 + b]
+                    for b in range(K2):
                         for a in range(N):
-                            h = radial_terms[p, 0, l, a] * units[p, x]
-                            k = radial_terms[p, 1, l, a]
-                            for b in range(K2):
-                                v = h * u2[0, b] + k * u2[1 + x, b]
-                                Af[x, a * K2 + b] = v
-                                C1[l, x, c0 + a, b] += v
-                            if with_strain:
-                                for s in range(3):
-                                    rs = vectors[p, s]
-                                    for b in range(K2):
-                                        S1[l, 3 * s + x, c0 + a, b] += rs * Af[x, a * K2 + b]
-                    t0, t1 = touch_ptr[l, beta], touch_ptr[l, beta + 1]
-                    for x in range(3):
-                        ob = entry_base[q] + x * wq
-                        if direct:
-                            for t in range(t0, t1):
-                                v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
-                                out[ob + touch_dest[t]] += v * touch_scale[t]
+                            Af[nk + b * N + a] = Af[a * K2 + b]
+                    if not direct:
+                        for t in range(touch_ptr[l, beta], touch_ptr[l, beta + 1]):
+                            v = Af[gather[0, t]] + Af[gather[1, t]]
+                            out[ob + local[kq, touch_idx[t]]] += v * touch_scale[t]
+                        continue
+                    for sg in range(seg_ptr[l, beta], seg_ptr[l, beta + 1]):
+                        s0 = segments[sg, 0]
+                        a0 = segments[sg, 2]
+                        da = segments[sg, 3]
+                        b0 = segments[sg, 4]
+                        db = segments[sg, 5]
+                        o0 = ob + segments[sg, 6]
+                        ln = segments[sg, 1]
+                        if da == 1 and db == 1:
+                            for j in range(ln):
+                                out[o0 + j] += (Af[a0 + j] + Af[b0 + j]) * touch_scale[s0 + j]
+                        elif da == 1 and db == 0:
+                            w = Af[b0]
+                            for j in range(ln):
+                                out[o0 + j] += (Af[a0 + j] + w) * touch_scale[s0 + j]
+                        elif da == 0 and db == 1:
+                            w = Af[a0]
+                            for j in range(ln):
+                                out[o0 + j] += (w + Af[b0 + j]) * touch_scale[s0 + j]
                         else:
-                            for t in range(t0, t1):
-                                v = Af[x, gather[0, t]] + Af[x, gather[1, t]]
-                                out[ob + local[kq, touch_idx[t]]] += v * touch_scale[t]
+                            for j in range(ln):
+                                v = Af[a0 + j * da] + Af[b0 + j * db]
+                                out[o0 + j] += v * touch_scale[s0 + j]
+            # every other block: maps that mix channels, or non-symmetric blocks
+            for l in range(L1):
+                if symmetric[l] and w1_id[l]:
                     continue
+                M = 2 * l + 1
+                lm0 = l * l
+                K1 = k1[l]
+                K2 = k2[l]
                 for x in range(3):
                     ux = units[p, x]
                     for a in range(N):
                         h = radial_terms[p, 0, l, a] * ux
                         k = radial_terms[p, 1, l, a]
                         for b in range(K2):
-                            A[x, a, b] = h * u2[0, b] + k * u2[1 + x, b]
+                            A[x, a, b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
                 lo1, hi1 = 0, K1
                 if w1_id[l]:
                     lo1, hi1 = c0, c0 + N
