@@ -235,8 +235,9 @@ class SOAP:
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         offset = 0
         for f, atoms in enumerate(frames):
+            exp = self.expand(atoms, f)
             x = self._contraction.values(
-                self.expand(atoms, f).coefficients, self.dtype, values[offset : offset + len(atoms)]
+                exp.coefficients, self.dtype, values[offset : offset + len(atoms)]
             )
             if self.normalize:
                 self._normalize(x, None, None, None)
