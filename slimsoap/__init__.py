@@ -1,5 +1,6 @@
 """slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
 
+from ._memory import free_cached_buffers
 from .acsf import ACSF, acsf_length
 from .acsf_params import behler_preset
 from .analysis import (
@@ -13,6 +14,7 @@ from .features import Features
 from .pipeline import StudyConfig, featurize, run_study
 from .recovery import RankReport, read_features, recover, write_features
 from .soap import SOAP
+from .sparse_gradients import SparseGradients
 from .store import FeatureStore
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "SOAP",
     "FeatureStore",
     "Features",
+    "SparseGradients",
     "StudyConfig",
     "RankReport",
     "acsf_length",
@@ -27,6 +30,7 @@ __all__ = [
     "descriptor_length",
     "distance_correlation",
     "featurize",
+    "free_cached_buffers",
     "imbalance_plane",
     "information_imbalance",
     "read_features",

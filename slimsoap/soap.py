@@ -10,6 +10,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from ._memory import zeros
 from .channels import build_channels, resolve_options
 from .contraction import Contraction
 from .errors import as_frames, check_positive, species_index, species_to_numbers
@@ -276,8 +277,8 @@ class SOAP:
             setups.append((plan, frame_layout(neighbours[f], plan, atom_slot)))
         bounds = np.cumsum([0] + [lay.size for _, lay in setups])
         sbounds = np.cumsum([0] + [lay.strain_size if strain else 0 for _, lay in setups])
-        data = np.zeros(int(bounds[-1]), dtype=self.dtype)
-        sdata = np.empty(int(sbounds[-1]), dtype=self.dtype)
+        data = zeros(int(bounds[-1]), self.dtype)
+        sdata = zeros(int(sbounds[-1]), self.dtype)
         values = [] if sparse else np.empty((n_total, F), dtype=self.dtype)
         pairs, starts, patterns, sstarts, spatterns, columns, known = [], [], [], [], [], [], {}
         offset = 0

@@ -1,0 +1,66 @@
+"""Large zero-initialised output buffers, recycled between calls.
+
+Gradient outputs are hundreds of MB per frame. A fresh allocation of that size is mapped
+page by page by the operating system: measured here, 0.1 to 0.9 s of system time per GB
+(huge pages, depending on how much the kernel must compact memory to find them), which is
+more than the gradient kernel itself. Allocators that serve many smaller blocks from the
+heap (e.g. featomic's) reuse their pages from one call to the next without this cost.
+
+So the large buffers handed out here go back to a small pool when the last array viewing
+them dies, and the next request of a similar size reuses them (zeroed with one memset).
+At most :data:`MAX_POOLED` buffers are kept; :func:`free_cached_buffers` releases them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Below this many bytes, np.zeros is as good.
+MIN_BYTES = 64 * 2**20
+#: Buffers kept for reuse.
+MAX_POOLED = 2
+#: A pooled buffer serves a request of at least this fraction of its size.
+MIN_FILL = 0.5
+
+_pool: list[np.ndarray] = []
+
+
+class _Owner:
+    """Exports a raw buffer to NumPy and returns it to the pool when no array uses it."""
+
+    def __init__(self, raw: np.ndarray, nbytes: int):
+        self.raw = raw
+        self.__array_interface__ = dict(raw[:nbytes].__array_interface__)
+
+    def __del__(self):
+        try:
+            _pool.append(self.raw)
+            _pool.sort(key=lambda r: r.nbytes)
+            while len(_pool) > MAX_POOLED:
+                _pool.pop(0)
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def zeros(size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """A writable, zero-initialised 1-D array of ``size`` elements (recycled when large)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(size) * dtype.itemsize
+    if nbytes < MIN_BYTES:
+        return np.zeros(int(size), dtype=dtype)
+    raw = None
+    for k, r in enumerate(_pool):
+        if nbytes <= r.nbytes and nbytes >= MIN_FILL * r.nbytes:
+            raw = _pool.pop(k)
+            raw[:nbytes] = 0
+            break
+    if raw is None:
+        raw = np.zeros(nbytes, dtype=np.uint8)
+    return np.asarray(_Owner(raw, nbytes)).view(dtype)
+
+
+def free_cached_buffers() -> int:
+    """Release the recycled output buffers; returns the bytes freed."""
+    freed = sum(r.nbytes for r in _pool)
+    _pool.clear()
+    return freed
