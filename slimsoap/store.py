@@ -364,7 +364,8 @@ class FeatureStore:
         g["energy"].append(energy)
         if self.has_gradients:
             g["gradient_pairs"].append(features.gradient_pairs.astype(np.int64) + row0, axis=0)
-            g["gradients"].append(features.gradients.astype(g["gradients"].dtype), axis=0)
+            grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense rows
+            g["gradients"].append(grads, axis=0)
             sizes["n_pairs"] = self._size("n_pairs") + len(features.gradient_pairs)
         g.attrs.update(sizes)  # commit: readers see the batch only now
 

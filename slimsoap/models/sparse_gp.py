@@ -42,6 +42,7 @@ from ase import Atoms
 
 from ..errors import as_frames, check_int, check_positive
 from ..features import Features
+from ..sparse_gradients import SparseGradients
 from .pair_baseline import PairBaseline
 from .ridge import element_counts, fit_chemical_potentials, structure_matrix
 from .selection import select_sparse_points
@@ -105,6 +106,13 @@ class Prediction:
 def _dense_values(features: Features) -> np.ndarray:
     v = features.values
     return np.asarray(v.toarray() if sp.issparse(v) else v, dtype=np.float64)
+
+
+def _row_dot(grads: np.ndarray | SparseGradients, vectors: np.ndarray) -> np.ndarray:
+    """Σ_d g[p, ..., d] v[p, d] for dense or species-block sparse gradients."""
+    if isinstance(grads, SparseGradients):
+        return grads.dot(vectors)
+    return np.einsum("p...d,pd->p...", grads, vectors)
 
 
 def _normalised(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -526,13 +534,13 @@ class SparseGP:
         F = W = None
         if forces:
             pairs = features.gradient_pairs
-            dE = np.einsum("pcd,pd->pc", features.gradients, u[pairs[:, 0]])
+            dE = _row_dot(features.gradients, u[pairs[:, 0]])
             F = -np.stack(
                 [np.bincount(pairs[:, 1], weights=dE[:, c], minlength=len(Xh)) for c in range(3)],
                 axis=1,
             )
         if features.strain_gradients is not None:
-            per_atom = np.einsum("ibad,id->iab", features.strain_gradients, u)
+            per_atom = _row_dot(features.strain_gradients, u).transpose(0, 2, 1)
             W = np.zeros((len(frames), 3, 3))
             np.subtract.at(W, frame_of_atom, per_atom)
         if self.baseline is not None:

@@ -190,3 +190,24 @@ def test_bad_input():
     other.numbers[0] = 47
     with pytest.raises(ValueError, match=r"elements \[47\] not in the training data"):
         model.predict([other], features=DESCRIPTOR.compute([train[0]], gradients=True))
+
+
+def test_species_block_sparse_soap_features_give_the_same_model():
+    """SOAP features with sparse values and SparseGradients (compute(sparse=True)) fit and
+    predict the same model as the dense arrays."""
+    from slimsoap import SOAP, SparseGradients
+
+    soap = SOAP(["Cu", "Au"], r_cut=4.0, n_max=3, l_max=2)
+    train = [alloy(s) for s in range(4)]
+    test = [alloy(s) for s in range(30, 32)]
+    kw = dict(zeta=2, n_sparse=10, selection="fps")
+    dense = SparseGP(soap, **kw).fit(train, features=soap.compute(train, gradients=True))
+    sparse_features = soap.compute(train, gradients=True, sparse=True)
+    assert isinstance(sparse_features.gradients, SparseGradients)
+    sparse = SparseGP(soap, **kw).fit(train, features=sparse_features)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
+    ref = dense.predict(test, features=soap.compute(test, gradients=True))
+    pred = sparse.predict(test, features=soap.compute(test, gradients=True, sparse=True))
+    np.testing.assert_allclose(pred.energy, ref.energy, rtol=1e-10)
+    np.testing.assert_allclose(pred.forces, ref.forces, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(pred.virial, ref.virial, rtol=1e-8, atol=1e-10)
