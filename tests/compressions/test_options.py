@@ -204,3 +204,21 @@ def test_sparse_39_elements_full_spectrum():
     assert set(x.indices) <= set(cols)
     ref = sub.compute(atoms).values
     np.testing.assert_allclose(x[:, cols].toarray(), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+def test_sparse_gradients_options():
+    """strain=False skips strain gradients only; float32 output; a pair whose neighbour is an
+    image of the centre lands in the centre's entry (all columns)."""
+    frames = [random_alloy(["C", "O"], repeat=1, seed=4, a=2.7)]
+    soap = SOAP(["C", "O", "N"], 3.0, 3, 2)
+    ref = soap.compute(frames, gradients=True)
+    no_strain = soap.compute(frames, gradients=True, sparse=True, strain=False)
+    assert no_strain.strain_gradients is None
+    np.testing.assert_allclose(np.asarray(no_strain.gradients), ref.gradients, atol=1e-12)
+    single = SOAP(["C", "O", "N"], 3.0, 3, 2, dtype=np.float32)
+    s32 = single.compute(frames, gradients=True, sparse=True)
+    assert s32.gradients.dtype == np.float32 and s32.values.dtype == np.float32
+    scale = np.abs(ref.gradients).max()
+    np.testing.assert_allclose(s32.gradients[:], ref.gradients, atol=1e-5 * scale)
+    # species absent from the frame (N) take no columns at all
+    assert all(len(c) < soap.n_features for c in no_strain.gradients.columns)
