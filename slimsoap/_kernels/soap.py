@@ -510,19 +510,27 @@ def pair_gradients(
         kq = entry_pattern[q]
         wq = widths[kq]
         for l in range(L1):
-            sym = symmetric[l]
+            e0, e1 = col0[l], col0[l + 1]
             for x in range(3):
                 ob = entry_base[q] + x * wq
-                for e in range(col0[l], col0[l + 1]):
-                    r = rows[e]
-                    c = cols[e]
-                    v = C1[l, x, r, c] + (C1[l, x, c, r] if sym else C2[l, x, r, c])
-                    out[ob + local[kq, e]] -= v * scale[e]
+                _read_block(C1[l, x], C2[l, x], symmetric[l], rows, cols, scale, e0, e1,
+                            local[kq], out, ob, -1.0)  # fmt: skip
             if with_strain:
                 for sx in range(9):
                     ob = strain_base[i] + sx * wq
-                    for e in range(col0[l], col0[l + 1]):
-                        r = rows[e]
-                        c = cols[e]
-                        v = S1[l, sx, r, c] + (S1[l, sx, c, r] if sym else S2[l, sx, r, c])
-                        strain[ob + local[kq, e]] = v * scale[e]
+                    _read_block(S1[l, sx], S2[l, sx], symmetric[l], rows, cols, scale, e0, e1,
+                                local[kq], strain, ob, 0.0)  # fmt: skip
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _read_block(p1, p2, sym, rows, cols, scale, e0, e1, local, dst, ob, sign):
+    """Stored entries e0:e1 of p = P1 + P1^T (symmetric) or P1 + P2 into dst[ob + local[e]]:
+    added with ``sign`` ±1, or assigned when ``sign`` is 0."""
+    for e in range(e0, e1):
+        r = rows[e]
+        c = cols[e]
+        v = (p1[r, c] + (p1[c, r] if sym else p2[r, c])) * scale[e]
+        if sign == 0.0:
+            dst[ob + local[e]] = v
+        else:
+            dst[ob + local[e]] += sign * v
