@@ -68,7 +68,7 @@ def expand(
         neighbours: the pairs within basis.r_cut, if already computed.
     """
     nl = neighbour_list(atoms, basis.r_cut, frame) if neighbours is None else neighbours
-    radial, dradial = basis.integrals(nl.distances)
+    radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.integrals(np.zeros(1))[0][0, 0]
     pair_species = species[nl.neighbours]

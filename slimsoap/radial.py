@@ -74,8 +74,10 @@ class RadialBasis(ABC):
     def integrals_exact(self, r: np.ndarray, order: int = 1) -> list[np.ndarray]:
         """I, dI/dr (and d²I/dr² when ``order`` = 2) by direct evaluation, each (P, L+1, N)."""
 
-    def integrals(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def integrals(self, r: np.ndarray, derivatives: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Radial integrals ``I`` and ``dI/dr``, each (len(r), L+1, N), for distances r (Å).
+
+        Without ``derivatives`` the second array has zero rows.
 
         Evaluated from a quintic Hermite table on [0, r_cut] (nodes every σ/32, exact
         values, first and second derivatives at the nodes; agrees with
@@ -87,10 +89,13 @@ class RadialBasis(ABC):
         if np.any(r < 0):
             raise ValueError("distances must be non-negative")
         h, coef = self._table
-        values, derivs = quintic_hermite(r, h, coef)
+        values, derivs = quintic_hermite(r, h, coef, derivatives)
         outside = r > self.r_cut
         if np.any(outside):
-            values[outside], derivs[outside] = self.integrals_exact(r[outside])
+            exact = self.integrals_exact(r[outside])
+            values[outside] = exact[0]
+            if derivatives:
+                derivs[outside] = exact[1]
         return values, derivs
 
     @abstractmethod

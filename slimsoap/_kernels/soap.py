@@ -171,16 +171,17 @@ def expand_density(
 
 
 @nb.njit(cache=True)
-def quintic_hermite(r, h, coef):
+def quintic_hermite(r, h, coef, with_derivs):
     """Evaluate a quintic Hermite table at distances r: values and d/dr, (P, L+1, N).
 
     coef: (n_intervals, 6, L+1, N) polynomial coefficients in t = (r - r_k)/h on interval k;
     distances past the table are clamped to its last interval (the caller replaces them).
+    Without ``with_derivs`` the derivatives are a zero-size array.
     """
     P = r.shape[0]
     n_int, _, L1, N = coef.shape
     values = np.empty((P, L1, N))
-    derivs = np.empty((P, L1, N))
+    derivs = np.empty((P if with_derivs else 0, L1, N))
     inv_h = 1.0 / h
     for p in range(P):
         u = r[p] * inv_h
@@ -195,9 +196,10 @@ def quintic_hermite(r, h, coef):
                 c4 = coef[k, 4, l, n]
                 c5 = coef[k, 5, l, n]
                 values[p, l, n] = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))))
-                derivs[p, l, n] = (
-                    c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
-                ) * inv_h
+                if with_derivs:
+                    derivs[p, l, n] = (
+                        c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
+                    ) * inv_h
     return values, derivs
 
 
