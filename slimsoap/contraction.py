@@ -221,13 +221,12 @@ class Contraction:
         lay = layout
         pair_gradients(
             nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
-            exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"], k["w1_id"],
-            k["w2_id"], k["symmetric"], k["rows"], k["cols"], k["scale"], k["col0"],
-            k["touch_ptr"], k["touch_idx"], k["touch_scale"], k["gather"], lay.pair_entry,
-            lay.centre_entry, lay.entry_base, lay.entry_pattern, lay.widths, lay.local,
-            lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments, lay.out, lay.strain,
-            lay.strain_base,
-            lay.strain.size > 0,
+            exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"],
+            k["w1_id"], k["w2_id"], k["symmetric"], k["rows"], k["cols"],
+            k["scale"], k["col0"], k["touch_ptr"], k["touch_idx"], k["touch_scale"],
+            k["gather"], lay.pair_entry, lay.centre_entry, lay.entry_base, lay.entry_pattern,
+            lay.widths, lay.local, lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments,
+            lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
         )  # fmt: skip
         return values
 
@@ -263,6 +262,14 @@ def _gather_indices(rows, cols, ptr, idx, width: int, n_max: int) -> np.ndarray:
         out[0, t] = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
         out[1, t] = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
     return out
+
+
+def _matrix_gather(block: GradientBlock, k1: int, k2: int) -> np.ndarray:
+    """(2, T) indices of a block's touched entries into [M1 | M2] of one direction, each
+    (k1, k2) row-major: p[r, c] = M1[r, c] + M1[c, r] (symmetric) or M1[r, c] + M2[r, c]."""
+    r, c = block.rows[block.touch_idx], block.cols[block.touch_idx]
+    second = c * k2 + r if block.symmetric else 3 * k1 * k2 + r * k2 + c
+    return np.stack([r * k2 + c, second]).astype(np.int64)
 
 
 @dataclass
@@ -348,7 +355,7 @@ class GradientPlan:
             touch_idx=np.concatenate([b.col0 + b.touch_idx for b in blocks]),
             touch_scale=np.concatenate([b.scale[b.touch_idx] for b in blocks]),
             gather=np.concatenate(
-                [b.gather if b.gather.size else np.zeros((2, len(b.touch_idx)), np.int64)
+                [b.gather if b.gather.size else _matrix_gather(b, int(k1.max()), int(k2.max()))
                  for b in blocks], axis=1),
         )  # fmt: skip
 

@@ -146,8 +146,8 @@ class PatternTables:
     for patterns k < n_direct (a neighbour's own), touched entry t goes to column
     touch_dest[t], and the touched entries of (l, β) are cut into runs
     segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0) along
-    which the gather indices and the destination move by fixed steps (symmetric identity
-    blocks; see ``pair_gradients``).
+    which the gather indices and the destination move by fixed steps (see
+    ``pair_gradients``).
     """
 
     widths: np.ndarray
@@ -189,19 +189,17 @@ def _pattern_tables(plan: GradientPlan, sparse: bool) -> PatternTables:
                 local[b, idx[t]] = touch_dest[t]
                 pos += len(t)
         n_direct = S
-    seg_ptr, segments = _runs(ptr, k["gather"], touch_dest, k["symmetric"] & k["w1_id"])
+    seg_ptr, segments = _runs(ptr, k["gather"], touch_dest)
     return PatternTables(widths, local, touch_dest, n_direct, seg_ptr, segments)
 
 
-def _runs(ptr, gather, dest, fast) -> tuple[np.ndarray, np.ndarray]:
+def _runs(ptr, gather, dest) -> tuple[np.ndarray, np.ndarray]:
     """Cut each (l, β) range of touched entries into runs of fixed index steps."""
     seg_ptr = np.zeros_like(ptr)
     segments = []
     for l in range(ptr.shape[0]):
         for b in range(ptr.shape[1] - 1):
             seg_ptr[l, b] = len(segments)
-            if not fast[l]:
-                continue
             t = ptr[l, b]
             while t < ptr[l, b + 1]:
                 n = 1

@@ -291,9 +291,10 @@ def pair_gradients(
         w1, w2: (L+1, S·N, Kmax) maps per l (ignored where w*_id[l] says identity);
             symmetric[l]: the block is Y1 Y1^T, packed as a triangle.
         rows, cols, scale: (F,) every stored entry (all l; those of l are col0[l]:col0[l+1]).
-        gather: (2, T): for a symmetric identity block, touched entry t of β is
-            W[gather[0, t]] + W[gather[1, t]] of the flat workspace W = [A | A^T | 0],
-            A = ∂X_β^T Y2 (N × K2), so no K1 × K2 matrix is formed per pair.
+        gather: (2, T): touched entry t of β is W[gather[0, t]] + W[gather[1, t]] of a flat
+            workspace: for a symmetric identity block W = [A | A^T | 0], A = ∂X_β^T Y2
+            (N × K2), so no K1 × K2 matrix is formed per pair; for any other block
+            W = [M1 | M2] of direction x (each (K1max, K2max), row-major).
         pair_entry, centre_entry: (P,), (n,) output entry of each pair / centre.
         strain: flat; centre i's (3, 3, widths[k]) strain gradient Σ_j r_ij ⊗ ∂p_i/∂r_j
             (k the centre entry's pattern) starts at strain_base[i]; written when
@@ -305,8 +306,10 @@ def pair_gradients(
     K1m = y1t.shape[2]
     K2m = y2t.shape[2]
     n_s = 9 if with_strain else 0
-    M1 = np.zeros((3, K1m, K2m))
-    M2 = np.zeros((3, K1m, K2m))
+    MM = np.zeros((2, 3, K1m, K2m))  # M1 = MM[0], M2 = MM[1]; gather indices read it flat
+    M1 = MM[0]
+    M2 = MM[1]
+    MMf = MM.reshape(-1)
     C1 = np.zeros((L1, 3, K1m, K2m))
     C2 = np.zeros((L1, 3, K1m, K2m))
     S1 = np.zeros((L1, n_s, K1m, K2m))
@@ -369,34 +372,8 @@ def pair_gradients(
                     for b in range(K2):
                         for a in range(N):
                             Af[nk + b * N + a] = Af[a * K2 + b]
-                    if not direct:
-                        for t in range(touch_ptr[l, beta], touch_ptr[l, beta + 1]):
-                            v = Af[gather[0, t]] + Af[gather[1, t]]
-                            out[ob + local[kq, touch_idx[t]]] += v * touch_scale[t]
-                        continue
-                    for sg in range(seg_ptr[l, beta], seg_ptr[l, beta + 1]):
-                        s0 = segments[sg, 0]
-                        a0 = segments[sg, 2]
-                        da = segments[sg, 3]
-                        b0 = segments[sg, 4]
-                        db = segments[sg, 5]
-                        o0 = ob + segments[sg, 6]
-                        ln = segments[sg, 1]
-                        if da == 1 and db == 1:
-                            for j in range(ln):
-                                out[o0 + j] += (Af[a0 + j] + Af[b0 + j]) * touch_scale[s0 + j]
-                        elif da == 1 and db == 0:
-                            w = Af[b0]
-                            for j in range(ln):
-                                out[o0 + j] += (Af[a0 + j] + w) * touch_scale[s0 + j]
-                        elif da == 0 and db == 1:
-                            w = Af[a0]
-                            for j in range(ln):
-                                out[o0 + j] += (w + Af[b0 + j]) * touch_scale[s0 + j]
-                        else:
-                            for j in range(ln):
-                                v = Af[a0 + j * da] + Af[b0 + j * db]
-                                out[o0 + j] += v * touch_scale[s0 + j]
+                    _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale, gather,
+                             seg_ptr, segments, local[kq], out, ob)  # fmt: skip
             # every other block: maps that mix channels, or non-symmetric blocks
             for l in range(L1):
                 if symmetric[l] and w1_id[l]:
@@ -465,16 +442,9 @@ def pair_gradients(
                                             M2[x, a, b] += bv * w2[l, c0 + k, b]
                 for x in range(3):
                     ob = entry_base[q] + x * wq
-                    for t in range(touch_ptr[l, beta], touch_ptr[l, beta + 1]):
-                        e = touch_idx[t]
-                        r = rows[e]
-                        c = cols[e]
-                        if symmetric[l]:
-                            v = M1[x, r, c] + M1[x, c, r]
-                        else:
-                            v = M1[x, r, c] + M2[x, r, c]
-                        col = touch_dest[t] if direct else local[kq, e]
-                        out[ob + col] += v * touch_scale[t]
+                    _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
+                             touch_scale, gather, seg_ptr, segments, local[kq], out,
+                             ob)  # fmt: skip
                 # the centre's entry and the strain gradient, on the matrices
                 for x in range(3):
                     for a in range(lo1, hi1):
@@ -536,3 +506,52 @@ def _read_block(p1, p2, sym, rows, cols, scale, e0, e1, local, dst, ob, sign):
             dst[ob + local[e]] = v
         else:
             dst[ob + local[e]] += sign * v
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _scatter(
+    W,
+    base,
+    direct,
+    l,
+    beta,
+    touch_ptr,
+    touch_idx,
+    touch_scale,
+    gather,
+    seg_ptr,
+    segments,
+    local,
+    out,
+    ob,
+):
+    """Add one pair's touched entries of block l (neighbour slot β) to out[ob:]: entry t is
+    (W[base + gather[0, t]] + W[base + gather[1, t]]) · touch_scale[t]. A neighbour's own
+    pattern (``direct``) is written run by run (unit-stride loops); any other by entry."""
+    if not direct:
+        for t in range(touch_ptr[l, beta], touch_ptr[l, beta + 1]):
+            v = W[base + gather[0, t]] + W[base + gather[1, t]]
+            out[ob + local[touch_idx[t]]] += v * touch_scale[t]
+        return
+    for sg in range(seg_ptr[l, beta], seg_ptr[l, beta + 1]):
+        s0 = segments[sg, 0]
+        ln = segments[sg, 1]
+        a0 = base + segments[sg, 2]
+        da = segments[sg, 3]
+        b0 = base + segments[sg, 4]
+        db = segments[sg, 5]
+        o0 = ob + segments[sg, 6]
+        if da == 1 and db == 1:
+            for j in range(ln):
+                out[o0 + j] += (W[a0 + j] + W[b0 + j]) * touch_scale[s0 + j]
+        elif da == 1 and db == 0:
+            w = W[b0]
+            for j in range(ln):
+                out[o0 + j] += (W[a0 + j] + w) * touch_scale[s0 + j]
+        elif da == 0 and db == 1:
+            w = W[a0]
+            for j in range(ln):
+                out[o0 + j] += (w + W[b0 + j]) * touch_scale[s0 + j]
+        else:
+            for j in range(ln):
+                out[o0 + j] += (W[a0 + j * da] + W[b0 + j * db]) * touch_scale[s0 + j]
