@@ -314,9 +314,11 @@ def pair_gradients(
     C2 = np.zeros((L1, 3, K1m, K2m))
     S1 = np.zeros((L1, n_s, K1m, K2m))
     S2 = np.zeros((L1, n_s, K1m, K2m))
-    A = np.empty((3, N, K2m))
     Af = np.zeros(2 * N * K2m + 1)
-    B = np.empty((3, K1m, N))
+    hw1 = np.empty(K1m)
+    kw1 = np.empty(K1m)
+    hw2 = np.empty(K2m)
+    kw2 = np.empty(K2m)
     u2 = np.empty((L1, 4, K2m))
     u1 = np.empty((4, K1m))
     for i in range(n):
@@ -382,29 +384,17 @@ def pair_gradients(
                 lm0 = l * l
                 K1 = k1[l]
                 K2 = k2[l]
+                # dp = W1_β^T ∂X_β^T Y2 + Y1^T ∂X_β W2_β, with ∂X_β = h r̂_x Y + k ∂_xY rank two:
+                # M1[x] = (r̂_x W1_β^T h) ⊗ (Y·Y2) + (W1_β^T k) ⊗ (∂_xY·Y2), M2 likewise
+                lo1, hi1 = _project_factors(radial_terms, p, l, c0, N, w1, w1_id[l], K1, hw1, kw1)
                 for x in range(3):
                     ux = units[p, x]
-                    for a in range(N):
-                        h = radial_terms[p, 0, l, a] * ux
-                        k = radial_terms[p, 1, l, a]
+                    for a in range(lo1, hi1):
+                        f = ux * hw1[a]
+                        g = kw1[a]
                         for b in range(K2):
-                            A[x, a, b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
-                lo1, hi1 = 0, K1
-                if w1_id[l]:
-                    lo1, hi1 = c0, c0 + N
-                    for x in range(3):
-                        for a in range(N):
-                            for b in range(K2):
-                                M1[x, c0 + a, b] = A[x, a, b]
-                else:
-                    M1[:, :K1, :K2] = 0.0
-                    for x in range(3):
-                        for k in range(N):
-                            for a in range(K1):
-                                w = w1[l, c0 + k, a]
-                                if w != 0.0:
-                                    for b in range(K2):
-                                        M1[x, a, b] += w * A[x, k, b]
+                            M1[x, a, b] = f * u2[l, 0, b] + g * u2[l, 1 + x, b]
+                lo2, hi2 = 0, 0
                 if not symmetric[l]:
                     u1[:] = 0.0
                     for m in range(M):
@@ -418,28 +408,16 @@ def pair_gradients(
                             u1[1, a] += a1 * t
                             u1[2, a] += a2 * t
                             u1[3, a] += a3 * t
+                    lo2, hi2 = _project_factors(
+                        radial_terms, p, l, c0, N, w2, w2_id[l], K2, hw2, kw2
+                    )
                     for x in range(3):
                         ux = units[p, x]
                         for a in range(K1):
-                            for k in range(N):
-                                B[x, a, k] = (
-                                    radial_terms[p, 0, l, k] * ux * u1[0, a]
-                                    + radial_terms[p, 1, l, k] * u1[1 + x, a]
-                                )
-                    if w2_id[l]:
-                        for x in range(3):
-                            for a in range(K1):
-                                for k in range(N):
-                                    M2[x, a, c0 + k] = B[x, a, k]
-                    else:
-                        M2[:, :K1, :K2] = 0.0
-                        for x in range(3):
-                            for a in range(K1):
-                                for k in range(N):
-                                    bv = B[x, a, k]
-                                    if bv != 0.0:
-                                        for b in range(K2):
-                                            M2[x, a, b] += bv * w2[l, c0 + k, b]
+                            f = ux * u1[0, a]
+                            g = u1[1 + x, a]
+                            for b in range(lo2, hi2):
+                                M2[x, a, b] = f * hw2[b] + g * kw2[b]
                 for x in range(3):
                     ob = entry_base[q] + x * wq
                     _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
@@ -457,7 +435,6 @@ def pair_gradients(
                                 for b in range(K2):
                                     S1[l, 3 * s + x, a, b] += rs * M1[x, a, b]
                 if not symmetric[l]:
-                    lo2, hi2 = (c0, c0 + N) if w2_id[l] else (0, K2)
                     for x in range(3):
                         for a in range(K1):
                             for b in range(lo2, hi2):
@@ -469,15 +446,9 @@ def pair_gradients(
                                     for b in range(lo2, hi2):
                                         S2[l, 3 * s + x, a, b] += rs * M2[x, a, b]
                     if w2_id[l]:  # identity filled only β's columns: clear them
-                        for x in range(3):
-                            for a in range(K1):
-                                for k in range(N):
-                                    M2[x, a, c0 + k] = 0.0
+                        M2[:, :K1, lo2:hi2] = 0.0
                 if w1_id[l]:
-                    for x in range(3):
-                        for a in range(N):
-                            for b in range(K2):
-                                M1[x, c0 + a, b] = 0.0
+                    M1[:, lo1:hi1, :K2] = 0.0
         q = centre_entry[i]
         kq = entry_pattern[q]
         wq = widths[kq]
@@ -555,3 +526,24 @@ def _scatter(
         else:
             for j in range(ln):
                 out[o0 + j] += (W[a0 + j * da] + W[b0 + j * db]) * touch_scale[s0 + j]
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _project_factors(radial_terms, p, l, c0, N, w, identity, K, hw, kw):
+    """hw = W_β^T h, kw = W_β^T k (the radial factors of pair p at l through the map's rows
+    of slot β); returns the range of channels they can be non-zero in (β's own for W = I)."""
+    if identity:
+        for a in range(N):
+            hw[c0 + a] = radial_terms[p, 0, l, a]
+            kw[c0 + a] = radial_terms[p, 1, l, a]
+        return c0, c0 + N
+    hw[:K] = 0.0
+    kw[:K] = 0.0
+    for k in range(N):
+        hk = radial_terms[p, 0, l, k]
+        kk = radial_terms[p, 1, l, k]
+        for a in range(K):
+            wv = w[l, c0 + k, a]
+            hw[a] += wv * hk
+            kw[a] += wv * kk
+    return 0, K
