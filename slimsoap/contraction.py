@@ -7,8 +7,10 @@ which one. Packing stores, per l, the entries ``p_l[rows, cols] * scale`` of the
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -219,7 +221,7 @@ class Contraction:
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
             packed_entries(y1, y2, block.rows, block.cols, block.scale, values, block.col0)
         lay = layout
-        pair_gradients(
+        args = (
             nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
             exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"],
             k["w1_id"], k["w2_id"], k["symmetric"], k["rows"], k["cols"],
@@ -228,7 +230,29 @@ class Contraction:
             lay.widths, lay.local, lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments,
             lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
         )  # fmt: skip
+        _run_in_threads(pair_gradients, args, nl.offsets)
         return values
+
+
+def _run_in_threads(kernel, args: tuple, offsets: np.ndarray) -> None:
+    """kernel(*args, first, stop) over all centres, in ``numba.get_num_threads()`` threads
+    (the kernel releases the GIL and writes disjoint rows per centre), the centres cut
+    into ranges of about equal numbers of pairs."""
+    n = len(offsets) - 1
+    threads = min(numba.get_num_threads(), n)
+    if threads <= 1:
+        kernel(*args, 0, n)
+        return
+    cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], threads + 1)[1:-1])
+    bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
+    with ThreadPoolExecutor(threads) as pool:
+        jobs = [
+            pool.submit(kernel, *args, int(a), int(b))
+            for a, b in zip(bounds[:-1], bounds[1:])
+            if b > a
+        ]
+        for job in jobs:
+            job.result()
 
 
 def _touched_entries(

@@ -67,3 +67,25 @@ def test_strain_gradients_finite_strain(periodic, normalize):
     """∂x/∂ε_ba (cell and positions deformed by 1 + ε) equals strain_gradients[:, a, b]."""
     soap = SOAP(["Cu", "Ag", "Au"], r_cut=4.0, n_max=3, l_max=3, sigma=0.5, normalize=normalize)
     assert_strain_gradients(soap, periodic)
+
+
+def test_threads_give_the_same_gradients():
+    """Centres split over threads write the same numbers as one thread (bit for bit)."""
+    import numba
+
+    from structures import random_alloy
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    frames = [random_alloy(["C", "O", "N"], seed=5), random_alloy(["C", "N"], seed=6)]
+    soap = SOAP(["C", "N", "O"], 3.0, 3, 3, compression="nu1mu1")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = soap.compute(frames, gradients=True, sparse=True)
+        numba.set_num_threads(2)
+        two = soap.compute(frames, gradients=True, sparse=True)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(two.gradients.data, one.gradients.data)
+    np.testing.assert_array_equal(two.strain_gradients.data, one.strain_gradients.data)

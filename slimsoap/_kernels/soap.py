@@ -221,7 +221,7 @@ def packed_entries(y1, y2, rows, cols, scale, out, col0):
             out[i, col0 + e] = s * scale[e]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=True, nogil=True)
 def pair_gradients(
     offsets,
     pair_slot,
@@ -260,8 +260,10 @@ def pair_gradients(
     strain,
     strain_base,
     with_strain,
+    first,
+    stop,
 ):
-    """Gradients of every packed block p_l = Y1 Y2^T of every centre, written to ``out``.
+    """Gradients of every packed block p_l = Y1 Y2^T of centres first:stop, into ``out``.
 
     For pair p = (i, j), j in channel slot β, ∂X_l is non-zero only in β's N columns and is
     rank two: ∂X[x, n, m] = h_n r̂_x Y_m + k_n ∂_xY_m (see :func:`expand_density`). So
@@ -270,7 +272,8 @@ def pair_gradients(
     the centre's entry gets -Σ_j ∂p_i/∂r_j (translation invariance), accumulated on the
     (K1, K2) matrices and read out once per centre; periodic images of one atom simply
     accumulate into one entry. Loops run centre → pair → l, so each pair's output block is
-    written while it is in cache.
+    written while it is in cache. Centres write disjoint parts of ``out`` and ``strain``,
+    so ranges of centres may run in parallel threads (the GIL is released).
 
     Output layout (one flat, zero-initialised array, dense or species-block sparse alike):
     entry q holds (3, widths[k]) values at out[entry_base[q]:], k = entry_pattern[q], and
@@ -300,7 +303,6 @@ def pair_gradients(
             (k the centre entry's pattern) starts at strain_base[i]; written when
             ``with_strain``.
     """
-    n = offsets.shape[0] - 1
     L1 = k1.shape[0]
     N = radial_terms.shape[3]
     K1m = y1t.shape[2]
@@ -321,7 +323,7 @@ def pair_gradients(
     kw2 = np.empty(K2m)
     u2 = np.empty((L1, 4, K2m))
     u1 = np.empty((4, K1m))
-    for i in range(n):
+    for i in range(first, stop):
         C1[:] = 0.0
         C2[:] = 0.0
         S1[:] = 0.0
