@@ -7,14 +7,13 @@ which one. Packing stores, per l, the entries ``p_l[rows, cols] * scale`` of the
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
 from ._kernels.soap import packed_entries, pair_gradients
+from ._threads import run_in_threads
 from .channels import ChannelMap
 from .expansion import Expansion
 
@@ -60,7 +59,8 @@ class Contraction:
             out = np.empty((c.shape[0], self.n_features), dtype=dtype)
         for l, block in enumerate(self.maps.blocks):
             y1, y2 = self._projected(c, l)
-            packed_entries(y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
+            args = (y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
+            run_in_threads(packed_entries, args, np.arange(len(c) + 1))
         return out
 
     def sparse_values(
@@ -219,7 +219,8 @@ class Contraction:
             y1t[:, l * l : (l + 1) ** 2, : y1.shape[1]] = y1.transpose(0, 2, 1)
             y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
-            packed_entries(y1, y2, block.rows, block.cols, block.scale, values, block.col0)
+            args = (y1, y2, block.rows, block.cols, block.scale, values, block.col0)
+            run_in_threads(packed_entries, args, np.arange(len(c) + 1))
         lay = layout
         args = (
             nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
@@ -230,29 +231,8 @@ class Contraction:
             lay.widths, lay.local, lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments,
             lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
         )  # fmt: skip
-        _run_in_threads(pair_gradients, args, nl.offsets)
+        run_in_threads(pair_gradients, args, nl.offsets)
         return values
-
-
-def _run_in_threads(kernel, args: tuple, offsets: np.ndarray) -> None:
-    """kernel(*args, first, stop) over all centres, in ``numba.get_num_threads()`` threads
-    (the kernel releases the GIL and writes disjoint rows per centre), the centres cut
-    into ranges of about equal numbers of pairs."""
-    n = len(offsets) - 1
-    threads = min(numba.get_num_threads(), n)
-    if threads <= 1:
-        kernel(*args, 0, n)
-        return
-    cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], threads + 1)[1:-1])
-    bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
-    with ThreadPoolExecutor(threads) as pool:
-        jobs = [
-            pool.submit(kernel, *args, int(a), int(b))
-            for a, b in zip(bounds[:-1], bounds[1:])
-            if b > a
-        ]
-        for job in jobs:
-            job.result()
 
 
 def _touched_entries(

@@ -8,6 +8,7 @@ import numpy as np
 from ase import Atoms
 
 from ._kernels.soap import expand_density
+from ._threads import run_in_threads
 from .neighbours import NeighbourList, neighbour_list
 from .radial import RadialBasis
 
@@ -72,22 +73,15 @@ def expand(
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.integrals(np.zeros(1))[0][0, 0]
     pair_species = species[nl.neighbours]
-    c, radial_terms, angular_terms = expand_density(
-        nl.offsets,
-        species,
-        pair_species,
-        nl.vectors,
-        nl.distances,
-        radial,
-        dradial,
-        fc,
-        dfc,
-        self_radial,
-        float(center_weight),
-        n_species,
-        basis.l_max,
-        gradients,
-    )
+    n, P, L1, N = len(atoms), len(nl.distances), basis.l_max + 1, basis.n_max
+    c = np.empty((n, n_species, N, L1 * L1))
+    radial_terms = np.empty((P if gradients else 0, 2, L1, N))
+    angular_terms = np.empty((P if gradients else 0, 4, L1 * L1))
+    args = (
+        nl.offsets, species, pair_species, nl.vectors, nl.distances, radial, dradial, fc, dfc,
+        self_radial, float(center_weight), basis.l_max, c, radial_terms, angular_terms,
+    )  # fmt: skip
+    run_in_threads(expand_density, args, nl.offsets)
     if not gradients:
         radial_terms = angular_terms = None
     return Expansion(c, nl, pair_species, radial_terms, angular_terms, np.arange(n_species))

@@ -75,7 +75,7 @@ def solid_harmonics(x, y, z, l_max, norms, Q, cs, sn, R, dR, with_grad):
                 dR[2, base - m] = nm * qz * sn[m]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def expand_density(
     offsets,
     centre_slot,
@@ -88,11 +88,14 @@ def expand_density(
     dfc,
     self_radial,
     center_weight,
-    n_slots,
     l_max,
-    with_grad,
+    c,
+    radial_terms,
+    angular_terms,
+    first,
+    stop,
 ):
-    """Density coefficients c[i, slot, n, lm] of every centre, and ∂c/∂r_j per pair.
+    """Density coefficients c[i, slot, n, lm] of centres first:stop, and ∂c/∂r_j per pair.
 
     Args:
         offsets: (n_centres+1,) pairs of centre i are offsets[i]:offsets[i+1].
@@ -103,23 +106,21 @@ def expand_density(
         fc, dfc: (n_pairs,) cutoff function (times any species weight) and derivative.
         self_radial: (N,) I_n0(0) for the centre's own Gaussian.
         center_weight: weight of the centre's own Gaussian.
-    Returns:
+        l_max: L.
+        first, stop: the centres to expand (ranges may run in parallel threads).
+    Outputs (written; zero-size gradient arrays skip the gradients):
         c: (n_centres, n_slots, N, (L+1)²).
         radial_terms: (n_pairs, 2, L+1, N), h_nl = g' - l g / r and k_nl = g / r of each
             pair, g = f_c(r) I_nl(r) (1/Å and 1/Å² units of g).
         angular_terms: (n_pairs, 4, (L+1)²), Y_lm(r̂) and its Cartesian gradient ∇Y_lm
             (the solid harmonic's gradient at the unit vector).
         Together: ∂c[i, pair_slot[p], n, lm]/∂r_j = h_nl Y_lm r̂ + k_nl ∇Y_lm, rank two in
-        (n) × (lm) per l (zero-size arrays when not with_grad). ∂c/∂r_i = -Σ_p ∂c/∂r_j.
+        (n) × (lm) per l. ∂c/∂r_i = -Σ_p ∂c/∂r_j.
     """
-    n_centres = offsets.shape[0] - 1
-    n_pairs = dist.shape[0]
+    n_slots = c.shape[1]
     N = radial.shape[2]
     nlm = (l_max + 1) ** 2
-    c = np.empty((n_centres, n_slots, N, nlm))
-    n_grad = n_pairs if with_grad else 0
-    radial_terms = np.empty((n_grad, 2, l_max + 1, N))
-    angular_terms = np.empty((n_grad, 4, nlm))
+    with_grad = radial_terms.shape[0] > 0
     norms = sph_norms(l_max)
     Q = np.zeros((l_max + 2, l_max + 2))
     cs = np.empty(l_max + 1)
@@ -129,7 +130,7 @@ def expand_density(
     y00 = 0.5 / np.sqrt(np.pi)
     buf = np.zeros((n_slots, nlm, N))  # one centre's c, n innermost (contiguous updates)
     g = np.empty(N)
-    for i in range(n_centres):
+    for i in range(first, stop):
         buf[:] = 0.0
         if centre_slot[i] >= 0:
             for n in range(N):
@@ -167,7 +168,6 @@ def expand_density(
             for lm in range(nlm):
                 for n in range(N):
                     c[i, s, n, lm] = buf[s, lm, n]
-    return c, radial_terms, angular_terms
 
 
 @nb.njit(cache=True)
@@ -203,15 +203,15 @@ def quintic_hermite(r, h, coef, with_derivs):
     return values, derivs
 
 
-@nb.njit(cache=True, fastmath=True)
-def packed_entries(y1, y2, rows, cols, scale, out, col0):
-    """out[i, col0 + e] = scale[e] · Σ_m y1[i, rows[e], m] y2[i, cols[e], m] for every centre.
+@nb.njit(cache=True, fastmath=True, nogil=True)
+def packed_entries(y1, y2, rows, cols, scale, out, col0, first, stop):
+    """out[i, col0 + e] = scale[e] · Σ_m y1[i, rows[e], m] y2[i, cols[e], m], centres first:stop.
 
     y1: (n, K1, M), y2: (n, K2, M) projected coefficients (M = 2l+1); (rows, cols, scale)
     are the stored entries of the block p_l = y1 y2^T.
     """
-    n, _, M = y1.shape
-    for i in range(n):
+    M = y1.shape[2]
+    for i in range(first, stop):
         for e in range(rows.shape[0]):
             r = rows[e]
             c = cols[e]
