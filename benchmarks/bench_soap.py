@@ -11,7 +11,8 @@ gradient rows (n_pairs, 3, n_features), and ``sparse=True`` (species-block rows:
 stores only the columns its neighbour's species can change, as featomic's blocks do).
 Each code runs in its own process (so peak RSS is its own) with NUMBA_NUM_THREADS,
 OMP_NUM_THREADS, RAYON_NUM_THREADS, OPENBLAS_NUM_THREADS = 1; one warm-up, then the median
-of ≥5 repeats. Run: ``python benchmarks/bench_soap.py``.
+of ≥5 repeats. Run: ``python benchmarks/bench_soap.py [modes] [--threads N]`` (N sets every
+thread variable and DScribe's n_jobs; default 1).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def make_runner(code, mode):
             periodic=True,
             compression={"mode": "off"},
         )
-        return lambda: ds.create(data, n_jobs=1), data
+        return lambda: ds.create(data, n_jobs=int(os.environ["OMP_NUM_THREADS"])), data
     if code == "featomic":
         import featomic
 
@@ -131,8 +132,14 @@ def codes(mode):
 
 
 def main():
-    env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
-    modes = sys.argv[1:] or MODES
+    args = sys.argv[1:]
+    threads = "1"
+    if "--threads" in args:
+        k = args.index("--threads")
+        threads = args[k + 1]
+        del args[k : k + 2]
+    env = dict(os.environ, **{v: threads for v in THREAD_VARS})
+    modes = args or MODES
     rows = {}
     for mode in modes:
         for code in codes(mode):
@@ -149,7 +156,8 @@ def main():
             rows[(code, mode)] = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"\nfull SOAP power spectrum, 5-element 256-atom fcc, r_cut {R_CUT}, n_max {N_MAX}, "
-        f"l_max {L_MAX}; every code single-threaded ({', '.join(THREAD_VARS)} = 1)"
+        f"l_max {L_MAX}; every code on {threads} thread(s) ({', '.join(THREAD_VARS)} = "
+        f"{threads}; DScribe n_jobs = {threads}; quippy is single-threaded)"
     )
     for mode in modes:
         frames_n = 10 if mode == "values" else 2
