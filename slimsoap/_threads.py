@@ -16,7 +16,8 @@ def run_in_threads(kernel, args: tuple, offsets: np.ndarray) -> None:
     about equal shares. Small jobs (under ~64 units of work per thread) run in one call.
     """
     n = len(offsets) - 1
-    threads = min(numba.get_num_threads(), n, int(offsets[-1]) // 64)
+    work = int(offsets[-1])
+    threads = 1 if work < 128 else min(numba.get_num_threads(), n, work // 64)
     if threads <= 1:
         kernel(*args, 0, n)
         return

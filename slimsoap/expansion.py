@@ -71,7 +71,7 @@ def expand(
     nl = neighbour_list(atoms, basis.r_cut, frame) if neighbours is None else neighbours
     radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
-    self_radial = basis.integrals(np.zeros(1))[0][0, 0]
+    self_radial = basis.at_origin()
     pair_species = species[nl.neighbours]
     n, P, L1, N = len(atoms), len(nl.distances), basis.l_max + 1, basis.n_max
     c = np.empty((n, n_species, N, L1 * L1))

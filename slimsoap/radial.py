@@ -69,6 +69,7 @@ class RadialBasis(ABC):
         self.r_cut = check_positive("r_cut", r_cut)
         self.sigma = check_positive("sigma", sigma)
         self._table = None
+        self._origin = None
 
     @abstractmethod
     def integrals_exact(self, r: np.ndarray, order: int = 1) -> list[np.ndarray]:
@@ -97,6 +98,12 @@ class RadialBasis(ABC):
             if derivatives:
                 derivs[outside] = exact[1]
         return values, derivs
+
+    def at_origin(self) -> np.ndarray:
+        """(N,) I_n0(0), the centre's own Gaussian (computed once)."""
+        if self._origin is None:
+            self._origin = self.integrals(np.zeros(1))[0][0, 0]
+        return self._origin
 
     @abstractmethod
     def projection(self) -> np.ndarray:
