@@ -228,7 +228,7 @@ class Contraction:
             k["w1_id"], k["w2_id"], k["symmetric"], k["rows"], k["cols"],
             k["scale"], k["col0"], k["touch_ptr"], k["touch_idx"], k["touch_scale"],
             k["gather"], lay.pair_entry, lay.centre_entry, lay.entry_base, lay.entry_pattern,
-            lay.widths, lay.local, lay.touch_dest, lay.n_direct, lay.seg_ptr, lay.segments,
+            lay.widths, lay.local, lay.n_direct, lay.seg_ptr, lay.segments,
             lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
         )  # fmt: skip
         run_in_threads(pair_gradients, args, nl.offsets)

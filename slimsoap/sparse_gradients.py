@@ -143,8 +143,8 @@ class PatternTables:
     """Where a plan's entries go in the blocks of each pattern (dense or sparse layout).
 
     widths[k]: columns of pattern k; local[k, e]: column of restricted entry e in it;
-    for patterns k < n_direct (a neighbour's own), touched entry t goes to column
-    touch_dest[t], and the touched entries of (l, β) are cut into runs
+    for patterns k < n_direct (a neighbour's own) the touched entries of (l, β) are cut
+    into runs
     segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0) along
     which the gather indices and the destination move by fixed steps (see
     ``pair_gradients``).
@@ -152,7 +152,6 @@ class PatternTables:
 
     widths: np.ndarray
     local: np.ndarray
-    touch_dest: np.ndarray
     n_direct: int
     seg_ptr: np.ndarray
     segments: np.ndarray
@@ -190,7 +189,7 @@ def _pattern_tables(plan: GradientPlan, sparse: bool) -> PatternTables:
                 pos += len(t)
         n_direct = S
     seg_ptr, segments = _runs(ptr, k["gather"], touch_dest)
-    return PatternTables(widths, local, touch_dest, n_direct, seg_ptr, segments)
+    return PatternTables(widths, local, n_direct, seg_ptr, segments)
 
 
 def _runs(ptr, gather, dest) -> tuple[np.ndarray, np.ndarray]:

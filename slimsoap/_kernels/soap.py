@@ -252,7 +252,6 @@ def pair_gradients(
     entry_pattern,
     widths,
     local,
-    touch_dest,
     n_direct,
     seg_ptr,
     segments,
@@ -280,8 +279,7 @@ def pair_gradients(
     stored entry e lands in column local[k, e] of it. Only the entries a neighbour of β can
     change are visited for a pair: t in touch_ptr[l, β]:touch_ptr[l, β+1], entry
     touch_idx[t], factor touch_scale[t]; for patterns k < n_direct (a neighbour's own
-    pattern) its column is touch_dest[t], so the pair's block is written in order; for
-    symmetric identity blocks the touched entries of (l, β) are runs
+    pattern) the touched entries of (l, β) are runs
     segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0):
     entry t0 + k reads W[a0 + k·da] + W[b0 + k·db] into column dest0 + k (steps 0 or 1
     give unit-stride loops that vectorise).
