@@ -88,7 +88,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--species", nargs="+", default=None, help="elements (default: scan INPUT)")
     f.add_argument("--n", type=int, default=None, help="only the first N frames")
     f.add_argument("--gradients", action="store_true", help="also store ∂x/∂r (dense only)")
-    f.add_argument("--sparse", action="store_true", help="store values as CSR")
+    f.add_argument(
+        "--sparse",
+        action="store_true",
+        help="store values as CSR (with --gradients: species-block gradient rows)",
+    )
     f.add_argument("--overwrite", action="store_true", help="replace an existing store")
     _add_soap_options(f, {**_defaults(quick=False), "batch_size": "default 64"})
     f.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -94,7 +94,8 @@ def featurize(
         batch_size: frames per batch (one Dask task each).
         client: a ``dask.distributed.Client``; ``None`` computes in this process.
         gradients: also store position gradients (∂x/∂r, 1/Å).
-        sparse: store CSR values built from the species present (SOAP only; no gradients).
+        sparse: store CSR values built from the species present, and with ``gradients``
+            species-block sparse gradient rows (SOAP only).
         overwrite: replace an existing store.
         progress: show a tqdm progress bar (frames).
         max_pending: Dask only: batches in flight at once (default 2 per worker thread);
@@ -106,8 +107,6 @@ def featurize(
     """
     from tqdm.auto import tqdm
 
-    if sparse and gradients:
-        raise ValueError("sparse=True stores values only; featurize gradients with sparse=False")
     total = len(frames) if hasattr(frames, "__len__") else None
     store = FeatureStore.create(
         store_path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite

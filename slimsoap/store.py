@@ -11,11 +11,15 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
 - ``numbers``: (n_rows,) int64, atomic number of each row's centre atom;
 - ``energy``: (n_frames,) float64, ``atoms.info["energy"]`` in eV (NaN where absent);
 - with gradients, ``gradient_pairs`` (n_pairs, 2) int64 ``[row, atom]`` (global atom
-  indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å;
+  indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å; a sparse
+  store holds them as species-block rows (:class:`~slimsoap.sparse_gradients.SparseGradients`):
+  ``gradient_data`` (n_gdata,), ``gradient_start`` (n_pairs,) int64, ``gradient_pattern``
+  (n_pairs,) int64, and the columns of every pattern ``pattern_columns`` (n_pcols,) int64
+  with ``pattern_ptr`` (n_patterns + 1,) int64;
 - attributes: ``slimsoap_store`` (format version), ``calculator`` (the JSON of the
   calculator that made the values — seed included — see :func:`calculator_to_dict`),
   ``sparse``, ``gradients`` and the committed sizes ``n_rows``, ``n_frames``, ``nnz``,
-  ``n_pairs``.
+  ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``.
 
 An append writes the arrays first and the committed sizes last, so a batch interrupted
 half-way is invisible: readers use the committed sizes, and reopening for append trims
@@ -31,13 +35,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from .features import Features
+from .sparse_gradients import SparseGradients
 
 #: Version of the store layout (attribute ``slimsoap_store``).
 STORE_FORMAT = 1
 #: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
 #: the partly filled last chunk, so chunks much larger than a batch make appends slow.
 CHUNK_BYTES = 1 << 22
-_SIZES = ("n_rows", "n_frames", "nnz", "n_pairs")
+_SIZES = ("n_rows", "n_frames", "nnz", "n_pairs", "n_gdata", "n_patterns", "n_pcols")
 
 
 def _zarr():
@@ -150,13 +155,12 @@ class FeatureStore:
             calculator: the SOAP/ACSF calculator whose output will be stored (its JSON is
                 saved), or ``None`` for descriptors from elsewhere.
             sparse: store values as CSR (``data``/``indices``/``indptr``).
-            gradients: the batches carry position gradients (dense values only).
+            gradients: the batches carry position gradients (species-block sparse rows in
+                a sparse store, dense rows otherwise).
             chunk_rows: rows per chunk (default: about 4 MiB of values per chunk).
             overwrite: replace an existing store; otherwise an existing path is an error.
         """
         path = Path(path)
-        if sparse and gradients:
-            raise ValueError("a sparse store cannot hold gradients (SOAP returns them dense)")
         if path.exists() and not overwrite:
             raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True to replace it")
         group = _zarr().open_group(path, mode="w")
@@ -269,6 +273,10 @@ class FeatureStore:
             "indices": "nnz",
             "gradient_pairs": "n_pairs",
             "gradients": "n_pairs",
+            "gradient_start": "n_pairs",
+            "gradient_pattern": "n_pairs",
+            "gradient_data": "n_gdata",
+            "pattern_columns": "n_pcols",
         }
         for name, size in sizes.items():
             if name in self._group:
@@ -276,8 +284,9 @@ class FeatureStore:
                 n = self._size(size)
                 if arr.shape[0] != n:
                     arr.resize((n, *arr.shape[1:]))
-        if "indptr" in self._group and self._group["indptr"].shape[0] != self.n_rows + 1:
-            self._group["indptr"].resize((self.n_rows + 1,))
+        for name, n in (("indptr", self.n_rows), ("pattern_ptr", self._size("n_patterns"))):
+            if name in self._group and self._group[name].shape[0] != n + 1:
+                self._group[name].resize((n + 1,))
 
     def _create_arrays(self, n_features: int, dtype: np.dtype):
         g = self._group
@@ -295,6 +304,14 @@ class FeatureStore:
         if self.has_gradients:
             grows = _chunk_rows(3 * n_features * dtype.itemsize, None)
             g.create_array("gradient_pairs", shape=(0, 2), chunks=(grows * 64, 2), dtype=np.int64)
+        if self.has_gradients and self.sparse:
+            chunk = CHUNK_BYTES // 8
+            g.create_array("gradient_data", shape=(0,), chunks=(chunk,), dtype=dtype)
+            for name in ("gradient_start", "gradient_pattern", "pattern_columns"):
+                g.create_array(name, shape=(0,), chunks=(chunk,), dtype=np.int64)
+            ptr = g.create_array("pattern_ptr", shape=(1,), chunks=(4096,), dtype=np.int64)
+            ptr[:] = 0
+        elif self.has_gradients:
             g.create_array(
                 "gradients",
                 shape=(0, 3, n_features),
@@ -364,10 +381,53 @@ class FeatureStore:
         g["energy"].append(energy)
         if self.has_gradients:
             g["gradient_pairs"].append(features.gradient_pairs.astype(np.int64) + row0, axis=0)
-            grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense rows
-            g["gradients"].append(grads, axis=0)
             sizes["n_pairs"] = self._size("n_pairs") + len(features.gradient_pairs)
+            if self.sparse:
+                sizes.update(self._append_sparse_gradients(features.gradients))
+            else:
+                grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense
+                g["gradients"].append(grads, axis=0)
         g.attrs.update(sizes)  # commit: readers see the batch only now
+
+    def _append_sparse_gradients(self, grads) -> dict[str, int]:
+        """Append a batch's SparseGradients; returns the new committed sizes."""
+        if not isinstance(grads, SparseGradients):
+            raise ValueError(
+                "a sparse store holds species-block gradients: compute the batch with "
+                "gradients=True, sparse=True"
+            )
+        g = self._group
+        d0, p0, c0 = (self._size(k) for k in ("n_gdata", "n_patterns", "n_pcols"))
+        g["gradient_data"].append(grads.data.astype(g["gradient_data"].dtype, copy=False))
+        g["gradient_start"].append(grads.start.astype(np.int64) + d0)
+        g["gradient_pattern"].append(grads.pattern.astype(np.int64) + p0)
+        widths = np.array([len(c) for c in grads.columns], dtype=np.int64)
+        g["pattern_columns"].append(np.concatenate(grads.columns).astype(np.int64))
+        g["pattern_ptr"].append(c0 + np.cumsum(widths))
+        return {
+            "n_gdata": d0 + len(grads.data),
+            "n_patterns": p0 + len(widths),
+            "n_pcols": c0 + int(widths.sum()),
+        }
+
+    def gradients(self):
+        """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
+        :class:`~slimsoap.sparse_gradients.SparseGradients` of a sparse store."""
+        if not self.has_gradients:
+            return None
+        g, n = self._group, self._size("n_pairs")
+        if not self.sparse:
+            return g["gradients"][:n]
+        ptr = g["pattern_ptr"][: self._size("n_patterns") + 1]
+        flat = g["pattern_columns"][: self._size("n_pcols")]
+        columns = [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
+        return SparseGradients(
+            g["gradient_data"][: self._size("n_gdata")],
+            g["gradient_start"][:n],
+            g["gradient_pattern"][:n].astype(np.int32),
+            columns,
+            self.n_features,
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -406,16 +466,14 @@ class FeatureStore:
 
     def read(self) -> Features:
         """Everything in memory, as the calculator would have returned it for all frames."""
-        grads = pairs = None
+        pairs = None
         if self.has_gradients:
-            n = self._size("n_pairs")
-            pairs = self._group["gradient_pairs"][:n]
-            grads = self._group["gradients"][:n]
+            pairs = self._group["gradient_pairs"][: self._size("n_pairs")]
         return Features(
             values=self.values(),
             frame_index=self.frame_index,
             gradient_pairs=pairs,
-            gradients=grads,
+            gradients=self.gradients(),
         )
 
 

@@ -58,6 +58,25 @@ def test_dense_with_gradients_in_batches_equals_one_computation(tmp_path, soap, 
     assert got.values.dtype == ref.values.dtype
 
 
+@pytest.mark.parametrize("compression", ["nu2", "nu1mu1"])
+def test_sparse_gradients_in_batches_equal_one_computation(tmp_path, frames, compression):
+    """Species-block gradient rows survive batches (patterns, starts and rows shifted) and a
+    reopen for append; frames hold different species, so batches have their own patterns."""
+    soap = SOAP(["Cu", "Ag", "Au", "Ni"], 4.0, 3, 2, 0.5, compression=compression)
+    ref = soap.compute(frames, gradients=True)
+    path = tmp_path / "g.zarr"
+    store = FeatureStore.create(path, soap, sparse=True, gradients=True, chunk_rows=5)
+    _append_in_batches(store, soap, frames[:3], [1, 2], gradients=True, sparse=True)
+    _append_in_batches(
+        FeatureStore.open(path, mode="a"), soap, frames[3:], [1], gradients=True, sparse=True
+    )
+    got = FeatureStore.open(path).read()
+    np.testing.assert_allclose(got.values.toarray(), ref.values, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(got.gradient_pairs, ref.gradient_pairs)
+    np.testing.assert_allclose(np.asarray(got.gradients), ref.gradients, rtol=0, atol=1e-15)
+    assert got.gradients.nbytes <= ref.gradients.nbytes
+
+
 def test_metadata_numbers_energy_and_calculator(tmp_path, soap, frames):
     store = FeatureStore.create(tmp_path / "f.zarr", soap)
     _append_in_batches(store, soap, frames, [2, 2])
@@ -141,8 +160,11 @@ def test_errors(tmp_path, soap, frames):
     store = FeatureStore.create(path, soap)
     with pytest.raises(FileExistsError, match="overwrite"):
         FeatureStore.create(path, soap)
-    with pytest.raises(ValueError, match="cannot hold gradients"):
-        FeatureStore.create(tmp_path / "x.zarr", soap, sparse=True, gradients=True)
+    sparse_grads = FeatureStore.create(tmp_path / "x.zarr", soap, sparse=True, gradients=True)
+    dense_rows = soap.compute(frames[:1], gradients=True)
+    dense_rows.values = sp.csr_matrix(dense_rows.values)
+    with pytest.raises(ValueError, match="species-block gradients"):
+        sparse_grads.append(dense_rows, _numbers(frames[:1]))
     with pytest.raises(FileNotFoundError, match="no feature store"):
         FeatureStore.open(tmp_path / "missing.zarr")
     feats = soap.compute(frames[:1])
