@@ -48,6 +48,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from ._kernels.acsf import acsf_kernel, gradient_slots, molecule_pairs
+from ._threads import run_in_threads
 from .acsf_params import behler_preset
 from .errors import COINCIDENT_TOL, as_frames, check_positive, species_index, species_to_numbers
 from .features import Features
@@ -315,32 +316,14 @@ class ACSF:
             centre_slot = np.zeros(n_atoms, dtype=np.int64)
             grads = np.zeros((1, 3, self.n_features))
             strain = np.zeros((0, 3, 3, self.n_features))
-        acsf_kernel(
-            offsets,
-            vectors,
-            distances,
-            nb_species,
-            self.r_cut,
-            self._rad_eta,
-            self._rad_rs,
-            self._ang_eta_idx,
-            self._ang_zl_idx,
-            self._ang_g4,
-            self._eta_uniq,
-            self._zeta_uniq,
-            self._zeta_int,
-            self._lam_uniq,
-            self._pair_of,
-            *self._m2,
-            *self._m3,
-            self._w2.shape[0] * self._n_rad,
-            values,
-            bool(gradients),
-            pair_slot,
-            centre_slot,
-            grads,
-            strain,
-        )
+        args = (
+            offsets, vectors, distances, nb_species, self.r_cut, self._rad_eta, self._rad_rs,
+            self._ang_eta_idx, self._ang_zl_idx, self._ang_g4, self._eta_uniq, self._zeta_uniq,
+            self._zeta_int, self._lam_uniq, self._pair_of, *self._m2, *self._m3,
+            self._w2.shape[0] * self._n_rad, values, bool(gradients), pair_slot, centre_slot,
+            grads, strain,
+        )  # fmt: skip
+        run_in_threads(acsf_kernel, args, offsets)
         out = Features(values.astype(self.dtype, copy=False), frame_index)
         if gradients:
             rows = np.repeat(np.arange(n_atoms), np.diff(grad_offsets))

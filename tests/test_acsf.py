@@ -5,6 +5,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 from checks import assert_strain_gradients
+from structures import random_alloy
 
 from slimsoap.acsf import ACSF, acsf_length, species_pairs
 from slimsoap.acsf_params import REFERENCE_CUTOFF, behler_preset
@@ -299,3 +300,27 @@ def test_strain_gradients_finite_strain(compression):
         compression=compression,
     )
     assert_strain_gradients(calc, atoms)
+
+
+def test_threads_give_the_same_values_and_gradients():
+    """Centre ranges in two threads give the numbers of one thread, bit for bit."""
+    import numba
+
+    from slimsoap import _threads
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    frames = [random_alloy(["C", "O", "N"], repeat=3, seed=8)]
+    acsf = ACSF(["C", "N", "O"], 3.5, G2, G4, G5, compression="nu1mu1")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = acsf.compute(frames, gradients=True)
+        numba.set_num_threads(2)
+        two = acsf.compute(frames, gradients=True)
+    finally:
+        numba.set_num_threads(before)
+    assert 2 in _threads._pools
+    np.testing.assert_array_equal(two.values, one.values)
+    np.testing.assert_array_equal(two.gradients, one.gradients)
+    np.testing.assert_array_equal(two.strain_gradients, one.strain_gradients)

@@ -75,7 +75,7 @@ def gradient_slots(offsets, neighbours):
     return grad_offsets, slot_atom, pair_slot
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def acsf_kernel(
     offsets,
     vectors,
@@ -105,8 +105,12 @@ def acsf_kernel(
     centre_slot,
     grads,
     strain,
+    first,
+    stop,
 ):
-    """Accumulate symmetry functions (and gradients) of every centre into ``values``/``grads``.
+    """Accumulate symmetry functions (and gradients) of centres first:stop into the outputs.
+
+    Centres write disjoint rows and gradient slots, so ranges may run in parallel threads.
 
     Args:
         offsets, vectors, distances: neighbour pairs by centre (CSR), r_j - r_i in Å, |r_ij|.
@@ -160,7 +164,7 @@ def acsf_kernel(
     for t in range(n_ang):
         any_g5 = any_g5 or not ang_g4[t]
 
-    for i in range(n_centres):
+    for i in range(first, stop):
         s = offsets[i]
         n = offsets[i + 1] - s
         ci = centre_slot[i]
