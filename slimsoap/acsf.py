@@ -47,17 +47,15 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ._kernels.acsf import acsf_kernel, gradient_slots, molecule_pairs
+from ._kernels.acsf import acsf_kernel, gradient_slots
 from ._threads import run_in_threads
 from .acsf_params import behler_preset
-from .errors import COINCIDENT_TOL, as_frames, check_positive, species_index, species_to_numbers
+from .errors import as_frames, check_positive, species_index, species_to_numbers
 from .features import Features
-from .neighbours import neighbour_list
+from .neighbours import batch_neighbour_list
 
 #: Names accepted by ``compression``.
 COMPRESSIONS = ("nu2", "nu1mu1", "mu2", "weighted")
-#: Non-periodic frames with at most this many atoms share one batched O(n²) pair search.
-SMALL_FRAME = 64
 
 
 def acsf_length(
@@ -333,14 +331,9 @@ class ACSF:
         return out
 
     def _pairs(self, frames: list[Atoms]):
-        """Neighbour pairs of all frames, concatenated with global atom indices.
-
-        Runs of small non-periodic frames (≤ ``SMALL_FRAME`` atoms) share one batched
-        brute-force search; other frames use :func:`slimsoap.neighbours.neighbour_list`.
-        """
+        """Neighbour pairs of all frames, concatenated with global atom indices (small
+        molecules share one batched search, see :func:`batch_neighbour_list`)."""
         sizes = np.array([len(a) for a in frames], dtype=np.int64)
-        starts = np.zeros(len(frames) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
         numbers = np.concatenate([a.numbers for a in frames])
         try:
             species = species_index(numbers, self.species_z, 0)
@@ -348,44 +341,12 @@ class ACSF:
             for f, atoms in enumerate(frames):  # name the first offending frame
                 species_index(atoms.numbers, self.species_z, f)
             raise
-        small = [len(a) <= SMALL_FRAME and not a.pbc.any() for a in frames]
-        counts, nbrs, vecs, dists = [], [], [], []
-        f = 0
-        while f < len(frames):
-            if small[f]:
-                g = f
-                while g < len(frames) and small[g]:
-                    g += 1
-                pos = np.concatenate([frames[k].positions for k in range(f, g)]).astype(np.float64)
-                off, nb, vec, dist, ci, cj = molecule_pairs(
-                    pos, starts[f : g + 1] - starts[f], float(self.r_cut)
-                )
-                if ci >= 0 and dist.min() < COINCIDENT_TOL:
-                    bad = f + int(np.searchsorted(starts[f : g + 1] - starts[f], ci, "right")) - 1
-                    first = starts[bad] - starts[f]
-                    raise ValueError(
-                        f"frame {bad}: atoms {ci - first} and {cj - first} are at the same "
-                        f"position (distance {dist.min():.2e} Å)"
-                    )
-                counts.append(np.diff(off))
-                nbrs.append(nb + starts[f])
-                f = g
-            else:
-                nl = neighbour_list(frames[f], self.r_cut, f)
-                counts.append(np.diff(nl.offsets))
-                nbrs.append(nl.neighbours + starts[f])
-                vec, dist = nl.vectors, nl.distances
-                f += 1
-            vecs.append(vec)
-            dists.append(dist)
-        offsets = np.zeros(starts[-1] + 1, dtype=np.int64)
-        np.cumsum(np.concatenate(counts), out=offsets[1:])
-        neighbours = np.concatenate(nbrs).astype(np.int64)
+        nl = batch_neighbour_list(frames, self.r_cut)
         return (
-            offsets,
-            neighbours,
-            np.ascontiguousarray(np.concatenate(vecs), dtype=np.float64),
-            np.ascontiguousarray(np.concatenate(dists), dtype=np.float64),
-            species[neighbours],
+            nl.offsets,
+            nl.neighbours,
+            nl.vectors,
+            nl.distances,
+            species[nl.neighbours],
             np.repeat(np.arange(len(frames), dtype=np.int64), sizes),
         )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ase import Atoms
 
 from ._kernels.soap import expand_density
 from ._threads import run_in_threads
-from .neighbours import NeighbourList, neighbour_list
+from .neighbours import NeighbourList
 from .radial import RadialBasis
 
 
@@ -47,17 +46,15 @@ class Expansion:
 
 
 def expand(
-    atoms: Atoms,
     species: np.ndarray,
     n_species: int,
     basis: RadialBasis,
     cutoff_width: float,
     center_weight: float,
     gradients: bool,
-    frame: int = 0,
-    neighbours: NeighbourList | None = None,
+    neighbours: NeighbourList,
 ) -> Expansion:
-    """Expand the neighbour densities of every atom of ``atoms``.
+    """Expand the neighbour densities of every atom (of a frame, or of a batch of frames).
 
     Args:
         species: (n_atoms,) channel index 0..S-1 of each atom.
@@ -66,14 +63,14 @@ def expand(
         cutoff_width: width w of the cosine cutoff transition (Å).
         center_weight: weight of the centre atom's own Gaussian.
         gradients: also return the factors of ∂c/∂r per pair.
-        neighbours: the pairs within basis.r_cut, if already computed.
+        neighbours: the pairs within basis.r_cut of those atoms (indices into ``species``).
     """
-    nl = neighbour_list(atoms, basis.r_cut, frame) if neighbours is None else neighbours
+    nl = neighbours
     radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
     fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.at_origin()
     pair_species = species[nl.neighbours]
-    n, P, L1, N = len(atoms), len(nl.distances), basis.l_max + 1, basis.n_max
+    n, P, L1, N = len(species), len(nl.distances), basis.l_max + 1, basis.n_max
     c = np.empty((n, n_species, N, L1 * L1))
     radial_terms = np.empty((P if gradients else 0, 2, L1, N))
     angular_terms = np.empty((P if gradients else 0, 4, L1 * L1))

@@ -16,7 +16,7 @@ from .contraction import Contraction
 from .errors import as_frames, check_positive, species_index, species_to_numbers
 from .expansion import Expansion, expand
 from .features import Features
-from .neighbours import NeighbourList, neighbour_list
+from .neighbours import SMALL_FRAME, NeighbourList, batch_neighbour_list, neighbour_list
 from .radial import make_basis
 from .sparse_gradients import SparseGradients, frame_layout, pattern_columns
 
@@ -26,6 +26,8 @@ FORMAT_VERSION = 1
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
+#: Dense values: atoms of small molecules expanded and contracted in one batch.
+_VALUES_BATCH = 2048
 
 
 class SOAP:
@@ -176,19 +178,25 @@ class SOAP:
         present in the frame (``slot_species``), so memory follows S_frame, not S.
         """
         species = species_index(atoms.numbers, self.species_z, frame)
+        if neighbours is None:
+            neighbours = neighbour_list(atoms, self.r_cut, frame)
+        return self._expand_pairs(species, neighbours, gradients, compact)
+
+    def _expand_pairs(
+        self, species: np.ndarray, neighbours: NeighbourList, gradients: bool, compact: bool
+    ) -> Expansion:
+        """:meth:`expand` of atoms given by their species indices and pairs (one frame, or
+        a batch of small frames with batch-wide indices)."""
         slot_species = np.arange(len(self.species_z))
         if compact:
             slot_species, species = np.unique(species, return_inverse=True)
             species = species.ravel()
-        args = (len(slot_species),)
-        if neighbours is None:
-            neighbours = neighbour_list(atoms, self.r_cut, frame)
-        rest = (self.cutoff_width, self.center_weight, gradients, frame, neighbours)
-        exp = expand(atoms, species, *args, self.basis, *rest)
+        rest = (self.cutoff_width, self.center_weight, gradients, neighbours)
+        exp = expand(species, len(slot_species), self.basis, *rest)
         exp.slot_species = slot_species
         if self.extra_basis is None:
             return exp
-        ext = expand(atoms, species, *args, self.extra_basis, *rest)
+        ext = expand(species, len(slot_species), self.extra_basis, *rest)
         c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
         radial_terms = None
         if gradients:
@@ -235,14 +243,21 @@ class SOAP:
             return Features(values=self._compute_sparse(frames), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         offset = 0
-        for f, atoms in enumerate(frames):
-            exp = self.expand(atoms, f)
-            x = self._contraction.values(
-                exp.coefficients, self.dtype, values[offset : offset + len(atoms)]
-            )
+        for f0, f1 in _frame_batches(frames):
+            if f1 - f0 == 1:
+                exp = self.expand(frames[f0], f0)
+            else:  # small molecules: one pair search and one expansion for the batch
+                batch = frames[f0:f1]
+                species = np.concatenate(
+                    [species_index(a.numbers, self.species_z, f0 + k) for k, a in enumerate(batch)]
+                )
+                nl = batch_neighbour_list(batch, self.r_cut, f0)
+                exp = self._expand_pairs(species, nl, False, False)
+            n = len(exp.coefficients)
+            x = self._contraction.values(exp.coefficients, self.dtype, values[offset : offset + n])
             if self.normalize:
                 self._normalize(x, None, None, None)
-            offset += len(atoms)
+            offset += n
         return Features(values=values, frame_index=frame_index)
 
     def _compute_sparse(self, frames: list[Atoms]):
@@ -433,6 +448,26 @@ class SOAP:
             with np.load(_npz_path(path)) as z:
                 components = [z[f"l{l}"] for l in range(d["l_max"] + 1)]
         return cls.from_dict(d, components)
+
+
+def _frame_batches(frames: list[Atoms]) -> list[tuple[int, int]]:
+    """Consecutive frame ranges computed together: runs of small non-periodic frames up to
+    ``_VALUES_BATCH`` atoms (their per-frame Python cost would dominate), others alone."""
+    out, f = [], 0
+    while f < len(frames):
+        g, atoms = f + 1, len(frames[f])
+        if len(frames[f]) <= SMALL_FRAME and not frames[f].pbc.any():
+            while (
+                g < len(frames)
+                and len(frames[g]) <= SMALL_FRAME
+                and not frames[g].pbc.any()
+                and atoms + len(frames[g]) <= _VALUES_BATCH
+            ):
+                atoms += len(frames[g])
+                g += 1
+        out.append((f, g))
+        f = g
+    return out
 
 
 def _npz_path(path: Path) -> Path:

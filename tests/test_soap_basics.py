@@ -23,15 +23,16 @@ def test_kernel_identity(cluster):
     x = soap.compute(cluster).values
     from slimsoap.errors import species_index
     from slimsoap.expansion import expand
+    from slimsoap.neighbours import neighbour_list
 
     c = expand(
-        cluster,
         species_index(cluster.numbers, soap.species_z, 0),
         4,
         soap.basis,
         soap.cutoff_width,
         soap.center_weight,
         False,
+        neighbour_list(cluster, soap.r_cut),
     ).coefficients
     i, j = 1, 4
     full = 0.0
@@ -99,3 +100,23 @@ def test_bad_frames():
         soap.compute(Atoms("HO", positions=[[1, 1, 1], [1, 1, 1]]))
     with pytest.raises(ValueError, match="frame 1 has no atoms"):
         soap.compute([Atoms("H"), Atoms()])
+
+
+def test_small_molecules_batched_equal_one_by_one(monkeypatch):
+    """Runs of small non-periodic frames share one pair search and expansion; rows equal
+    those of frames computed one at a time, periodic and large frames in between too."""
+    from ase.build import molecule
+    from structures import random_alloy
+
+    frames = [molecule("CH4"), molecule("H2O"), random_alloy(["C", "O"], repeat=1, seed=2)]
+    frames += [molecule("CH3OH"), molecule("CO2"), molecule("C6H6")]
+    soap = SOAP(["H", "C", "O"], 4.0, 4, 3, compression="nu1mu1")
+    batched = soap.compute(frames).values
+    monkeypatch.setattr("slimsoap.soap.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.neighbours.SMALL_FRAME", 0)
+    single = soap.compute(frames).values
+    np.testing.assert_allclose(batched, single, rtol=1e-13, atol=1e-15)
+    bad = molecule("H2O")
+    bad.positions[2] = bad.positions[1]
+    with pytest.raises(ValueError, match="frame 4: atoms 1 and 2 are at the same position"):
+        soap.compute(frames[:4] + [bad])

@@ -91,3 +91,59 @@ def cell_list_pairs(pos_all, owner, n_centres, r_cut, origin, inv_bin, nbins):
             if sweep == 0:
                 counts[i] = c
     return out_i, out_j, out_d
+
+
+@nb.njit(cache=True)
+def molecule_pairs(positions, frame_offsets, r_cut):
+    """Directed pairs within ``r_cut`` (strict) inside each of many small non-periodic frames.
+
+    Brute force over the atoms of each frame (O(Σ n_f²)), in one call for the whole batch:
+    the Python cost per frame of a general neighbour list dominates for small molecules.
+
+    Args:
+        positions: (n_atoms, 3) positions (Å) of all frames, concatenated.
+        frame_offsets: (n_frames + 1,) atoms of frame f are frame_offsets[f]:frame_offsets[f+1].
+        r_cut: cutoff (Å).
+
+    Returns:
+        offsets (n_atoms + 1,), neighbours (n_pairs,) batch atom index, vectors (n_pairs, 3)
+        r_j - r_i, distances (n_pairs,), and the pair (i, j) of smallest distance (-1, -1 if
+        there are no pairs), sorted by centre.
+    """
+    n = positions.shape[0]
+    rc2 = r_cut * r_cut
+    offsets = np.zeros(n + 1, np.int64)
+    for f in range(frame_offsets.shape[0] - 1):
+        for i in range(frame_offsets[f], frame_offsets[f + 1]):
+            c = 0
+            for j in range(frame_offsets[f], frame_offsets[f + 1]):
+                d0 = positions[j, 0] - positions[i, 0]
+                d1 = positions[j, 1] - positions[i, 1]
+                d2 = positions[j, 2] - positions[i, 2]
+                if j != i and d0 * d0 + d1 * d1 + d2 * d2 < rc2:
+                    c += 1
+            offsets[i + 1] = c
+    for i in range(n):
+        offsets[i + 1] += offsets[i]
+    neighbours = np.empty(offsets[n], np.int64)
+    vectors = np.empty((offsets[n], 3))
+    distances = np.empty(offsets[n])
+    closest = (-1, -1)
+    d_min = np.inf
+    for f in range(frame_offsets.shape[0] - 1):
+        for i in range(frame_offsets[f], frame_offsets[f + 1]):
+            k = offsets[i]
+            for j in range(frame_offsets[f], frame_offsets[f + 1]):
+                d0 = positions[j, 0] - positions[i, 0]
+                d1 = positions[j, 1] - positions[i, 1]
+                d2 = positions[j, 2] - positions[i, 2]
+                r2 = d0 * d0 + d1 * d1 + d2 * d2
+                if j != i and r2 < rc2:
+                    neighbours[k] = j
+                    vectors[k, 0], vectors[k, 1], vectors[k, 2] = d0, d1, d2
+                    distances[k] = np.sqrt(r2)
+                    if distances[k] < d_min:
+                        d_min = distances[k]
+                        closest = (i, j)
+                    k += 1
+    return offsets, neighbours, vectors, distances, closest[0], closest[1]
