@@ -196,6 +196,24 @@ def test_sparse_39_elements_full_spectrum():
     np.testing.assert_allclose(x[:, cols].toarray(), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
+def test_sparse_gradients_39_elements():
+    """With 39 species and 4 present, each sparse gradient row holds only the present species'
+    entries, and they equal those of a calculator over the 4 species."""
+    species = [z for z in range(1, 84) if not (21 <= z <= 30 or 39 <= z <= 48 or 57 <= z <= 80)]
+    atoms = random_alloy(["Na", "K", "Al", "F"], repeat=1, seed=3, a=5.0)
+    soap = SOAP(species, 4.0, 3, 2, compression="nu2")
+    sub = SOAP(["F", "Na", "Al", "K"], 4.0, 3, 2)
+    got = soap.compute(atoms, gradients=True, sparse=True)
+    ref = sub.compute(atoms, gradients=True)
+    index = {lab: k for k, lab in enumerate(soap.labels())}
+    cols = np.array([index[lab] for lab in sub.labels()])
+    assert all(set(c) <= set(cols) for c in got.gradients.columns)
+    assert got.gradients.nbytes < 0.01 * len(got.gradients) * 3 * soap.n_features * 8
+    dense = got.gradients[:][:, :, cols]
+    scale = np.abs(ref.gradients).max()
+    np.testing.assert_allclose(dense, ref.gradients, rtol=0, atol=1e-12 * scale)
+
+
 def test_sparse_gradients_options():
     """strain=False skips strain gradients only; float32 output; a pair whose neighbour is an
     image of the centre lands in the centre's entry (all columns)."""
