@@ -13,6 +13,8 @@ At most :data:`MAX_POOLED` buffers are kept; :func:`free_cached_buffers` release
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 #: Below this many bytes, np.zeros is as good.
@@ -23,6 +25,9 @@ MAX_POOLED = 2
 MIN_FILL = 0.5
 
 _pool: list[np.ndarray] = []
+#: Guards the pool: arrays die (and return their buffers) in any thread. Re-entrant, since a
+#: garbage collection inside a pool operation may run another buffer's return.
+_lock = threading.RLock()
 
 
 class _Owner:
@@ -34,10 +39,11 @@ class _Owner:
 
     def __del__(self):
         try:
-            _pool.append(self.raw)
-            _pool.sort(key=lambda r: r.nbytes)
-            while len(_pool) > MAX_POOLED:
-                _pool.pop(0)
+            with _lock:
+                _pool.append(self.raw)
+                _pool.sort(key=lambda r: r.nbytes)
+                while len(_pool) > MAX_POOLED:
+                    _pool.pop(0)
         except Exception:  # interpreter shutdown
             pass
 
@@ -49,18 +55,21 @@ def zeros(size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
     if nbytes < MIN_BYTES:
         return np.zeros(int(size), dtype=dtype)
     raw = None
-    for k, r in enumerate(_pool):
-        if nbytes <= r.nbytes and nbytes >= MIN_FILL * r.nbytes:
-            raw = _pool.pop(k)
-            raw[:nbytes] = 0
-            break
+    with _lock:
+        for k, r in enumerate(_pool):
+            if nbytes <= r.nbytes and nbytes >= MIN_FILL * r.nbytes:
+                raw = _pool.pop(k)
+                break
     if raw is None:
         raw = np.zeros(nbytes, dtype=np.uint8)
+    else:
+        raw[:nbytes] = 0
     return np.asarray(_Owner(raw, nbytes)).view(dtype)
 
 
 def free_cached_buffers() -> int:
     """Release the recycled output buffers; returns the bytes freed."""
-    freed = sum(r.nbytes for r in _pool)
-    _pool.clear()
+    with _lock:
+        freed = sum(r.nbytes for r in _pool)
+        _pool.clear()
     return freed

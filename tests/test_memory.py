@@ -36,3 +36,23 @@ def test_pool_keeps_at_most_max_pooled():
     del bufs
     assert len(_memory._pool) == _memory.MAX_POOLED
     free_cached_buffers()
+
+
+def test_buffers_returned_from_many_threads_stay_consistent():
+    """Arrays dying in several threads while others take buffers: every buffer handed out
+    is large enough, zeroed, and not shared."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    free_cached_buffers()
+    n = _memory.MIN_BYTES // 8
+
+    def work(k):
+        a = _memory.zeros(n + 1000 * (k % 3))
+        ok = a.shape[0] == n + 1000 * (k % 3) and not a[::4096].any()
+        a[::4096] = k + 1  # would show up in another thread's "zeroed" buffer if shared
+        return ok
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, range(40)))
+    assert len(_memory._pool) <= _memory.MAX_POOLED
+    free_cached_buffers()
