@@ -16,10 +16,14 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
   ``gradient_data`` (n_gdata,), ``gradient_start`` (n_pairs,) int64, ``gradient_pattern``
   (n_pairs,) int64, and the columns of every pattern ``pattern_columns`` (n_pcols,) int64
   with ``pattern_ptr`` (n_patterns + 1,) int64;
+- with gradients that came with strain gradients (Σ_j r_ij ⊗ ∂x_i/∂r_j, for virials):
+  ``strain_gradients`` (n_rows, 3, 3, n_features), or in a sparse store ``strain_data``
+  (n_sdata,) and ``strain_start`` / ``strain_pattern`` (n_rows,) over the same patterns;
 - attributes: ``slimsoap_store`` (format version), ``calculator`` (the JSON of the
   calculator that made the values — seed included — see :func:`calculator_to_dict`),
   ``sparse``, ``gradients`` and the committed sizes ``n_rows``, ``n_frames``, ``nnz``,
-  ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``.
+  ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``, ``n_sdata``; ``strain`` says whether
+  strain gradients are stored (fixed by the first batch).
 
 An append writes the arrays first and the committed sizes last, so a batch interrupted
 half-way is invisible: readers use the committed sizes, and reopening for append trims
@@ -42,7 +46,7 @@ STORE_FORMAT = 1
 #: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
 #: the partly filled last chunk, so chunks much larger than a batch make appends slow.
 CHUNK_BYTES = 1 << 22
-_SIZES = ("n_rows", "n_frames", "nnz", "n_pairs", "n_gdata", "n_patterns", "n_pcols")
+_SIZES = ("n_rows", "n_frames", "nnz", "n_pairs", "n_gdata", "n_patterns", "n_pcols", "n_sdata")
 
 
 def _zarr():
@@ -277,6 +281,10 @@ class FeatureStore:
             "gradient_pattern": "n_pairs",
             "gradient_data": "n_gdata",
             "pattern_columns": "n_pcols",
+            "strain_gradients": "n_rows",
+            "strain_start": "n_rows",
+            "strain_pattern": "n_rows",
+            "strain_data": "n_sdata",
         }
         for name, size in sizes.items():
             if name in self._group:
@@ -288,7 +296,7 @@ class FeatureStore:
             if name in self._group and self._group[name].shape[0] != n + 1:
                 self._group[name].resize((n + 1,))
 
-    def _create_arrays(self, n_features: int, dtype: np.dtype):
+    def _create_arrays(self, n_features: int, dtype: np.dtype, strain: bool):
         g = self._group
         rows = _chunk_rows(n_features * dtype.itemsize, self._group.attrs.get("chunk_rows"))
         if self.sparse:
@@ -318,7 +326,19 @@ class FeatureStore:
                 chunks=(grows, 3, n_features),
                 dtype=dtype,
             )
-        g.attrs.update({"n_features": int(n_features), "dtype": dtype.name})
+        if strain and self.sparse:
+            g.create_array("strain_data", shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=dtype)
+            for name in ("strain_start", "strain_pattern"):
+                g.create_array(name, shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=np.int64)
+        elif strain:
+            srows = _chunk_rows(9 * n_features * dtype.itemsize, None)
+            g.create_array(
+                "strain_gradients",
+                shape=(0, 3, 3, n_features),
+                chunks=(srows, 3, 3, n_features),
+                dtype=dtype,
+            )
+        g.attrs.update({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
 
     def append(
         self,
@@ -360,9 +380,13 @@ class FeatureStore:
             want = "with" if self.has_gradients else "without"
             raise ValueError(f"this store holds values {want} gradients; the batch does not match")
         if self.n_features is None:
-            self._create_arrays(x.shape[1], np.dtype(x.dtype))
+            strain = self.has_gradients and features.strain_gradients is not None
+            self._create_arrays(x.shape[1], np.dtype(x.dtype), strain)
         elif x.shape[1] != self.n_features:
             raise ValueError(f"batch has {x.shape[1]} features, the store {self.n_features}")
+        if self.has_gradients and (features.strain_gradients is not None) != self.has_strain:
+            want = "with" if self.has_strain else "without"
+            raise ValueError(f"this store holds gradients {want} strain gradients; the batch not")
 
         g = self._group
         row0, frame0 = self.n_rows, self.n_frames
@@ -387,6 +411,8 @@ class FeatureStore:
             else:
                 grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense
                 g["gradients"].append(grads, axis=0)
+            if self.has_strain:
+                sizes.update(self._append_strain(features.strain_gradients, sizes))
         g.attrs.update(sizes)  # commit: readers see the batch only now
 
     def _append_sparse_gradients(self, grads) -> dict[str, int]:
@@ -409,6 +435,43 @@ class FeatureStore:
             "n_patterns": p0 + len(widths),
             "n_pcols": c0 + int(widths.sum()),
         }
+
+    def _append_strain(self, strain, sizes: dict[str, int]) -> dict[str, int]:
+        """Append a batch's strain gradients (patterns numbered as its gradients' were)."""
+        g = self._group
+        if not self.sparse:
+            g["strain_gradients"].append(
+                np.asarray(strain, dtype=g["strain_gradients"].dtype), axis=0
+            )
+            return {}
+        s0 = self._size("n_sdata")
+        g["strain_data"].append(strain.data.astype(g["strain_data"].dtype, copy=False))
+        g["strain_start"].append(strain.start.astype(np.int64) + s0)
+        g["strain_pattern"].append(strain.pattern.astype(np.int64) + self._size("n_patterns"))
+        return {"n_sdata": s0 + len(strain.data)}
+
+    @property
+    def has_strain(self) -> bool:
+        """Whether strain gradients are stored (known after the first batch)."""
+        return bool(self._group.attrs.get("strain", False))
+
+    def strain_gradients(self):
+        """The stored strain gradients in memory (dense (n_rows, 3, 3, n_features), or
+        :class:`~slimsoap.sparse_gradients.SparseGradients` with inner (3, 3)), or None."""
+        if not self.has_strain:
+            return None
+        g, n = self._group, self.n_rows
+        if not self.sparse:
+            return g["strain_gradients"][:n]
+        grads = self.gradients()
+        return SparseGradients(
+            g["strain_data"][: self._size("n_sdata")],
+            g["strain_start"][:n],
+            g["strain_pattern"][:n].astype(np.int32),
+            grads.columns,
+            self.n_features,
+            (3, 3),
+        )
 
     def gradients(self):
         """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
@@ -474,6 +537,7 @@ class FeatureStore:
             frame_index=self.frame_index,
             gradient_pairs=pairs,
             gradients=self.gradients(),
+            strain_gradients=self.strain_gradients(),
         )
 
 

@@ -55,7 +55,13 @@ def test_dense_with_gradients_in_batches_equals_one_computation(tmp_path, soap, 
     np.testing.assert_array_equal(got.frame_index, ref.frame_index)
     np.testing.assert_array_equal(got.gradient_pairs, ref.gradient_pairs)
     np.testing.assert_array_equal(got.gradients, ref.gradients)
+    np.testing.assert_array_equal(got.strain_gradients, ref.strain_gradients)
     assert got.values.dtype == ref.values.dtype
+    # a batch without strain gradients does not fit a store that has them
+    with pytest.raises(ValueError, match="with strain gradients"):
+        FeatureStore.open(tmp_path / "f.zarr", mode="a").append(
+            soap.compute(frames[:1], gradients=True, strain=False), _numbers(frames[:1])
+        )
 
 
 @pytest.mark.parametrize("compression", ["nu2", "nu1mu1"])
@@ -74,6 +80,7 @@ def test_sparse_gradients_in_batches_equal_one_computation(tmp_path, frames, com
     np.testing.assert_allclose(got.values.toarray(), ref.values, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(got.gradient_pairs, ref.gradient_pairs)
     np.testing.assert_allclose(np.asarray(got.gradients), ref.gradients, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got.strain_gradients[:], ref.strain_gradients, rtol=0, atol=1e-14)
     assert got.gradients.nbytes <= ref.gradients.nbytes
 
 
