@@ -1,18 +1,20 @@
 """Large zero-initialised output buffers, recycled between calls.
 
-Gradient outputs are hundreds of MB per frame. A fresh allocation of that size is mapped
-page by page by the operating system: measured here, 0.1 to 0.9 s of system time per GB
-(huge pages, depending on how much the kernel must compact memory to find them), which is
-more than the gradient kernel itself. Allocators that serve many smaller blocks from the
-heap (e.g. featomic's) reuse their pages from one call to the next without this cost.
+Gradient outputs are hundreds of MB per frame, and mapping fresh pages costs this VM more
+system time than the gradient kernel itself: NumPy's huge-page allocations took 0.9–2.4 s
+per GB on a first touch (the kernel compacts memory to find huge pages), ordinary pages
+populated in one system call (MAP_POPULATE) ~0.3–0.4 s per GB. Allocators that serve many
+smaller blocks from the heap (e.g. featomic's) reuse their pages from one call to the next.
 
-So the large buffers handed out here go back to a small pool when the last array viewing
-them dies, and the next request of a similar size reuses them (zeroed with one memset).
-At most :data:`MAX_POOLED` buffers are kept; :func:`free_cached_buffers` releases them.
+So a new buffer is mapped with MAP_POPULATE where the platform has it, and the buffers
+handed out go back to a small pool when the last array viewing them dies: the next request
+of a similar size reuses one (zeroed with a memset, no page mapping). At most
+:data:`MAX_POOLED` buffers are kept; :func:`free_cached_buffers` releases them.
 """
 
 from __future__ import annotations
 
+import mmap
 import threading
 
 import numpy as np
@@ -61,10 +63,19 @@ def zeros(size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
                 raw = _pool.pop(k)
                 break
     if raw is None:
-        raw = np.zeros(nbytes, dtype=np.uint8)
+        raw = _fresh(nbytes)
     else:
         raw[:nbytes] = 0
     return np.asarray(_Owner(raw, nbytes)).view(dtype)
+
+
+def _fresh(nbytes: int) -> np.ndarray:
+    """Zeroed bytes, their pages mapped up front where the platform allows."""
+    populate = getattr(mmap, "MAP_POPULATE", None)
+    if populate is None:
+        return np.zeros(nbytes, dtype=np.uint8)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=np.uint8)
 
 
 def free_cached_buffers() -> int:
