@@ -26,6 +26,8 @@ FORMAT_VERSION = 1
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
+#: Rows of gradients projected at once by ``normalize``.
+_NORMALIZE_CHUNK = 1024
 #: Dense values: atoms of small molecules expanded and contracted in one batch.
 _VALUES_BATCH = 2048
 
@@ -347,20 +349,21 @@ class SOAP:
 
     @staticmethod
     def _normalize(x, pairs, grads, strain):
-        """x ← x/|x| in place; gradients and strain gradients projected: (1 - x̂x̂ᵀ) dx / |x|."""
+        """x ← x/|x| in place; gradients and strain gradients projected: (1 - x̂x̂ᵀ) dx / |x|
+        (in chunks of rows, so no temporary the size of the gradients is made)."""
         norm = np.linalg.norm(x, axis=1)
         norm = np.where(norm > 0, norm, 1.0)
         x /= norm[:, None]
-        xh = x
-        if grads is not None:
-            rows = pairs[:, 0]
-            proj = np.einsum("pdf,pf->pd", grads, xh[rows])
-            grads -= proj[:, :, None] * xh[rows][:, None, :]
-            grads /= norm[rows][:, None, None]
-        if strain is not None:
-            proj = np.einsum("iabf,if->iab", strain, xh)
-            strain -= proj[..., None] * xh[:, None, None, :]
-            strain /= norm[:, None, None, None]
+        for g, rows in ((grads, None if pairs is None else pairs[:, 0]), (strain, None)):
+            if g is None:
+                continue
+            rows = np.arange(len(g)) if rows is None else rows
+            for a in range(0, len(g), _NORMALIZE_CHUNK):
+                part, r = g[a : a + _NORMALIZE_CHUNK], rows[a : a + _NORMALIZE_CHUNK]
+                xr = x[r]
+                proj = np.einsum("p...f,pf->p...", part, xr)
+                part -= proj[..., None] * xr.reshape(len(r), *(1,) * (part.ndim - 2), -1)
+                part /= norm[r].reshape(-1, *(1,) * (part.ndim - 1))
 
     # --- data-driven maps ----------------------------------------------------------------
 

@@ -95,3 +95,15 @@ def test_threads_give_the_same_gradients():
     np.testing.assert_array_equal(values_two, values_one)
     np.testing.assert_array_equal(two.gradients.data, one.gradients.data)
     np.testing.assert_array_equal(two.strain_gradients.data, one.strain_gradients.data)
+
+
+def test_normalize_in_chunks_equals_whole(monkeypatch, cluster):
+    """The gradient projection of normalize=True runs in row chunks; any chunk size gives
+    the same numbers."""
+    soap = SOAP(["H", "C", "N", "O"], r_cut=3.5, n_max=3, l_max=3, normalize=True)
+    whole = soap.compute(cluster, gradients=True)
+    monkeypatch.setattr("slimsoap.soap._NORMALIZE_CHUNK", 7)
+    chunked = soap.compute(cluster, gradients=True)
+    assert len(whole.gradients) > 7 and len(whole.strain_gradients) > 7
+    np.testing.assert_allclose(chunked.gradients, whole.gradients, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(chunked.strain_gradients, whole.strain_gradients, atol=1e-15)
