@@ -19,6 +19,9 @@ import scipy.sparse as sp
 from .contraction import GradientPlan
 from .neighbours import NeighbourList
 
+#: Entries gathered at once when SparseGradients are read or multiplied.
+_GROUP_ENTRIES = 2048
+
 
 class SparseGradients:
     """Gradients stored per entry as a dense block over the entry's pattern of columns.
@@ -79,14 +82,17 @@ class SparseGradients:
         return len(self.start)
 
     def _groups(self, index: np.ndarray):
-        """(positions in index, pattern, values (n, *inner, width)) per pattern present."""
+        """(positions in index, pattern, values (n, *inner, width)) per pattern present, in
+        chunks of at most ``_GROUP_ENTRIES`` entries (bounds the temporaries)."""
         k_inner = int(np.prod(self.inner))
         pats = self.pattern[index]
         for k in np.unique(pats):
-            where = np.flatnonzero(pats == k)
             width = len(self.columns[k])
-            flat = self.start[index[where]][:, None] + np.arange(k_inner * width)
-            yield where, k, self.data[flat].reshape(len(where), *self.inner, width)
+            every = np.flatnonzero(pats == k)
+            for a in range(0, len(every), _GROUP_ENTRIES):
+                where = every[a : a + _GROUP_ENTRIES]
+                flat = self.start[index[where]][:, None] + np.arange(k_inner * width)
+                yield where, k, self.data[flat].reshape(len(where), *self.inner, width)
 
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
