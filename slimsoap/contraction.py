@@ -168,9 +168,6 @@ class Contraction:
             symmetric = w2 is _SAME
             w2 = w1 if symmetric else w2
             touch = _touched_entries(rows, cols, w1 is None, w2 is None, len(species), self.N)
-            gather = np.zeros((2, 0), dtype=np.int64)
-            if symmetric and w1 is None:
-                gather = _gather_indices(rows, cols, *touch, len(species) * self.N, self.N)
             blocks.append(
                 GradientBlock(
                     w1,
@@ -180,7 +177,6 @@ class Contraction:
                     cols.astype(np.int64),
                     np.ascontiguousarray(scale, dtype=np.float64),
                     *touch,
-                    gather,
                     col0,
                 )
             )
@@ -253,34 +249,34 @@ def _touched_entries(
     return ptr, np.concatenate(lists).astype(np.int64)
 
 
-def _gather_indices(rows, cols, ptr, idx, width: int, n_max: int) -> np.ndarray:
-    """(2, len(idx)): for symmetric identity blocks, where touched entry t of slot β reads
-    the workspace [A (N × width) | A^T (width × N) | 0], A = ∂X_β^T X, flat: p[r, c] =
-    A[r-c0, c] (r in β) + A^T[r, c-c0] (c in β), the missing terms read the zero at 2·N·width.
-    Both terms then run with unit steps along a packed row."""
-    nk = n_max * width
-    out = np.full((2, len(idx)), 2 * nk, dtype=np.int64)
-    for beta in range(len(ptr) - 1):
-        t = slice(ptr[beta], ptr[beta + 1])
-        r, c, c0 = rows[idx[t]], cols[idx[t]], beta * n_max
-        out[0, t] = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
-        out[1, t] = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
-    return out
+def _gather(block: GradientBlock, k1: int, k2: int, n_slots: int, n_max: int) -> np.ndarray:
+    """(2, T) indices of a block's touched entries into the kernel's flat workspace of one
+    direction; entry t is W[gather[0, t]] + W[gather[1, t]].
 
-
-def _matrix_gather(block: GradientBlock, k1: int, k2: int) -> np.ndarray:
-    """(2, T) indices of a block's touched entries into [M1 | M2] of one direction, each
-    (k1, k2) row-major: p[r, c] = M1[r, c] + M1[c, r] (symmetric) or M1[r, c] + M2[r, c]."""
+    Symmetric identity blocks: W = [A (N × C) | A^T (C × N) | 0], A = ∂X_β^T X over the C
+    channels, so p[r, c] = A[r-c0, c] (r in β) + A^T[r, c-c0] (c in β), a missing term
+    reading the zero at 2·N·C (both terms then run with unit steps along a packed row).
+    Any other block: W = [M1 | M2], each (k1, k2) row-major (the widest block's widths),
+    p[r, c] = M1[r, c] + M1[c, r] (symmetric) or M1[r, c] + M2[r, c].
+    """
     r, c = block.rows[block.touch_idx], block.cols[block.touch_idx]
-    second = c * k2 + r if block.symmetric else 3 * k1 * k2 + r * k2 + c
-    return np.stack([r * k2 + c, second]).astype(np.int64)
+    if block.symmetric and block.w1 is None:
+        width = n_slots * n_max
+        nk, beta = n_max * width, np.repeat(np.arange(n_slots), np.diff(block.touch_ptr))
+        c0 = beta * n_max
+        first = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
+        second = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
+    else:
+        first = r * k2 + c
+        second = c * k2 + r if block.symmetric else 3 * k1 * k2 + r * k2 + c
+    return np.stack([first, second]).astype(np.int64)
 
 
 @dataclass
 class GradientBlock:
     """One l of a :class:`GradientPlan`: maps (None = identity), stored entries (rows, cols
-    of the (K1, K2) block, scale), entries touched per slot (CSR), their gather indices
-    (symmetric identity blocks) and the block's first entry."""
+    of the (K1, K2) block, scale), entries touched per slot (CSR) and the block's first
+    entry."""
 
     w1: np.ndarray | None
     w2: np.ndarray | None
@@ -290,7 +286,6 @@ class GradientBlock:
     scale: np.ndarray
     touch_ptr: np.ndarray
     touch_idx: np.ndarray
-    gather: np.ndarray
     col0: int
 
 
@@ -303,8 +298,7 @@ class GradientPlan:
     columns: np.ndarray
     n_slots: int
     n_radial: int
-    _arrays: dict | None = None
-    #: tables derived from the plan by other modules (e.g. output layouts), by key
+    #: tables derived from the plan (kernel arrays, output layouts), by key
     derived: dict = field(default_factory=dict)
 
     @property
@@ -322,9 +316,9 @@ class GradientPlan:
         """The blocks of every l packed for ``pair_gradients``: maps padded to the widest
         block, entries concatenated (entry e of l is col0[l] + e), touched entries per
         (l, slot) as CSR with their gather indices."""
-        if self._arrays is None:
-            self._arrays = self._pack()
-        return self._arrays
+        if "kernel" not in self.derived:
+            self.derived["kernel"] = self._pack()
+        return self.derived["kernel"]
 
     def _pack(self) -> dict[str, np.ndarray]:
         blocks, L1 = self.blocks, len(self.blocks)
@@ -359,7 +353,7 @@ class GradientPlan:
             touch_idx=np.concatenate([b.col0 + b.touch_idx for b in blocks]),
             touch_scale=np.concatenate([b.scale[b.touch_idx] for b in blocks]),
             gather=np.concatenate(
-                [b.gather if b.gather.size else _matrix_gather(b, int(k1.max()), int(k2.max()))
+                [_gather(b, int(k1.max()), int(k2.max()), self.n_slots, self.n_radial)
                  for b in blocks], axis=1),
         )  # fmt: skip
 

@@ -285,9 +285,10 @@ class SOAP:
 
         n_total, F = len(frame_index), self.n_features
         neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
-        setups = []
+        setups, slot_of_atom = [], []
         for f, atoms in enumerate(frames):
             slots = species_index(atoms.numbers, self.species_z, f)
+            slot_of_atom.append(slots)
             species = np.unique(slots) if sparse else np.arange(len(self.species_z))
             plan = self._contraction.gradient_plan(tuple(species.tolist()))
             atom_slot = np.searchsorted(species, slots) if sparse else None
@@ -303,7 +304,7 @@ class SOAP:
             plan, lay = setups[f]
             lay.out = data[bounds[f] : bounds[f + 1]]
             lay.strain = sdata[sbounds[f] : sbounds[f + 1]]
-            exp = self.expand(atoms, f, True, neighbours[f], compact=sparse)
+            exp = self._expand_pairs(slot_of_atom[f], neighbours[f], True, sparse)
             c = exp.coefficients
             xr = self._contraction.add_gradients(c, exp, plan, lay)
             pairs.append(lay.keys + offset)
