@@ -217,14 +217,14 @@ class Contraction:
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
             args = (y1, y2, block.rows, block.cols, block.scale, values, block.col0)
             run_in_threads(packed_entries, args, np.arange(len(c) + 1))
-        lay = layout
+        lay, tab = layout, layout.tables
         args = (
             nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
             exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"],
             k["w1_id"], k["w2_id"], k["symmetric"], k["rows"], k["cols"],
             k["scale"], k["col0"], k["touch_ptr"], k["touch_idx"], k["touch_scale"],
             k["gather"], lay.pair_entry, lay.centre_entry, lay.entry_base, lay.entry_pattern,
-            lay.widths, lay.local, lay.n_direct, lay.seg_ptr, lay.segments,
+            tab.widths, tab.local, tab.n_direct, tab.seg_ptr, tab.segments,
             lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
         )  # fmt: skip
         run_in_threads(pair_gradients, args, nl.offsets)

@@ -229,10 +229,10 @@ def _runs(ptr, gather, dest) -> tuple[np.ndarray, np.ndarray]:
 class FrameLayout:
     """Where the gradient kernel writes one frame's entries (see ``pair_gradients``).
 
-    Entry q's (3, widths[k]) block (k = entry_pattern[q]) starts at out[entry_base[q]];
-    the other fields are the plan's :class:`PatternTables`. Centre i's strain block
-    (3, 3, widths[-1]) starts at strain[strain_base[i]]. Flat ``out``/``strain`` are
-    views of the result (``out`` zero-initialised).
+    Entry q's (3, tables.widths[k]) block (k = entry_pattern[q]) starts at
+    out[entry_base[q]]; ``tables`` are the plan's :class:`PatternTables`. Centre i's
+    strain block (3, 3, tables.widths[-1]) starts at strain[strain_base[i]]. Flat
+    ``out``/``strain`` are views of the result (``out`` zero-initialised).
     """
 
     keys: np.ndarray
@@ -245,21 +245,15 @@ class FrameLayout:
     out: np.ndarray | None = None
     strain: np.ndarray | None = None
 
-    def __getattr__(self, name):
-        tables = self.__dict__.get("tables")
-        if tables is None:
-            raise AttributeError(name)
-        return getattr(tables, name)
-
     @property
     def size(self) -> int:
         """Values of the frame's position gradients."""
-        return int(self.entry_base[-1] + 3 * self.widths[self.entry_pattern[-1]])
+        return int(self.entry_base[-1] + 3 * self.tables.widths[self.entry_pattern[-1]])
 
     @property
     def strain_size(self) -> int:
         """Values of the frame's strain gradients (the centre pattern is the last)."""
-        return int(len(self.strain_base) * 9 * self.widths[-1])
+        return int(len(self.strain_base) * 9 * self.tables.widths[-1])
 
 
 def frame_layout(
