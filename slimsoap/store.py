@@ -463,15 +463,21 @@ class FeatureStore:
         g, n = self._group, self.n_rows
         if not self.sparse:
             return g["strain_gradients"][:n]
-        grads = self.gradients()
         return SparseGradients(
             g["strain_data"][: self._size("n_sdata")],
             g["strain_start"][:n],
             g["strain_pattern"][:n].astype(np.int32),
-            grads.columns,
+            self._pattern_columns(),
             self.n_features,
             (3, 3),
         )
+
+    def _pattern_columns(self) -> list[np.ndarray]:
+        """The global columns of every stored sparse-gradient pattern."""
+        g = self._group
+        ptr = g["pattern_ptr"][: self._size("n_patterns") + 1]
+        flat = g["pattern_columns"][: self._size("n_pcols")]
+        return [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
 
     def gradients(self):
         """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
@@ -481,14 +487,11 @@ class FeatureStore:
         g, n = self._group, self._size("n_pairs")
         if not self.sparse:
             return g["gradients"][:n]
-        ptr = g["pattern_ptr"][: self._size("n_patterns") + 1]
-        flat = g["pattern_columns"][: self._size("n_pcols")]
-        columns = [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
         return SparseGradients(
             g["gradient_data"][: self._size("n_gdata")],
             g["gradient_start"][:n],
             g["gradient_pattern"][:n].astype(np.int32),
-            columns,
+            self._pattern_columns(),
             self.n_features,
         )
 
