@@ -51,7 +51,7 @@ ALLOY = ("Ni", "Cu", "Pd", "Ag", "Pt")
 KCAL = 23.060548
 
 
-def _soap(species, compression, args):
+def _soap(species, compression, args, **extra):
     return SOAP(
         species,
         r_cut=args.r_cut,
@@ -60,20 +60,12 @@ def _soap(species, compression, args):
         sigma=args.sigma,
         compression=compression,
         center_weight=args.center_weight,
+        **extra,
     )
 
 
 def _soap_emt(compression, args):
-    return SOAP(
-        ALLOY,
-        r_cut=args.r_cut,
-        n_max=args.n_max,
-        l_max=args.l_max,
-        sigma=args.sigma,
-        cutoff_width=args.cutoff_width,
-        compression=compression,
-        center_weight=args.center_weight,
-    )
+    return _soap(ALLOY, compression, args, cutoff_width=args.cutoff_width)
 
 
 def bench_emt(args) -> dict:
