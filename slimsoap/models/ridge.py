@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
 from ..errors import check_int, check_positive
+from .params import EstimatorParams
 from .selection import select_sparse_points
 from .solvers import KernelRidge, WeightedRidge, dense
 
@@ -195,7 +196,7 @@ def nystrom_map(K_mm: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------- model
-class EnergyModel:
+class EnergyModel(EstimatorParams):
     """Per-structure energies from per-atom descriptors (paper §IV.5), scikit-learn style.
 
     Args:
@@ -264,18 +265,6 @@ class EnergyModel:
         "chemical_potentials",
         "random_state",
     )
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor arguments, as scikit-learn's ``get_params``."""
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params) -> EnergyModel:
-        """Set constructor arguments; unknown names raise ValueError."""
-        for k, v in params.items():
-            if k not in self._PARAMS:
-                raise ValueError(f"unknown parameter {k!r}; valid: {self._PARAMS}")
-            setattr(self, k, v)
-        return self
 
     # ------------------------------------------------------------------ preparation
     def _resolve_solver(self, n_atoms: int) -> str:

@@ -44,6 +44,7 @@ from ..errors import as_frames, check_int, check_positive
 from ..features import Features
 from ..sparse_gradients import SparseGradients
 from .pair_baseline import PairBaseline
+from .params import EstimatorParams
 from .ridge import element_counts, fit_chemical_potentials, structure_matrix
 from .selection import select_sparse_points
 
@@ -126,7 +127,7 @@ def _atom_offsets(frames: list[Atoms]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([len(a) for a in frames])]).astype(np.int64)
 
 
-class SparseGP:
+class SparseGP(EstimatorParams):
     """Sparse GP potential for energies, forces and virials (scikit-learn-like interface).
 
     Args:
@@ -191,18 +192,6 @@ class SparseGP:
         self.config_type_sigma = config_type_sigma
         self.baseline = baseline
         self.random_state = random_state
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor arguments, as scikit-learn's ``get_params``."""
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params) -> SparseGP:
-        """Set constructor arguments; unknown names raise ValueError."""
-        for k, v in params.items():
-            if k not in self._PARAMS:
-                raise ValueError(f"unknown parameter {k!r}; valid: {self._PARAMS}")
-            setattr(self, k, v)
-        return self
 
     # ---------------------------------------------------------------- kernel function
     def _check_hyper(self):
