@@ -32,8 +32,8 @@ from ase.collections import g2  # noqa: E402
 from dscribe.descriptors import ACSF as DScribeACSF  # noqa: E402
 from timing import median_time  # noqa: E402
 
-from slimsoap.acsf import ACSF  # noqa: E402
-from slimsoap.acsf_params import behler_preset  # noqa: E402
+from slimsoap.acsf.calculator import ACSF  # noqa: E402
+from slimsoap.acsf.presets import behler_preset  # noqa: E402
 
 METALS = ["Cu", "Ag", "Au", "Ni", "Pd"]
 ORGANIC = ["H", "C", "N", "O"]

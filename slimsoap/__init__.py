@@ -1,21 +1,21 @@
 """slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
 
-from ._memory import free_cached_buffers
-from .acsf import ACSF, acsf_length
-from .acsf_params import behler_preset
-from .analysis import (
+from slimsoap._runtime.buffers import free_cached_buffers
+from slimsoap.acsf.calculator import ACSF, acsf_length
+from slimsoap.acsf.presets import behler_preset
+from slimsoap.analysis import (
     distance_correlation,
     imbalance_plane,
     information_imbalance,
     sensitivity_eigenvalues,
 )
-from .channels import descriptor_length
-from .features import Features
-from .pipeline import StudyConfig, featurize, run_study
-from .recovery import RankReport, read_features, recover, write_features
-from .soap import SOAP
-from .sparse_gradients import SparseGradients
-from .store import FeatureStore
+from slimsoap.features import Features
+from slimsoap.io.store import FeatureStore
+from slimsoap.soap.calculator import SOAP
+from slimsoap.soap.compressions.vocabulary import descriptor_length
+from slimsoap.soap.gradients.layout import SparseGradients
+from slimsoap.soap.recovery import RankReport, read_features, recover, write_features
+from slimsoap.study.pipeline import StudyConfig, featurize, run_study
 
 __all__ = [
     "ACSF",

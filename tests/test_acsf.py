@@ -7,8 +7,8 @@ from ase.build import bulk, molecule
 from checks import assert_strain_gradients
 from structures import random_alloy
 
-from slimsoap.acsf import ACSF, acsf_length, species_pairs
-from slimsoap.acsf_params import REFERENCE_CUTOFF, behler_preset
+from slimsoap.acsf.calculator import ACSF, acsf_length, species_pairs
+from slimsoap.acsf.presets import REFERENCE_CUTOFF, behler_preset
 
 G2 = [[0.5, 0.0], [1.2, 1.5]]
 G4 = [[0.05, 1, 1], [0.1, 2, -1], [0.0, 3.5, 1]]
@@ -266,7 +266,7 @@ def test_batched_molecule_pairs_equal_the_general_neighbour_list(monkeypatch, gr
     frames = [cluster(), molecule("CH3CH2OH"), alloy(), cluster(), molecule("HCOOH")]
     a = ACSF(["H", "C", "O"] + SPECIES, 4.5, G2, G4, G5)
     batched = a.compute(frames, gradients=gradients)
-    monkeypatch.setattr("slimsoap.neighbours.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.systems.neighbours.SMALL_FRAME", 0)
     general = a.compute(frames, gradients=gradients)
     np.testing.assert_allclose(batched.values, general.values, rtol=1e-13, atol=1e-15)
     if gradients:  # slot order may differ with the neighbour order: compare densely
@@ -306,7 +306,7 @@ def test_threads_give_the_same_values_and_gradients():
     """Centre ranges in two threads give the numbers of one thread, bit for bit."""
     import numba
 
-    from slimsoap import _threads
+    from slimsoap._runtime import threads as _threads
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs NUMBA_NUM_THREADS >= 2")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from slimsoap import _memory, free_cached_buffers
+from slimsoap import free_cached_buffers
+from slimsoap._runtime import buffers as _memory
 
 
 def test_large_buffers_are_zeroed_recycled_and_released():

@@ -6,7 +6,7 @@ from ase import Atoms
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
-from slimsoap.neighbours import neighbour_list
+from slimsoap.systems.neighbours import neighbour_list
 
 
 def _as_counter(i, j, D):

@@ -8,11 +8,11 @@ import pytest
 from structures import random_alloy, random_cluster
 
 from slimsoap import SOAP
-from slimsoap.cli import main
+from slimsoap.cli.main import main
 from slimsoap.data import read_frames, write_extxyz
-from slimsoap.pipeline import StudyConfig, batches, featurize, load_frames, run_study
-from slimsoap.recovery import recover
-from slimsoap.store import FeatureStore
+from slimsoap.io.store import FeatureStore
+from slimsoap.soap.recovery import recover
+from slimsoap.study.pipeline import StudyConfig, batches, featurize, load_frames, run_study
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import spherical_in
 
-from slimsoap.radial import GTOBasis, make_basis
+from slimsoap.soap.basis import GTOBasis, make_basis
 
 
 @pytest.fixture(scope="module")

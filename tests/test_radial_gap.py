@@ -5,8 +5,8 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import spherical_in
 
-from slimsoap.radial import make_basis
-from slimsoap.radial_gap import GaussianBasis, scaled_bessel_i
+from slimsoap.soap.basis import make_basis
+from slimsoap.soap.basis.gaussian import GaussianBasis, scaled_bessel_i
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ def test_kernel_identity(cluster):
     N, L = 3, 4
     soap = SOAP(species, r_cut=3.5, n_max=N, l_max=L, center_weight=0.7)
     x = soap.compute(cluster).values
-    from slimsoap.errors import species_index
-    from slimsoap.expansion import expand
-    from slimsoap.neighbours import neighbour_list
+    from slimsoap._validation import species_index
+    from slimsoap.soap.expansion import expand
+    from slimsoap.systems.neighbours import neighbour_list
 
     c = expand(
         species_index(cluster.numbers, soap.species_z, 0),
@@ -112,8 +112,8 @@ def test_small_molecules_batched_equal_one_by_one(monkeypatch):
     frames += [molecule("CH3OH"), molecule("CO2"), molecule("C6H6")]
     soap = SOAP(["H", "C", "O"], 4.0, 4, 3, compression="nu1mu1")
     batched = soap.compute(frames).values
-    monkeypatch.setattr("slimsoap.soap.SMALL_FRAME", 0)
-    monkeypatch.setattr("slimsoap.neighbours.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.soap.calculator.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.systems.neighbours.SMALL_FRAME", 0)
     single = soap.compute(frames).values
     np.testing.assert_allclose(batched, single, rtol=1e-13, atol=1e-15)
     bad = molecule("H2O")

@@ -89,7 +89,7 @@ def test_threads_give_the_same_gradients():
         values_two = soap.compute(frames).values
     finally:
         numba.set_num_threads(before)
-    from slimsoap import _threads
+    from slimsoap._runtime import threads as _threads
 
     assert 2 in _threads._pools  # the work was really split
     np.testing.assert_array_equal(values_two, values_one)
@@ -102,7 +102,7 @@ def test_normalize_in_chunks_equals_whole(monkeypatch, cluster):
     the same numbers."""
     soap = SOAP(["H", "C", "N", "O"], r_cut=3.5, n_max=3, l_max=3, normalize=True)
     whole = soap.compute(cluster, gradients=True)
-    monkeypatch.setattr("slimsoap.soap._NORMALIZE_CHUNK", 7)
+    monkeypatch.setattr("slimsoap.soap.calculator._NORMALIZE_CHUNK", 7)
     chunked = soap.compute(cluster, gradients=True)
     assert len(whole.gradients) > 7 and len(whole.strain_gradients) > 7
     np.testing.assert_allclose(chunked.gradients, whole.gradients, rtol=0, atol=1e-15)

@@ -9,7 +9,7 @@ from structures import random_alloy, random_cluster
 
 from slimsoap import ACSF, SOAP
 from slimsoap.features import Features
-from slimsoap.store import (
+from slimsoap.io.store import (
     FeatureStore,
     calculator_from_dict,
     calculator_to_dict,

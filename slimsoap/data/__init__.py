@@ -1,8 +1,14 @@
 """Data sets: streaming readers of labelled structures and seeded, cached generators."""
 
-from .generators import cache_dir, generate
-from .qm9 import QM9_PROPERTIES, parse_qm9_xyz, qm9pack_missing_indices, read_qm9_xyz, read_qm9pack
-from .readers import read_ase_db, read_extxyz, read_frames, read_xsf, write_extxyz
+from slimsoap.data.generators import cache_dir, generate
+from slimsoap.data.qm9 import (
+    QM9_PROPERTIES,
+    parse_qm9_xyz,
+    qm9pack_missing_indices,
+    read_qm9_xyz,
+    read_qm9pack,
+)
+from slimsoap.data.readers import read_ase_db, read_extxyz, read_frames, read_xsf, write_extxyz
 
 __all__ = [
     "QM9_PROPERTIES",

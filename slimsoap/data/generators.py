@@ -16,10 +16,10 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .gen_alloy import generate_alloy
-from .gen_amino import generate_amino
-from .gen_elpasolite import generate_elpasolite
-from .readers import write_extxyz
+from slimsoap.data.gen_alloy import generate_alloy
+from slimsoap.data.gen_amino import generate_amino
+from slimsoap.data.gen_elpasolite import generate_elpasolite
+from slimsoap.data.readers import write_extxyz
 
 #: Generator name → (function, packages whose versions determine the labels).
 GENERATORS = {

@@ -333,14 +333,14 @@ def read_frames(path: str | os.PathLike, format: str | None = None, **kwargs) ->
         raise FileNotFoundError(f"{os.fspath(path)!r} does not exist")
     fmt = format or _format_of(Path(path))
     if fmt == "qm9pack":
-        from .qm9 import read_qm9pack
+        from slimsoap.data.qm9 import read_qm9pack
 
         return read_qm9pack(**kwargs)
     return FORMATS[fmt](path, **kwargs)
 
 
 def _read_qm9(path, **kwargs):
-    from .qm9 import read_qm9_xyz
+    from slimsoap.data.qm9 import read_qm9_xyz
 
     return read_qm9_xyz(path, **kwargs)
 

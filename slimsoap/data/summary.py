@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ..neighbours import neighbour_list
+from slimsoap.systems.neighbours import neighbour_list
 
 
 def species_per_environment(atoms: Atoms, r_cut: float) -> np.ndarray:

@@ -9,11 +9,17 @@
   environments.
 """
 
-from .learning_curve import LearningCurve, learning_curve
-from .pair_baseline import PairBaseline
-from .ridge import EnergyModel
-from .selection import cur_selection, farthest_point_sampling, select_sparse_points
-from .sparse_gp import Prediction, SparseGP, Targets, errors_by_config_type, read_targets
+from slimsoap.models.learning_curve import LearningCurve, learning_curve
+from slimsoap.models.pair_baseline import PairBaseline
+from slimsoap.models.ridge import EnergyModel
+from slimsoap.models.selection import cur_selection, farthest_point_sampling, select_sparse_points
+from slimsoap.models.sparse_gp import (
+    Prediction,
+    SparseGP,
+    Targets,
+    errors_by_config_type,
+    read_targets,
+)
 
 __all__ = [
     "EnergyModel",

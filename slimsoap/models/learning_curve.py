@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import check_int
-from .ridge import EnergyModel, Matrix, as_numbers, check_features, check_structure_index
+from slimsoap._validation import check_int
+from slimsoap.models.ridge import (
+    EnergyModel,
+    Matrix,
+    as_numbers,
+    check_features,
+    check_structure_index,
+)
 
 METRICS = ("mae_structure", "rmse_structure", "mae_atom", "rmse_atom")
 

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from ase import Atoms
 
-from ..errors import check_int, check_positive
-from ..neighbours import neighbour_list
+from slimsoap._validation import check_int, check_positive
+from slimsoap.systems.neighbours import neighbour_list
 
 
 @dataclass

@@ -37,10 +37,10 @@ import numpy as np
 import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
-from ..errors import check_int, check_positive
-from .params import EstimatorParams
-from .selection import select_sparse_points
-from .solvers import KernelRidge, WeightedRidge, dense
+from slimsoap._validation import check_int, check_positive
+from slimsoap.models.params import EstimatorParams
+from slimsoap.models.selection import select_sparse_points
+from slimsoap.models.solvers import KernelRidge, WeightedRidge, dense
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import check_int
+from slimsoap._validation import check_int
 
 ArrayLike2D = np.ndarray | sp.spmatrix | sp.sparray
 

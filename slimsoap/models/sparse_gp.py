@@ -40,13 +40,13 @@ import scipy.linalg
 import scipy.sparse as sp
 from ase import Atoms
 
-from ..errors import as_frames, check_int, check_positive
-from ..features import Features
-from ..sparse_gradients import SparseGradients
-from .pair_baseline import PairBaseline
-from .params import EstimatorParams
-from .ridge import element_counts, fit_chemical_potentials, structure_matrix
-from .selection import select_sparse_points
+from slimsoap._validation import as_frames, check_int, check_positive
+from slimsoap.features import Features
+from slimsoap.models.pair_baseline import PairBaseline
+from slimsoap.models.params import EstimatorParams
+from slimsoap.models.ridge import element_counts, fit_chemical_potentials, structure_matrix
+from slimsoap.models.selection import select_sparse_points
+from slimsoap.soap.gradients.layout import SparseGradients
 
 #: Target memory (bytes) of one block of force rows while the design matrix is built.
 _BLOCK_BYTES = 128 * 2**20

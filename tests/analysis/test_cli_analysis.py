@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from slimsoap.cli_analysis import add_subparser, load_descriptor
+from slimsoap.cli.analysis import add_subparser, load_descriptor
 
 
 def run(argv):

@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from slimsoap.analysis import distance_correlation, imbalance_plane  # noqa: E402
-from slimsoap.plots import (  # noqa: E402
+from slimsoap.analysis.plots import (  # noqa: E402
     plot_distance_correlation,
     plot_histogram2d,
     plot_imbalance_plane,

@@ -191,7 +191,7 @@ def test_bad_input():
 
 @pytest.fixture(scope="module")
 def soap_cls():
-    soap = pytest.importorskip("slimsoap.soap")
+    soap = pytest.importorskip("slimsoap.soap.calculator")
     return soap.SOAP
 
 

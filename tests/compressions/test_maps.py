@@ -188,7 +188,7 @@ def test_embed_presets_follow_the_paper(atoms):
 
 
 def test_periodic_table_positions():
-    from slimsoap.embeddings import group, period
+    from slimsoap.soap.compressions.embeddings import group, period
 
     # S, Fe, Xe, Cs, La, Lu, Hf, Rn, He, F
     cases = {

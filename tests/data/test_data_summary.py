@@ -8,7 +8,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from slimsoap.cli_data import add_subparser
+from slimsoap.cli.data import add_subparser
 from slimsoap.data.readers import write_extxyz
 from slimsoap.data.summary import species_per_environment, summarize
 

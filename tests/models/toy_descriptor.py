@@ -9,7 +9,7 @@ x_i[s, k] = Σ_{j≠i, species s, r_ij<r_cut} exp(−(r_ij − c_k)²/2w²) · �
 import numpy as np
 
 from slimsoap.features import Features
-from slimsoap.neighbours import neighbour_list
+from slimsoap.systems.neighbours import neighbour_list
 
 
 class PairHistogram:

@@ -14,7 +14,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 
-from slimsoap.acsf import ACSF, species_pairs
+from slimsoap.acsf.calculator import ACSF, species_pairs
 
 dscribe = pytest.importorskip("dscribe.descriptors")
 

@@ -6,8 +6,8 @@ import numpy as np
 from structures import random_cluster
 
 from slimsoap import SOAP
-from slimsoap.cli_recover import add_subparser
-from slimsoap.recovery import read_features, write_features
+from slimsoap.cli.recover import add_subparser
+from slimsoap.soap.recovery import read_features, write_features
 
 
 def test_recover_command(tmp_path, capsys):

@@ -7,7 +7,7 @@ from ase import Atoms
 from structures import random_cluster
 
 from slimsoap import SOAP
-from slimsoap.recovery import read_features, recover, write_features
+from slimsoap.soap.recovery import read_features, recover, write_features
 
 TEN = ["H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels.soap import packed_entries, pair_gradients
-from ._threads import run_in_threads
-from .channels import ChannelMap
-from .expansion import Expansion
+from slimsoap._kernels.soap import packed_entries, pair_gradients
+from slimsoap._runtime.threads import run_in_threads
+from slimsoap.soap.compressions.vocabulary import ChannelMap
+from slimsoap.soap.expansion import Expansion
 
 
 class Contraction:

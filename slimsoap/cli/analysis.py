@@ -86,7 +86,7 @@ def run_imbalance(args: argparse.Namespace) -> int:
             f"{plane.to_reference[i]:>16.4f}{plane.to_reference_err[i]:>10.4f}"
         )
     if args.plot:
-        from slimsoap.plots import plot_imbalance_plane
+        from slimsoap.analysis.plots import plot_imbalance_plane
 
         print(f"wrote {plot_imbalance_plane(plane, args.plot, reference_name=ref)}")
     return 0
@@ -106,7 +106,7 @@ def run_distance_correlation(args: argparse.Namespace) -> int:
     print(f"distance Spearman {result.spearman:.4f} ({result.spearman_pairs} pairs)")
     print(f"rank correlation  {result.rank_pearson:.4f}")
     if args.plot:
-        from slimsoap.plots import plot_distance_correlation
+        from slimsoap.analysis.plots import plot_distance_correlation
 
         names = (Path(args.a).stem, Path(args.b).stem)
         for kind in ("distance", "rank"):

@@ -37,8 +37,8 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from .features import Features
-from .store import FeatureStore, calculator_from_dict, calculator_to_dict
+from slimsoap.features import Features
+from slimsoap.io.store import FeatureStore, calculator_from_dict, calculator_to_dict
 
 
 def batches(frames: Iterable[Atoms], batch_size: int) -> Iterator[list[Atoms]]:
@@ -241,7 +241,7 @@ class StudyConfig:
 
 def load_frames(config: StudyConfig) -> tuple[list[Atoms], str]:
     """The study's frames and a description of where they came from."""
-    from .data import generate, read_frames, read_qm9pack
+    from slimsoap.data import generate, read_frames, read_qm9pack
 
     n = config.n if config.n is not None else DEFAULT_FRAMES.get(config.data)
     if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
@@ -278,8 +278,8 @@ def _step(config: StudyConfig, steps: dict, name: str):
 
 
 def _calculators(config: StudyConfig, species: list[int]) -> dict:
-    from .channels import COMPRESSIONS
-    from .soap import SOAP
+    from slimsoap.soap.calculator import SOAP
+    from slimsoap.soap.compressions.vocabulary import COMPRESSIONS
 
     names = list(dict.fromkeys(["nu2", *config.compressions]))
     out = {}
@@ -334,8 +334,8 @@ def _lengths(calculators, values, timings) -> list[dict]:
 
 
 def _correlations(values, idx, figures, written: list) -> list[dict]:
-    from .analysis import distance_correlation
-    from .plots import plot_distance_correlation
+    from slimsoap.analysis import distance_correlation
+    from slimsoap.analysis.plots import plot_distance_correlation
 
     ref = values["nu2"][idx]
     rows = []
@@ -361,8 +361,8 @@ def _correlations(values, idx, figures, written: list) -> list[dict]:
 
 
 def _imbalance(config, values, figures, written: list) -> list[dict]:
-    from .analysis import imbalance_plane
-    from .plots import plot_imbalance_plane
+    from slimsoap.analysis import imbalance_plane
+    from slimsoap.analysis.plots import plot_imbalance_plane
 
     n = values["nu2"].shape[0]
     sub = n > config.max_environments
@@ -388,7 +388,7 @@ def _imbalance(config, values, figures, written: list) -> list[dict]:
 
 
 def _recovery(calculators, values) -> dict:
-    from .recovery import RECOVERABLE, recover
+    from slimsoap.soap.recovery import RECOVERABLE, recover
 
     ref = values["nu2"]
     out = {}
@@ -420,7 +420,7 @@ def _train_sizes(config, n_frames) -> list[int]:
 
 
 def _learning(config, values, frame_index, numbers, energy, out, written: list) -> dict:
-    from .models import EnergyModel, learning_curve
+    from slimsoap.models import EnergyModel, learning_curve
 
     if not np.all(np.isfinite(energy)):
         return {"skipped": "some frames have no energy (info['energy'])"}

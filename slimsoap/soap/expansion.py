@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels.soap import expand_density
-from ._threads import run_in_threads
-from .neighbours import NeighbourList
-from .radial import RadialBasis
+from slimsoap._kernels.soap import expand_density
+from slimsoap._runtime.threads import run_in_threads
+from slimsoap.soap.basis.base import RadialBasis
+from slimsoap.systems.neighbours import NeighbourList
 
 
 def cutoff_function(r: np.ndarray, r_cut: float, width: float) -> tuple[np.ndarray, np.ndarray]:

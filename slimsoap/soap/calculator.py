@@ -10,15 +10,20 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ._memory import zeros
-from .channels import build_channels, resolve_options
-from .contraction import Contraction
-from .errors import as_frames, check_positive, species_index, species_to_numbers
-from .expansion import Expansion, expand
-from .features import Features
-from .neighbours import SMALL_FRAME, NeighbourList, batch_neighbour_list, neighbour_list
-from .radial import make_basis
-from .sparse_gradients import SparseGradients, frame_layout, pattern_columns
+from slimsoap._runtime.buffers import zeros
+from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap.features import Features
+from slimsoap.soap.basis import make_basis
+from slimsoap.soap.compressions.vocabulary import build_channels, resolve_options
+from slimsoap.soap.contraction import Contraction
+from slimsoap.soap.expansion import Expansion, expand
+from slimsoap.soap.gradients.layout import SparseGradients, frame_layout, pattern_columns
+from slimsoap.systems.neighbours import (
+    SMALL_FRAME,
+    NeighbourList,
+    batch_neighbour_list,
+    neighbour_list,
+)
 
 #: Version of the saved-calculator format (:meth:`SOAP.to_dict`).
 FORMAT_VERSION = 1

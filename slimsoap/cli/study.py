@@ -15,7 +15,14 @@ import argparse
 import itertools
 import time
 
-from .pipeline import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, featurize, make_client, run_study
+from slimsoap.study.pipeline import (
+    DEFAULT_COMPRESSIONS,
+    QUICK,
+    StudyConfig,
+    featurize,
+    make_client,
+    run_study,
+)
 
 
 def _add_soap_options(p: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
@@ -132,14 +139,14 @@ def run_study_command(args: argparse.Namespace) -> int:
 
 
 def _frames(args):
-    from .data import read_frames
+    from slimsoap.data import read_frames
 
     frames = read_frames(args.input)
     return frames if args.n is None else itertools.islice(frames, args.n)
 
 
 def _calculator(args):
-    from .soap import SOAP
+    from slimsoap.soap.calculator import SOAP
 
     if args.calculator is not None:
         return SOAP.load(args.calculator)

@@ -1,26 +1,11 @@
-"""Command-line interface: ``slimsoap <command>``.
-
-Commands are registered by modules that each provide ``add_subparser(subparsers)``; the
-handler is stored as the parser default ``func``.
-"""
+"""``slimsoap demo``: every compression on a built-in 5-element alloy cell, summarised."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 import time
 
 import numpy as np
-
-#: Modules contributing subcommands (each defines ``add_subparser``).
-COMMAND_MODULES = [
-    "slimsoap.cli",
-    "slimsoap.cli_data",
-    "slimsoap.cli_analysis",
-    "slimsoap.cli_recover",
-    "slimsoap.cli_study",
-]
 
 
 def _demo_structure(seed: int, repeat: int):
@@ -35,8 +20,8 @@ def _demo_structure(seed: int, repeat: int):
 
 def _run_demo(args: argparse.Namespace) -> int:
     """Compute every compression on a built-in 5-element alloy cell and print a summary."""
-    from .channels import PAIRED
-    from .soap import SOAP
+    from slimsoap.soap.calculator import SOAP
+    from slimsoap.soap.compressions.vocabulary import PAIRED
 
     atoms = _demo_structure(args.seed, args.repeat)
     species = sorted(set(atoms.get_chemical_symbols()))
@@ -67,24 +52,3 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=3, help="cubic fcc cell repeated (4 atoms each)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_run_demo)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="slimsoap", description="Compressed SOAP/ACSF descriptors and what they keep."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_subparser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``slimsoap`` console script."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from .recovery import nu2_calculator, read_features, recover, write_features
+from slimsoap.soap.recovery import nu2_calculator, read_features, recover, write_features
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:

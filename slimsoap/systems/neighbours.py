@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from ._kernels.neighbours import cell_list_pairs, molecule_pairs
-from .errors import COINCIDENT_TOL
+from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs
+from slimsoap._validation import COINCIDENT_TOL
 
 #: Upper bound on the number of bins of the cell list (memory guard for sparse systems).
 _MAX_BINS = 2_000_000

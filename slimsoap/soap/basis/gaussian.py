@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf, ive
 
-from .radial import RadialBasis
+from slimsoap.soap.basis.base import RadialBasis
 
 #: GAP's default ``basis_error_exponent``: the grid extends σ√(2·10·ln 10) beyond r_cut.
 BASIS_ERROR_EXPONENT = 10.0

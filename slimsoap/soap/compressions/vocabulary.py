@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase.data import chemical_symbols
 
-from .embeddings import embedding_matrix
-from .errors import species_to_numbers
+from slimsoap._validation import species_to_numbers
+from slimsoap.soap.compressions.embeddings import embedding_matrix
 
 SQRT2 = np.sqrt(2.0)
 

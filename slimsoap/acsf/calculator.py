@@ -47,12 +47,12 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from ._kernels.acsf import acsf_kernel, gradient_slots
-from ._threads import run_in_threads
-from .acsf_params import behler_preset
-from .errors import as_frames, check_positive, species_index, species_to_numbers
-from .features import Features
-from .neighbours import batch_neighbour_list
+from slimsoap._kernels.acsf import acsf_kernel, gradient_slots
+from slimsoap._runtime.threads import run_in_threads
+from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap.acsf.presets import behler_preset
+from slimsoap.features import Features
+from slimsoap.systems.neighbours import batch_neighbour_list
 
 #: Names accepted by ``compression``.
 COMPRESSIONS = ("nu2", "nu1mu1", "mu2", "weighted")

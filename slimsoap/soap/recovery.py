@@ -36,9 +36,9 @@ import numpy as np
 import scipy.sparse as sp
 from ase import Atoms
 
-from .features import Features
-from .neighbours import neighbour_list
-from .soap import SOAP
+from slimsoap.features import Features
+from slimsoap.soap.calculator import SOAP
+from slimsoap.systems.neighbours import neighbour_list
 
 RECOVERABLE = ("random", "random_sym", "nu1mustar1")
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .contraction import GradientPlan
-from .neighbours import NeighbourList
+from slimsoap.soap.contraction import GradientPlan
+from slimsoap.systems.neighbours import NeighbourList
 
 #: Entries gathered at once when SparseGradients are read or multiplied.
 _GROUP_ENTRIES = 2048

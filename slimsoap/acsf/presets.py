@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import check_positive
+from slimsoap._validation import check_positive
 
 #: Cutoff (Å) at which the reference widths below are defined.
 REFERENCE_CUTOFF = 6.0

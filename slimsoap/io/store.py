@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .features import Features
-from .sparse_gradients import SparseGradients
+from slimsoap.features import Features
+from slimsoap.soap.gradients.layout import SparseGradients
 
 #: Version of the store layout (attribute ``slimsoap_store``).
 STORE_FORMAT = 1
@@ -71,8 +71,8 @@ def calculator_to_dict(calculator) -> dict:
     maps of ``optimal_radial`` as nested lists, else ``None``). ACSF (which has no
     ``to_dict``): its constructor arguments, species as sorted atomic numbers.
     """
-    from .acsf import ACSF
-    from .soap import SOAP
+    from slimsoap.acsf.calculator import ACSF
+    from slimsoap.soap.calculator import SOAP
 
     if isinstance(calculator, SOAP):
         comps = calculator.options.get("components")
@@ -104,8 +104,8 @@ def calculator_to_dict(calculator) -> dict:
 
 def calculator_from_dict(d: dict):
     """Rebuild the calculator described by :func:`calculator_to_dict`."""
-    from .acsf import ACSF
-    from .soap import SOAP
+    from slimsoap.acsf.calculator import ACSF
+    from slimsoap.soap.calculator import SOAP
 
     kind = d.get("class")
     if kind == "SOAP":

@@ -14,9 +14,9 @@ import argparse
 import itertools
 import json
 
-from .data.generators import GENERATORS, generate
-from .data.readers import FORMATS, read_frames
-from .data.summary import format_summary, summarize
+from slimsoap.data.generators import GENERATORS, generate
+from slimsoap.data.readers import FORMATS, read_frames
+from slimsoap.data.summary import format_summary, summarize
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
