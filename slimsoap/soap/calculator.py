@@ -439,13 +439,29 @@ class SOAP:
             soap._build()
         return soap
 
+    def fitted_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays learnt by :meth:`fit`, by name (``"components.l<l>"``); empty when the
+        compression needs no fit or has not been fitted. Saved beside :meth:`to_dict`."""
+        components = self.options.get("components")
+        if components is None:
+            return {}
+        return {f"components.l{l}": np.asarray(w) for l, w in enumerate(components)}
+
+    def restore_fitted(self, arrays: dict[str, np.ndarray]) -> None:
+        """Set the fitted state from :meth:`fitted_arrays` of an identical calculator."""
+        if not arrays:
+            return
+        components = [arrays[f"components.l{l}"] for l in range(self.l_max + 1)]
+        self.options["components"] = [np.asarray(w, dtype=np.float64) for w in components]
+        self._build()
+
     def save(self, path: str | Path) -> None:
         """Write ``path`` (JSON of hyper-parameters and seed) and, when fitted, ``path``.npz."""
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=1))
-        components = self.options.get("components")
-        if components is not None:
-            np.savez(_npz_path(path), **{f"l{l}": w for l, w in enumerate(components)})
+        fitted = self.fitted_arrays()
+        if fitted:
+            np.savez(_npz_path(path), **{k.split(".")[1]: w for k, w in fitted.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> SOAP:
