@@ -15,7 +15,8 @@ from slimsoap.soap.calculator import SOAP
 from slimsoap.soap.compressions.vocabulary import descriptor_length
 from slimsoap.soap.gradients.layout import SparseGradients
 from slimsoap.soap.recovery import RankReport, read_features, recover, write_features
-from slimsoap.study.pipeline import StudyConfig, featurize, run_study
+from slimsoap.study.featurize import featurize
+from slimsoap.study.run import StudyConfig, run_study
 
 __all__ = [
     "ACSF",

@@ -12,7 +12,8 @@ from slimsoap.cli.main import main
 from slimsoap.data import read_frames, write_extxyz
 from slimsoap.io.store import FeatureStore
 from slimsoap.soap.recovery import recover
-from slimsoap.study.pipeline import StudyConfig, batches, featurize, load_frames, run_study
+from slimsoap.study.featurize import batches, featurize
+from slimsoap.study.run import StudyConfig, load_frames, run_study
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,8 @@ import argparse
 import itertools
 import time
 
-from slimsoap.study.pipeline import (
-    DEFAULT_COMPRESSIONS,
-    QUICK,
-    StudyConfig,
-    featurize,
-    make_client,
-    run_study,
-)
+from slimsoap.study.featurize import featurize, make_client
+from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
 
 
 def _add_soap_options(p: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
