@@ -28,7 +28,8 @@ import numpy as np
 from ase import Atoms
 
 from slimsoap.features import Features
-from slimsoap.io.store import FeatureStore, calculator_from_dict, calculator_to_dict
+from slimsoap.io.registry import calculator_from_dict
+from slimsoap.io.store import FeatureStore
 
 
 def batches(frames: Iterable[Atoms], batch_size: int) -> Iterator[list[Atoms]]:
@@ -51,14 +52,29 @@ def compute_batch(
     return features, numbers, energy
 
 
+#: A calculator in transit to a worker: its JSON and its fitted arrays as
+#: (name, dtype, shape, bytes) — hashable, so a worker caches what it rebuilt.
+Payload = tuple[str, tuple[tuple[str, str, tuple[int, ...], bytes], ...]]
+
+
+def _payload(calculator) -> Payload:
+    fitted = tuple(
+        (name, a.dtype.str, a.shape, np.ascontiguousarray(a).tobytes())
+        for name, a in sorted(calculator.fitted_arrays().items())
+    )
+    return json.dumps(calculator.to_dict()), fitted
+
+
 @lru_cache(maxsize=8)
-def _calculator_from_json(text: str):
+def _calculator_from_payload(payload: Payload):
     """Calculators rebuilt on a worker, cached so a worker builds each one once."""
-    return calculator_from_dict(json.loads(text))
+    text, fitted = payload
+    arrays = {n: np.frombuffer(b, dtype=d).reshape(shape) for n, d, shape, b in fitted}
+    return calculator_from_dict(json.loads(text), arrays)
 
 
-def _remote_batch(calculator_json: str, frames: list[Atoms], gradients: bool, sparse: bool):
-    return compute_batch(_calculator_from_json(calculator_json), frames, gradients, sparse)
+def _remote_batch(payload: Payload, frames: list[Atoms], gradients: bool, sparse: bool):
+    return compute_batch(_calculator_from_payload(payload), frames, gradients, sparse)
 
 
 def featurize(
@@ -78,8 +94,9 @@ def featurize(
 
     Args:
         frames: any iterable of ``ase.Atoms`` (a list, or a reader streaming a file).
-        calculator: a ``slimsoap.SOAP`` or ``slimsoap.ACSF`` (its JSON is stored with the
-            values, and it is rebuilt from that JSON on Dask workers).
+        calculator: a registered calculator (``slimsoap.SOAP``, ``slimsoap.ACSF``): its
+            ``to_dict()`` and fitted arrays are stored with the values, and it is rebuilt
+            from them on Dask workers.
         store_path: directory of the new store (``*.zarr``).
         batch_size: frames per batch (one Dask task each).
         client: a ``dask.distributed.Client``; ``None`` computes in this process.
@@ -113,12 +130,12 @@ def featurize(
             for batch in batches(frames, batch_size):
                 write(compute_batch(calculator, batch, gradients, sparse), len(batch))
         else:
-            text = json.dumps(calculator_to_dict(calculator))
+            payload = _payload(calculator)
             if max_pending is None:
                 max_pending = 2 * max(sum(client.nthreads().values()), 1)
             pending: deque = deque()
             for batch in batches(frames, batch_size):
-                future = client.submit(_remote_batch, text, batch, gradients, sparse, pure=False)
+                future = client.submit(_remote_batch, payload, batch, gradients, sparse, pure=False)
                 pending.append((future, len(batch)))
                 if len(pending) >= max_pending:
                     future, n = pending.popleft()
