@@ -329,7 +329,7 @@ recovery.json         the full nu2 spectrum rebuilt from each recoverable compre
                       largest absolute and relative (to max |nu2|) error
 learning_curve.csv    energy errors (eV per structure and per atom; mean/std over repeats)
 learning_curve.json   against the number of training structures, per compression
-features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.store.FeatureStore)
+features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.io.load_features)
 figures/distance_NAME.png, figures/rank_NAME.png   correlation histograms against nu2
 figures/imbalance_plane.png                        the information-imbalance plane
 figures/learning_curve.png                         MAE per atom (meV/atom) vs training size
