@@ -14,8 +14,9 @@ from slimsoap.io.store import FeatureStore
 from slimsoap.soap.calculator import SOAP
 from slimsoap.soap.compressions.vocabulary import descriptor_length
 from slimsoap.soap.gradients.layout import SparseGradients
-from slimsoap.soap.recovery import RankReport, read_features, recover, write_features
-from slimsoap.study.pipeline import StudyConfig, featurize, run_study
+from slimsoap.soap.recovery import RankReport, recover
+from slimsoap.study.featurize import featurize
+from slimsoap.study.run import StudyConfig, run_study
 
 __all__ = [
     "ACSF",
@@ -33,10 +34,8 @@ __all__ = [
     "free_cached_buffers",
     "imbalance_plane",
     "information_imbalance",
-    "read_features",
     "recover",
     "run_study",
     "sensitivity_eigenvalues",
-    "write_features",
 ]
 __version__ = "0.1.0"

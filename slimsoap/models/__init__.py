@@ -7,7 +7,10 @@
   an optional jointly fitted ``PairBaseline``; ``errors_by_config_type`` reports it.
 - ``select_sparse_points``, ``cur_selection``, ``farthest_point_sampling``: representative
   environments.
+- ``load``: any saved model (``model.save(path)``), whichever registered class it is.
 """
+
+from pathlib import Path
 
 from slimsoap.models.learning_curve import LearningCurve, learning_curve
 from slimsoap.models.pair_baseline import PairBaseline
@@ -21,6 +24,19 @@ from slimsoap.models.sparse_gp import (
     read_targets,
 )
 
+
+def load(path: str | Path):
+    """The model saved at ``path`` by ``model.save(path)``, descriptor included.
+
+    The file's class is looked up among the registered model classes
+    (:func:`slimsoap.io.register_model`); nothing named in the file is imported. Raises
+    ValueError naming the file and field for anything else.
+    """
+    from slimsoap.io.npz import load_model
+
+    return load_model(path)
+
+
 __all__ = [
     "EnergyModel",
     "LearningCurve",
@@ -32,6 +48,7 @@ __all__ = [
     "errors_by_config_type",
     "farthest_point_sampling",
     "learning_curve",
+    "load",
     "read_targets",
     "select_sparse_points",
 ]
