@@ -13,14 +13,14 @@ import argparse
 
 import numpy as np
 
+from slimsoap.soap import compressions
 from slimsoap.soap.recovery import nu2_calculator, read_features, recover, write_features
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``recover`` command."""
-    p = subparsers.add_parser(
-        "recover", help="full nu2 spectra from stored random / random_sym / nu1mustar1 features"
-    )
+    lossless = " / ".join(compressions.names(recoverable=True))
+    p = subparsers.add_parser("recover", help=f"full nu2 spectra from stored {lossless} features")
     p.add_argument("input", help="compressed features (.npz from write_features)")
     p.add_argument("output", help="where to write the recovered full spectra (.npz)")
     p.add_argument("--original", help="directly computed nu2 features (.npz), to report errors")

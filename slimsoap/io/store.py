@@ -75,11 +75,11 @@ def calculator_to_dict(calculator) -> dict:
     from slimsoap.soap.calculator import SOAP
 
     if isinstance(calculator, SOAP):
-        comps = calculator.options.get("components")
+        fitted = calculator.fitted_arrays()
         return {
             "class": "SOAP",
             "params": calculator.to_dict(),
-            "components": None if comps is None else [np.asarray(w).tolist() for w in comps],
+            "components": [w.tolist() for w in fitted.values()] if fitted else None,
         }
     if isinstance(calculator, ACSF):
         return {
