@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from structures import random_alloy, random_cluster
 
 from slimsoap import SOAP
-from slimsoap.soap.compressions.vocabulary import random_matrix
+from slimsoap.soap.compressions.random import random_matrix
 
 SPECIES = ["H", "C", "O"]
 
