@@ -68,9 +68,7 @@ def build_optimal_radial(ctx: Context) -> ChannelMap:
     u = min(ctx.options.n_components, ctx.C)
     keys = _keys(ctx)
     if ctx.fitted and sorted(ctx.fitted) != sorted(keys):
-        raise ValueError(
-            f"optimal_radial: fitted arrays must be {keys}, got {sorted(ctx.fitted)}"
-        )
+        raise ValueError(f"optimal_radial: fitted arrays must be {keys}, got {sorted(ctx.fitted)}")
     blocks = []
     for key in keys:
         w = ctx.fitted[key] if ctx.fitted else np.zeros((ctx.C, u))

@@ -39,14 +39,12 @@ def build_embed(ctx: Context) -> ChannelMap:
 def _check_groups(groups, option: str) -> None:
     if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence) or not groups:
         raise ValueError(
-            f"species_groups: {option} must be a non-empty list of lists of species, "
-            f"got {groups!r}"
+            f"species_groups: {option} must be a non-empty list of lists of species, got {groups!r}"
         )
     for members in groups:
         if isinstance(members, (str, bytes)) or not isinstance(members, Sequence):
             raise ValueError(
-                f"species_groups: each group of {option} must be a list of species, "
-                f"got {members!r}"
+                f"species_groups: each group of {option} must be a list of species, got {members!r}"
             )
 
 
