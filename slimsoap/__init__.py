@@ -12,7 +12,7 @@ from slimsoap.analysis import (
 from slimsoap.features import Features
 from slimsoap.io.store import FeatureStore
 from slimsoap.soap.calculator import SOAP
-from slimsoap.soap.compressions.vocabulary import descriptor_length
+from slimsoap.soap.compressions import descriptor_length
 from slimsoap.soap.gradients.layout import SparseGradients
 from slimsoap.soap.recovery import RankReport, recover
 from slimsoap.study.featurize import featurize

@@ -7,14 +7,22 @@ from ase.build import bulk, molecule
 from checks import assert_strain_gradients
 from structures import random_alloy
 
-from slimsoap.acsf.calculator import ACSF, acsf_length, species_pairs
+from slimsoap.acsf import compressions
+from slimsoap.acsf.calculator import ACSF, acsf_length
+from slimsoap.acsf.compressions import species_pairs
 from slimsoap.acsf.presets import REFERENCE_CUTOFF, behler_preset
 
 G2 = [[0.5, 0.0], [1.2, 1.5]]
 G4 = [[0.05, 1, 1], [0.1, 2, -1], [0.0, 3.5, 1]]
 G5 = [[0.02, 1, -1], [0.3, 4, 1]]
 SPECIES = ["Cu", "Ag", "Au"]
-COMPRESSIONS = ["nu2", "nu1mu1", "mu2", "weighted"]
+#: (compression, ACSF keyword arguments) of every registered ACSF compression and example.
+CASES = [
+    (name, options)
+    for name in compressions.names()
+    for options in compressions.get(name).example_options(len(SPECIES))
+]
+IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
 
 def alloy(n_rep=(2, 1, 1), seed=0, rattle=0.15) -> Atoms:
@@ -75,7 +83,7 @@ def test_known_values_of_a_right_angle():
 
 
 @pytest.mark.parametrize("s", [1, 2, 3, 5])
-@pytest.mark.parametrize("compression", COMPRESSIONS)
+@pytest.mark.parametrize("compression", ["nu2", "nu1mu1", "mu2", "weighted"])
 def test_lengths(s, compression):
     species = ["H", "C", "N", "O", "S"][:s]
     n2, n4, n5 = 2, 3, 2
@@ -149,10 +157,25 @@ def test_weights_follow_the_given_species_order():
     np.testing.assert_array_equal(a.compute(atoms).values, b.compute(atoms).values)
 
 
-@pytest.mark.parametrize("compression", COMPRESSIONS)
+@pytest.mark.parametrize("s", [1, 2, 4])
+@pytest.mark.parametrize("compression", compressions.names())
+def test_registered_lengths_and_labels(s, compression):
+    """Every registered compression: n_features = acsf_length = number of unique labels,
+    K2 rows per radial function, K3 per angular one."""
+    spec = compressions.get(compression)
+    w2, w3 = spec.maps(np.arange(1, s + 1), spec.parse({}))
+    assert w2.shape[1] == s and w3.shape[1] == s * (s + 1) // 2
+    a = ACSF(["H", "C", "N", "O"][:s], 4.0, G2, G4, G5, compression=compression, g1=True)
+    expected = w2.shape[0] * (1 + len(G2)) + w3.shape[0] * (len(G4) + len(G5))
+    assert a.n_features == expected == acsf_length(compression, s, len(G2), len(G4), 2, True)
+    assert len(set(a.labels())) == len(a.labels()) == expected
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("atoms", [alloy(), cluster()], ids=["periodic", "cluster"])
-def test_gradients_match_central_finite_differences(compression, atoms):
-    a = calc(compression)
+def test_gradients_match_central_finite_differences(case, atoms):
+    compression, options = case
+    a = calc(compression, **options)
     f = a.compute(atoms, gradients=True)
     analytic = dense_gradients(f, len(atoms))
     h = 1e-5
@@ -239,7 +262,7 @@ def test_behler_preset_scales_with_the_cutoff():
         ({"g5_params": [[0.1, 1.0, 0.5]]}, "g5_params: lambda must be"),
         ({"g5_params": [[np.nan, 1.0, 1.0]]}, "g5_params contains NaN"),
         ({"compression": "nu3"}, "unknown ACSF compression 'nu3'"),
-        ({"weights": [1, 2, 3]}, "weights only apply to compression='weighted'"),
+        ({"weights": [1, 2, 3]}, "weights only apply to compression='weighted', not 'nu2'"),
         ({"compression": "weighted", "weights": [1, 2]}, "weights must be 3 finite numbers"),
         ({"g2_params": None, "g4_params": None}, "at least one function"),
         ({"species": ["Cu", "Xx"]}, "unknown chemical species 'Xx'"),

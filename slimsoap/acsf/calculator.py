@@ -50,70 +50,25 @@ from ase.data import chemical_symbols
 from slimsoap._kernels.acsf import acsf_kernel, gradient_slots
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap.acsf import compressions
+from slimsoap.acsf.compressions import species_pairs
 from slimsoap.acsf.presets import behler_preset
 from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
 from slimsoap.io.registry import register_calculator
 from slimsoap.systems.neighbours import batch_neighbour_list
 
-#: Names accepted by ``compression``.
-COMPRESSIONS = ("nu2", "nu1mu1", "mu2", "weighted")
-
 
 def acsf_length(
     compression: str, n_species: int, n_g2: int, n_g4: int, n_g5: int = 0, g1: bool = False
 ) -> int:
     """Number of ACSF features for a compression, S species and the given function counts."""
-    _check_compression(compression)
+    spec = compressions.get(compression)
     s = int(n_species)
+    w2, w3 = spec.maps(np.arange(1, s + 1), spec.parse({}))
     n2 = int(n_g2) + int(bool(g1))
     n3 = int(n_g4) + int(n_g5)
-    if compression == "nu2":
-        return s * n2 + s * (s + 1) // 2 * n3
-    if compression == "nu1mu1":
-        return s * n2 + s * n3
-    return n2 + n3
-
-
-def species_pairs(n_species: int) -> list[tuple[int, int]]:
-    """Unordered species pairs (β ≤ γ) in DScribe's order: (0,0), (0,1), (1,1), (0,2), ..."""
-    return [(b, g) for g in range(n_species) for b in range(g + 1)]
-
-
-def compression_maps(
-    compression: str, species_z: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Linear maps over the neighbour-species axis that define a compression.
-
-    Args:
-        compression: one of :data:`COMPRESSIONS`.
-        species_z: (S,) atomic numbers, sorted.
-        weights: (S,) species weights for ``"weighted"`` (default: the atomic numbers).
-
-    Returns:
-        W2: (K2, S) map of the per-species 2-body sums; W3: (K3, S(S+1)/2) map of the
-        per-unordered-pair 3-body sums (pairs in :func:`species_pairs` order).
-    """
-    _check_compression(compression)
-    s = len(species_z)
-    pairs = species_pairs(s)
-    if compression == "nu2":
-        return np.eye(s), np.eye(len(pairs))
-    if compression == "nu1mu1":
-        w3 = np.zeros((s, len(pairs)))
-        for p, (b, g) in enumerate(pairs):
-            w3[b, p] = 1.0
-            w3[g, p] = 1.0
-        return np.eye(s), w3
-    if compression == "mu2":
-        return np.ones((1, s)), np.ones((1, len(pairs)))
-    w = np.asarray(species_z, dtype=np.float64) if weights is None else weights
-    return w[None, :].copy(), np.array([[w[b] * w[g] for b, g in pairs]])
-
-
-def _check_compression(compression: str) -> None:
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"unknown ACSF compression {compression!r}; valid: {list(COMPRESSIONS)}")
+    return w2.shape[0] * n2 + w3.shape[0] * n3
 
 
 def _as_csc(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,7 +127,8 @@ class ACSF(CalculatorBase):
         g2_params: (n_g2, 2) rows [η (Å⁻²) > 0, R_s (Å)]; None for no G2.
         g4_params: (n_g4, 3) rows [η (Å⁻²) >= 0, ζ >= 1, λ = ±1]; None for no G4.
         g5_params: (n_g5, 3) rows like ``g4_params``; None for no G5.
-        compression: one of ``"nu2"``, ``"nu1mu1"``, ``"mu2"``, ``"weighted"`` (module doc).
+        compression: a name of :mod:`slimsoap.acsf.compressions` (``"nu2"``, ``"nu1mu1"``,
+            ``"mu2"``, ``"weighted"``: module doc).
         dtype: float type of the returned values and gradients (computed in float64).
         g1: prepend G1 = Σ_j f_c(r_ij) to the radial functions (DScribe always does).
         weights: (S,) per-species weights of ``"weighted"``, in the order of ``species``
@@ -193,7 +149,7 @@ class ACSF(CalculatorBase):
     ):
         self.species_z = species_to_numbers(species)
         self.r_cut = check_positive("r_cut", r_cut)
-        _check_compression(compression)
+        self.spec = compressions.get(compression)
         self.compression = compression
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
@@ -210,8 +166,8 @@ class ACSF(CalculatorBase):
         if not self.g1 and len(self.g2_params) + len(self.g4_params) + len(self.g5_params) == 0:
             raise ValueError("ACSF needs at least one function: give g2/g4/g5_params or g1=True")
         self.weights = self._weights(weights, species)
-        w2, w3 = compression_maps(compression, self.species_z, self.weights)
-        self._w2, self._w3 = w2, w3
+        options = self.spec.parse({} if self.weights is None else {"weights": self.weights})
+        self._w2, self._w3 = self.spec.maps(self.species_z, options)
         self._setup_tables()
 
     @classmethod
@@ -222,13 +178,10 @@ class ACSF(CalculatorBase):
         return cls(species, r_cut, **behler_preset(r_cut), **kwargs)
 
     def _weights(self, weights, species) -> np.ndarray | None:
-        """Per-species weights of ``"weighted"``, reordered to sorted atomic numbers."""
+        """Per-species weights (as given), reordered to sorted atomic numbers; whether the
+        compression takes weights is its spec's check."""
         if weights is None:
             return None
-        if self.compression != "weighted":
-            raise ValueError(
-                f"weights only apply to compression='weighted', not {self.compression!r}"
-            )
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (len(self.species_z),) or not np.all(np.isfinite(w)):
             raise ValueError(
@@ -279,16 +232,7 @@ class ACSF(CalculatorBase):
 
     def labels(self) -> list[str]:
         """A name for every column, e.g. ``"G2(eta=0.5,Rs=0)|Cu"``, ``"G4(...)|Cu-Ag"``."""
-        sym = [chemical_symbols[z] for z in self.species_z]
-        pairs = [f"{sym[b]}-{sym[g]}" for b, g in species_pairs(len(sym))]
-        if self.compression == "nu2":
-            rows2, rows3 = sym, pairs
-        elif self.compression == "nu1mu1":
-            rows2, rows3 = sym, [f"{a}-*" for a in sym]
-        elif self.compression == "mu2":
-            rows2, rows3 = ["*"], ["*-*"]
-        else:
-            rows2, rows3 = ["w"], ["w*w"]
+        rows2, rows3 = self.spec.row_labels([chemical_symbols[z] for z in self.species_z])
         rad = ["G1"] if self.g1 else []
         rad += [f"G2(eta={e:g},Rs={r:g})" for e, r in self.g2_params]
         ang = [f"G4(eta={e:g},zeta={z:g},lambda={lam:g})" for e, z, lam in self.g4_params]

@@ -16,14 +16,14 @@ import numpy as np
 
 from slimsoap.features import Features
 from slimsoap.io import load_features, write_features
+from slimsoap.soap import compressions
 from slimsoap.soap.recovery import nu2_calculator, recover
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``recover`` command."""
-    p = subparsers.add_parser(
-        "recover", help="full nu2 spectra from stored random / random_sym / nu1mustar1 features"
-    )
+    lossless = " / ".join(compressions.names(recoverable=True))
+    p = subparsers.add_parser("recover", help=f"full nu2 spectra from stored {lossless} features")
     p.add_argument("input", help="compressed features: a store (.zarr) or an .npz feature file")
     p.add_argument("output", help="where to write the recovered full spectra (.npz)")
     p.add_argument("--original", help="directly computed nu2 features (.zarr/.npz), for errors")

@@ -13,8 +13,9 @@ from slimsoap._validation import as_frames, check_positive, species_index, speci
 from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
 from slimsoap.io.registry import register_calculator
+from slimsoap.soap import compressions
 from slimsoap.soap.basis import make_basis
-from slimsoap.soap.compressions.vocabulary import build_channels, resolve_options
+from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Context
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.layout import SparseGradients, frame_layout, pattern_columns
@@ -46,7 +47,8 @@ class SOAP(CalculatorBase):
         radial_basis: name of the radial basis (``"gto"``, or any registered basis).
         cutoff_width: width of the cosine cutoff transition (Å, 0 = hard cutoff, < r_cut).
         center_weight: weight of the centre atom's own Gaussian (0 removes it).
-        compression: a name of the compression vocabulary (DESIGN §4), default ``"nu2"``.
+        compression: a name of the compression vocabulary (DESIGN §4, the registry
+            :mod:`slimsoap.soap.compressions`), default ``"nu2"``.
         normalize: divide each descriptor by its norm (gradients projected accordingly).
         dtype: float64 or float32 output.
         projection: unit-sphere projection of the "hat" densities: ``"exact"``
@@ -97,29 +99,46 @@ class SOAP(CalculatorBase):
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
         self.radial_basis = radial_basis
         self.compression = compression
-        self.options = resolve_options(compression, options)
+        self.spec = compressions.get(compression)
+        self.compression_options: CompressionOptions = self.spec.parse(options)
+        self._fitted: dict[str, np.ndarray] = {}
         self._build()
 
-    def _build(self):
-        """(Re)build the channel maps, the optional second basis and the contraction."""
+    @property
+    def options(self) -> dict:
+        """The compression's validated options as keyword arguments (no fitted state)."""
+        return self.compression_options.as_dict()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the compression does with these options (recoverable, needs_fit, ...)."""
+        return self.spec.capabilities(self.compression_options)
+
+    def _context(self) -> Context:
+        """What the compression's builder and fit need."""
         h = (
             self.basis.projection()
             if self.projection == "exact"
             else np.ones((self.l_max + 1, self.n_max))
         )
-        self.channels = build_channels(
-            self.compression, self.species_z, self.n_max, h, **self.options
+        return Context(
+            self.species_z, self.n_max, self.l_max, h, self.compression_options, self._fitted
         )
+
+    def _build(self):
+        """(Re)build the channel maps, the optional second basis and the contraction."""
+        self.channels = self.spec.build(self._context())
         self.extra_basis = None
-        if self.channels.n_extra:
+        if self.capabilities.extra_basis:
             try:
                 self.extra_basis = make_basis(
                     self.radial_basis, self.channels.n_extra, self.l_max, self.r_cut, self.sigma
                 )
             except ValueError as err:
                 raise ValueError(
-                    f"nu1mustar1 needs the {self.radial_basis!r} basis to provide "
-                    f"2·l_max+1 = {self.channels.n_extra} radial functions, and it cannot: {err}"
+                    f"{self.compression} needs the {self.radial_basis!r} basis to provide "
+                    f"{self.channels.n_extra} radial functions for its second basis, and it "
+                    f"cannot: {err}"
                 ) from None
         self._contraction = Contraction(
             self.channels, len(self.species_z), self.channels.n_radial, self.l_max
@@ -138,7 +157,7 @@ class SOAP(CalculatorBase):
     @property
     def seed(self) -> int | None:
         """Seed of the random maps (None for compressions without random maps)."""
-        return self.options.get("seed")
+        return self.compression_options.seed if self.capabilities.seeded else None
 
     def labels(self) -> list[tuple[int, str, str]]:
         """What each column is: (l, channel of density 1, channel of density 2).
@@ -160,9 +179,9 @@ class SOAP(CalculatorBase):
     # --- computing ---------------------------------------------------------------------
 
     def _check_ready(self):
-        if self.compression == "optimal_radial" and not self.channels.notes.get("fitted"):
+        if self.capabilities.needs_fit and not self._fitted:
             raise ValueError(
-                "optimal_radial needs its principal components: call soap.fit(frames) first "
+                f"{self.compression} learns its maps from data: call soap.fit(frames) first "
                 "(or load a fitted calculator with slimsoap.io.load_calculator)"
             )
 
@@ -371,55 +390,42 @@ class SOAP(CalculatorBase):
     # --- data-driven maps ----------------------------------------------------------------
 
     def fit(self, frames: Atoms | Sequence[Atoms]) -> SOAP:
-        """Fit ``optimal_radial``: per l, the leading principal directions of the coefficients.
-
-        The second-moment matrix M_l = Σ_centres X_l^T X_l (S·N × S·N, summed over m, so it
-        is rotation invariant and mixes species and radial channels) is diagonalised; the
-        ``n_components`` eigenvectors of largest eigenvalue (sign fixed: largest entry
-        positive) become W_l. Returns ``self``.
-        """
-        if self.compression != "optimal_radial":
-            raise ValueError(f"fit() only applies to optimal_radial, not {self.compression!r}")
-        C = len(self.species_z) * self.n_max
-        moments = np.zeros((self.l_max + 1, C, C))
-        for f, atoms in enumerate(as_frames(frames)):
-            c = self.expand(atoms, f).coefficients
-            for l in range(self.l_max + 1):
-                xt = c[..., l * l : (l + 1) ** 2].reshape(len(c), C, 2 * l + 1)
-                moments[l] += np.einsum("iam,ibm->ab", xt, xt)
-        components = []
-        u = min(self.options["n_components"], C)
-        for m in moments:
-            w, v = np.linalg.eigh(m)
-            v = v[:, ::-1][:, :u]
-            sign = np.sign(v[np.argmax(np.abs(v), axis=0), np.arange(u)])
-            components.append(v * np.where(sign == 0, 1.0, sign))
-        self.options["components"] = components
+        """Learn the maps of a compression that needs it (``capabilities.needs_fit``, e.g.
+        ``optimal_radial``: per l, the leading principal directions of the coefficients of
+        ``frames``); see :attr:`spec` ``.fit``. Returns ``self``."""
+        if not self.capabilities.needs_fit:
+            fitting = ", ".join(compressions.names(needs_fit=True))
+            raise ValueError(f"fit() only applies to {fitting}, not {self.compression!r}")
+        frames = as_frames(frames)
+        coefficients = (self.expand(atoms, f).coefficients for f, atoms in enumerate(frames))
+        self._fitted = self.spec.fit(self._context(), coefficients)
         self._build()
         return self
 
     # --- saving --------------------------------------------------------------------------
 
-    def get_params(self) -> dict:
-        """Constructor arguments as JSON (species as symbols, the compression's options
-        flat, seed included); the fitted maps are :meth:`fitted_arrays`, not parameters."""
-        return {k: v for k, v in super().get_params().items() if k != "components"}
-
     def fitted_arrays(self) -> dict[str, np.ndarray]:
         """Arrays learnt by :meth:`fit`, by name (``"components.l<l>"``); empty when the
         compression needs no fit or has not been fitted. Saved beside :meth:`to_dict`."""
-        components = self.options.get("components")
-        if components is None:
-            return {}
-        return {f"components.l{l}": np.asarray(w) for l, w in enumerate(components)}
+        return dict(self._fitted)
 
     def restore_fitted(self, arrays: dict[str, np.ndarray]) -> None:
-        """Set the fitted state from :meth:`fitted_arrays` of an identical calculator."""
+        """Set the fitted state from :meth:`fitted_arrays` of an identical calculator
+        (an empty dict changes nothing); names and shapes are checked by the compression."""
         if not arrays:
             return
-        components = [arrays[f"components.l{l}"] for l in range(self.l_max + 1)]
-        self.options["components"] = [np.asarray(w, dtype=np.float64) for w in components]
-        self._build()
+        if not self.capabilities.needs_fit:
+            raise ValueError(
+                f"{self.compression} learns nothing from data, so it takes no fitted arrays "
+                f"(got {sorted(arrays)})"
+            )
+        previous = self._fitted
+        self._fitted = {k: np.asarray(w, dtype=np.float64) for k, w in arrays.items()}
+        try:
+            self._build()
+        except ValueError:
+            self._fitted = previous
+            raise
 
 
 def _frame_batches(frames: list[Atoms]) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from slimsoap._kernels.soap import packed_entries, pair_gradients
 from slimsoap._runtime.threads import run_in_threads
-from slimsoap.soap.compressions.vocabulary import ChannelMap
+from slimsoap.soap.compressions.maps import ChannelMap
 from slimsoap.soap.expansion import Expansion
 
 

@@ -35,10 +35,9 @@ import scipy.sparse as sp
 from ase import Atoms
 
 from slimsoap.features import Features
+from slimsoap.soap import compressions
 from slimsoap.soap.calculator import SOAP
 from slimsoap.systems.neighbours import neighbour_list
-
-RECOVERABLE = ("random", "random_sym", "nu1mustar1")
 
 
 @dataclass
@@ -101,8 +100,9 @@ def recover(
     Args:
         features: (n_env, soap.n_features) values computed by ``soap`` (a Features, a dense
             array or a sparse matrix). Must not be normalised (``normalize=False``).
-        soap: the calculator that produced them (``random``, ``random_sym`` or
-            ``nu1mustar1`` with ``mustar_basis="element"``); its seed defines the maps.
+        soap: the calculator that produced them, of a compression whose capabilities
+            say ``recoverable`` (``random``, ``random_sym``, ``nu1mustar1`` with
+            ``mustar_basis="element"``, ...); its seed defines the maps.
         frames: the structures, optional: gives the neighbour counts of the report and
             verifies nu1mustar1's rank condition where rank < 2l+1.
         rtol: relative eigenvalue tolerance (default 100 · eps of the features' dtype).
@@ -133,15 +133,12 @@ def recover(
 
 
 def _check_recoverable(soap, x):
-    if soap.compression not in RECOVERABLE:
+    caps = soap.capabilities
+    if not caps.recoverable:
         raise ValueError(
-            f"recovery needs a lossless compression {RECOVERABLE}, not {soap.compression!r}"
-        )
-    if soap.compression == "nu1mustar1" and soap.options["mustar_basis"] != "element":
-        raise ValueError(
-            "nu1mustar1 with a separate μ* basis is not recoverable: its total density is "
-            "not a linear function of the element coefficients, so (X_l^T T) does not fix "
-            "T^T T. Use mustar_basis='element' (needs n_max ≥ 2·l_max+1)."
+            caps.reasons.get("recoverable")
+            or f"recovery needs a lossless compression {compressions.names(recoverable=True)}, "
+            f"not {soap.compression!r}"
         )
     if soap.normalize:
         raise ValueError("recovery needs unnormalised features (normalize=False)")
@@ -167,10 +164,9 @@ def _recover_dense(x, soap, target, rtol):
         if block.symmetric and block.w1 is None:  # plain ν=2 block, copied through
             p = full + np.triu(full, 1).transpose(0, 2, 1)
             ranks[:, l] = np.linalg.matrix_rank(p, rtol=rtol, hermitian=True)
-        elif soap.compression == "random_sym":
-            p, ranks[:, l], cond[:, l] = _from_random_sym(full, block.w2, rtol)
         else:
-            p, ranks[:, l], cond[:, l] = _from_projected(full, block.w2, rtol)
+            solve = _SOLVERS[soap.spec.recovery.stored]
+            p, ranks[:, l], cond[:, l] = solve(full, block.w2, rtol)
         tb = target.channels.blocks[l]
         out[:, dst.starts[l] : dst.starts[l + 1]] = p[:, tb.rows, tb.cols] * tb.scale
     return out, ranks, cond
@@ -212,6 +208,10 @@ def _from_random_sym(upper, q, rtol):
     return np.matmul(coeff, coeff.transpose(0, 2, 1)), rank, cond
 
 
+#: Rebuilds P_l from a stored block, by :attr:`Recovery.stored` of the compression's spec.
+_SOLVERS = {"projected": _from_projected, "symmetric_rows": _from_random_sym}
+
+
 def _neighbour_counts(frames, soap, n_env):
     if frames is None:
         return np.full(n_env, -1, dtype=np.int64)
@@ -228,7 +228,7 @@ def _report(soap, rank, cond, n_neigh, rtol):
     max_rank = 2 * np.arange(L + 1) + 1
     compressed = np.array([not (b.symmetric and b.w1 is None) for b in soap.channels.blocks])
     exact = np.ones_like(rank, dtype=bool)
-    if soap.compression == "nu1mustar1":
+    if not soap.spec.recovery.random_map:  # exact only where rank(X W) = rank(X) is verified
         # atoms contributing to X_l: neighbours, plus the centre at l = 0
         contrib = (
             n_neigh[:, None]

@@ -127,15 +127,13 @@ def _step(config: StudyConfig, steps: dict, name: str):
 
 
 def _calculators(config: StudyConfig, species: list[int]) -> dict:
+    from slimsoap.soap import compressions
     from slimsoap.soap.calculator import SOAP
-    from slimsoap.soap.compressions.vocabulary import COMPRESSIONS
 
     names = list(dict.fromkeys(["nu2", *config.compressions]))
     out = {}
     for name in names:
-        if name not in COMPRESSIONS:
-            raise ValueError(f"unknown compression {name!r}; valid: {sorted(COMPRESSIONS)}")
-        options = {"seed": config.seed} if "seed" in COMPRESSIONS[name][1] else {}
+        options = {"seed": config.seed} if compressions.get(name).seeded else {}
         out[name] = SOAP(
             species, config.r_cut, config.n_max, config.l_max, config.sigma,
             compression=name, **options,
@@ -237,18 +235,17 @@ def _imbalance(config, values, figures, written: list) -> list[dict]:
 
 
 def _recovery(calculators, values) -> dict:
-    from slimsoap.soap.recovery import RECOVERABLE, recover
+    from slimsoap.soap.recovery import recover
 
     ref = values["nu2"]
     out = {}
-    for name in calculators:
-        if name not in RECOVERABLE:
+    for name, calc in calculators.items():
+        caps = calc.capabilities
+        if not caps.recoverable:
+            if "recoverable" in caps.reasons:  # recoverable, but not with these options
+                out[name] = {"error": caps.reasons["recoverable"]}
             continue
-        try:
-            full, report = recover(values[name], calculators[name], return_report=True)
-        except ValueError as err:  # e.g. nu1mustar1 with its separate basis
-            out[name] = {"error": str(err)}
-            continue
+        full, report = recover(values[name], calc, return_report=True)
         diff = float(np.max(np.abs(full - ref)))
         out[name] = {
             "max_abs_error": diff,

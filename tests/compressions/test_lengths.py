@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from slimsoap import SOAP, descriptor_length
+from slimsoap import descriptor_length
 
 
 def formulas(N, L, S):
@@ -85,9 +85,3 @@ def test_random_falls_back_to_nu2_blocks_when_2l_plus_1_reaches_ns():
     # N·S = 4: l = 0, 1 compress (1, 3 < 4); l = 2, 3 are stored as ν=2 triangles (10 each)
     assert descriptor_length("random", 2, 3, 2) == 4 * 1 + 4 * 3 + 10 + 10
     assert descriptor_length("random_sym", 2, 3, 2) == 1 * 4 + 3 * 3 + 10 + 10
-
-
-def test_calculator_length_and_labels_agree():
-    soap = SOAP(["H", "C", "O"], 4.0, 3, 2, compression="random", seed=1)
-    assert soap.n_features == descriptor_length("random", 3, 2, 3) == len(soap.labels())
-    assert len(set(soap.labels())) == soap.n_features

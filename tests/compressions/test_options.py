@@ -7,7 +7,7 @@ from structures import random_alloy, random_cluster
 
 from slimsoap import SOAP
 from slimsoap.io import load_calculator, save_calculator
-from slimsoap.soap.compressions.vocabulary import random_matrix
+from slimsoap.soap.compressions.random import random_matrix
 
 SPECIES = ["H", "C", "O"]
 

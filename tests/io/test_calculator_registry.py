@@ -95,7 +95,7 @@ def test_fitted_arrays_are_required_and_checked():
     partial = {k: v for k, v in arrays.items() if k != "components.l1"}
     with pytest.raises(ValueError, match="components.l1"):
         calculator_from_dict(d, partial)
-    with pytest.raises(ValueError, match="fitted arrays .* do not match"):
+    with pytest.raises(ValueError, match="fitted arrays must be .*components.l9"):
         calculator_from_dict(d, {**arrays, "components.l9": arrays["components.l0"]})
     with pytest.raises(ValueError, match="ACSF has no fitted state"):
         calculator_from_dict(SOAP_CASES["acsf-nu2-g1"]().to_dict(), arrays)

@@ -41,34 +41,54 @@ def group(z: int) -> int:
     return 3 if pos < 17 else pos - 13
 
 
+#: Names of the embedding presets.
+PRESETS = ("atomic_number", "periodic_table")
+
+
+def check_embedding(embedding) -> None:
+    """Refuse an embedding that is neither a preset name nor a finite 2-D numeric matrix
+    with at least one column (its row count is checked against the species when built)."""
+    if isinstance(embedding, str):
+        if embedding not in PRESETS:
+            raise ValueError(
+                f"embed: unknown embedding preset {embedding!r}; valid: 'atomic_number', "
+                "'periodic_table', or an (n_species, d_J) matrix"
+            )
+        return
+    try:
+        u = np.asarray(embedding, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"embed: embedding must be a preset name or a numeric matrix: {err}"
+        ) from None
+    if u.ndim != 2 or u.shape[1] < 1:
+        raise ValueError(
+            f"embed: embedding matrix must have shape (n_species, d_J ≥ 1), got shape {u.shape}"
+        )
+    if not np.all(np.isfinite(u)):
+        raise ValueError("embed: embedding matrix has NaN or infinite entries")
+
+
 def embedding_matrix(embedding, species_z: np.ndarray) -> np.ndarray:
     """(S, d_J) embedding of the calculator's species (ascending Z).
 
     Args:
         embedding: ``"atomic_number"``, ``"periodic_table"`` or an (S, d_J) array-like with
             one row per species in ascending-Z order (1 ≤ d_J, finite entries).
+        species_z: (S,) atomic numbers, ascending.
     """
+    check_embedding(embedding)
     species_z = np.asarray(species_z)
-    if isinstance(embedding, str):
-        if embedding == "atomic_number":
-            return np.stack([np.ones(len(species_z)), np.arange(1.0, len(species_z) + 1)], 1)
-        if embedding == "periodic_table":
-            rows = [(1.0, period(int(z)), group(int(z))) for z in species_z]
-            return np.array(rows, dtype=np.float64)
-        raise ValueError(
-            f"unknown embedding preset {embedding!r}; valid: 'atomic_number', "
-            "'periodic_table', or an (n_species, d_J) matrix"
-        )
-    try:
-        u = np.asarray(embedding, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"embedding must be a preset name or a numeric matrix: {err}") from None
-    if u.ndim != 2 or u.shape[0] != len(species_z) or u.shape[1] < 1:
+    if isinstance(embedding, str) and embedding == "atomic_number":
+        return np.stack([np.ones(len(species_z)), np.arange(1.0, len(species_z) + 1)], 1)
+    if isinstance(embedding, str):  # "periodic_table"
+        rows = [(1.0, period(int(z)), group(int(z))) for z in species_z]
+        return np.array(rows, dtype=np.float64)
+    u = np.asarray(embedding, dtype=np.float64)
+    if u.shape[0] != len(species_z):
         names = [chemical_symbols[z] for z in species_z]
         raise ValueError(
-            f"embedding matrix must have shape (n_species={len(species_z)}, d_J ≥ 1), one row "
-            f"per species {names}; got shape {u.shape}"
+            f"embed: embedding matrix must have shape (n_species={len(species_z)}, d_J ≥ 1), "
+            f"one row per species {names}; got shape {u.shape}"
         )
-    if not np.all(np.isfinite(u)):
-        raise ValueError("embedding matrix has NaN or infinite entries")
     return u
