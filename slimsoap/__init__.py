@@ -1,6 +1,7 @@
 """slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
 
 from slimsoap._runtime.buffers import free_cached_buffers
+from slimsoap._runtime.limits import MemoryLimitError, memory_limit, set_memory_limit
 from slimsoap.acsf.calculator import ACSF, acsf_length
 from slimsoap.acsf.presets import behler_preset
 from slimsoap.analysis import (
@@ -22,6 +23,7 @@ __all__ = [
     "SOAP",
     "FeatureStore",
     "Features",
+    "MemoryLimitError",
     "SparseGradients",
     "StudyConfig",
     "RankReport",
@@ -33,10 +35,12 @@ __all__ = [
     "free_cached_buffers",
     "imbalance_plane",
     "information_imbalance",
+    "memory_limit",
     "read_features",
     "recover",
     "run_study",
     "sensitivity_eigenvalues",
+    "set_memory_limit",
     "write_features",
 ]
 __version__ = "0.1.0"

@@ -11,7 +11,13 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._runtime.buffers import zeros
-from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap._validation import (
+    as_frames,
+    check_bool,
+    check_positive,
+    species_index,
+    species_to_numbers,
+)
 from slimsoap.features import Features
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.compressions.vocabulary import build_channels, resolve_options
@@ -94,7 +100,7 @@ class SOAP:
         if projection not in ("exact", "sum"):
             raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
         self.dtype = np.dtype(dtype)
-        self.normalize = bool(normalize)
+        self.normalize = check_bool("normalize", normalize)
         self.projection = projection
         self.basis = make_basis(radial_basis, n_max, l_max, r_cut, sigma)
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
