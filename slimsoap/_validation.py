@@ -16,6 +16,11 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
     """Return ``frames`` as a non-empty list of ``ase.Atoms``, checking every frame."""
     if isinstance(frames, Atoms):
         frames = [frames]
+    if frames is None or isinstance(frames, (str, bytes)):
+        raise TypeError(
+            f"frames must be an ase.Atoms or a sequence of them, got {type(frames).__name__} "
+            "(read files with slimsoap.data.read_frames)"
+        )
     frames = list(frames)
     if len(frames) == 0:
         raise ValueError("empty frame list: compute() needs at least one ase.Atoms frame")
@@ -32,6 +37,8 @@ def species_to_numbers(species: Sequence[str | int]) -> np.ndarray:
     """Atomic numbers of ``species`` (symbols or numbers), unique and sorted ascending."""
     if isinstance(species, (str, int, np.integer)):
         species = [species]
+    if species is None:
+        raise TypeError("species must list chemical symbols or atomic numbers, got None")
     out = []
     for s in species:
         if isinstance(s, (bool, np.bool_)):
@@ -69,6 +76,8 @@ def species_index(numbers: np.ndarray, species_z: np.ndarray, frame: int) -> np.
 def check_positive(name: str, value: float, strict: bool = True) -> float:
     """Refuse non-finite, negative (or zero when ``strict``) hyper-parameters."""
     try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError
         value = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number, got {value!r}") from None
@@ -93,6 +102,8 @@ def check_int(name: str, value: int, minimum: int) -> int:
 
 #: Periodic cells with a smaller volume (Å³), or a shorter periodic vector (Å), are singular.
 SINGULAR_TOL = 1e-12
+#: Largest |coordinate| (Å) accepted: float64 spacing there is 1e8 · 2^-52 ≈ 1.5e-8 Å.
+MAX_COORDINATE = 1e8
 
 
 def check_geometry(atoms: Atoms, frame: int = 0) -> None:
@@ -101,12 +112,19 @@ def check_geometry(atoms: Atoms, frame: int = 0) -> None:
     Every position and every cell row must be finite (periodic or not: ASE completes the
     cell from the non-periodic rows too), each periodic direction needs a non-zero cell
     vector (ASE would otherwise fill in a 1 Å lattice), and a periodic cell must have a
-    volume above ``SINGULAR_TOL`` Å³.
+    volume above ``SINGULAR_TOL`` Å³. Coordinates beyond ``MAX_COORDINATE`` Å are refused.
     """
     pos = np.asarray(atoms.positions)
     if not np.all(np.isfinite(pos)):
         bad = np.flatnonzero(~np.all(np.isfinite(pos), axis=1))
         raise ValueError(f"frame {frame}: positions of atoms {bad[:10].tolist()} are NaN or inf")
+    far = np.abs(pos).max(axis=1) > MAX_COORDINATE
+    if far.any():
+        raise ValueError(
+            f"frame {frame}: atoms {np.flatnonzero(far)[:10].tolist()} are more than "
+            f"{MAX_COORDINATE:.0e} Å from the origin, where float64 positions are no finer "
+            "than ~1e-8 Å; translate the structure"
+        )
     cell = np.asarray(atoms.cell)
     finite = np.all(np.isfinite(cell), axis=1)
     if not np.all(finite):

@@ -307,6 +307,7 @@ class ACSF:
         Returns:
             Features with ``values`` (n_atoms, n_features).
         """
+        gradients = check_bool("gradients", gradients)
         frames = as_frames(frames)
         offsets, neighbours, vectors, distances, nb_species, frame_index = self._pairs(frames)
         n_atoms = len(frame_index)

@@ -241,6 +241,8 @@ class SOAP:
         2/S of the memory for maps that keep species apart. Not with ``normalize``.
         """
         self._check_ready()
+        gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
+        strain = check_bool("strain", strain)
         if sparse and gradients and self.normalize:
             raise ValueError(
                 "normalize=True spreads every gradient over all features (the projection "
