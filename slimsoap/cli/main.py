@@ -31,21 +31,24 @@ COMMAND_MODULES = [
 #: Exit statuses.
 EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
-#: Integer flags (argparse ``dest`` → flag) that count something and must be >= 1.
-COUNT_FLAGS = {
-    "workers": "--workers",
-    "batch_size": "--batch-size",
-    "n": "--n",
-    "max_frames": "--max-frames",
-    "chunk": "--chunk",
-    "repeats": "--repeats",
-    "n_samples": "--n-samples",
-    "max_environments": "--max-environments",
-    "k": "--k",
-    "bins": "--bins",
-    "spearman_pairs": "--spearman-pairs",
-    "repeat": "--repeat",
-    "train_sizes": "--train-sizes",
+#: Integer flags (argparse ``dest`` → flag, smallest valid value): counts must be >= 1.
+INT_FLAGS = {
+    "workers": ("--workers", 1),
+    "batch_size": ("--batch-size", 1),
+    "n": ("--n", 1),
+    "max_frames": ("--max-frames", 1),
+    "chunk": ("--chunk", 1),
+    "repeats": ("--repeats", 1),
+    "n_samples": ("--n-samples", 1),
+    "max_environments": ("--max-environments", 1),
+    "k": ("--k", 1),
+    "bins": ("--bins", 1),
+    "spearman_pairs": ("--spearman-pairs", 1),
+    "repeat": ("--repeat", 1),
+    "train_sizes": ("--train-sizes", 1),
+    "n_max": ("--n-max", 1),
+    "l_max": ("--l-max", 0),
+    "seed": ("--seed", 0),
 }
 #: Float flags that must be finite and > 0 (argparse's float() accepts "nan", "inf", "-1").
 POSITIVE_FLAGS = {"r_cut": "--r-cut", "sigma": "--sigma", "rtol": "--rtol"}
@@ -74,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_values(args: argparse.Namespace) -> None:
-    """Refuse counts below 1 (``--workers 0`` would silently mean every CPU) and lengths or
-    tolerances that are not finite and positive, naming the flag."""
-    for dest, flag in COUNT_FLAGS.items():
+    """Refuse counts below 1 (``--workers 0`` would silently mean every CPU), negative
+    seeds and ``--l-max``, and lengths or tolerances that are not finite and positive,
+    naming the flag."""
+    for dest, (flag, minimum) in INT_FLAGS.items():
         value = getattr(args, dest, None)
         values = value if isinstance(value, list) else [value]
-        if any(isinstance(v, int) and v < 1 for v in values):
-            raise UsageError(f"argument {flag}: must be >= 1, got {value}")
+        if any(isinstance(v, int) and v < minimum for v in values):
+            raise UsageError(f"argument {flag}: must be >= {minimum}, got {value}")
     for dest, flag in POSITIVE_FLAGS.items():
         value = getattr(args, dest, None)
         if isinstance(value, float) and not (0 < value < float("inf")):
