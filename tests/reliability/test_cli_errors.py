@@ -69,7 +69,7 @@ CASES = [
     (["data", "generate", "alloy", "--energies"], USAGE, r"argument --energies: applies"),
     (["imbalance", "{d}/a.npy"], USAGE, r"required: descriptors"),
     (["imbalance", "{d}/a.npy", "{d}/missing.npy"], RUNTIME, r"missing.npy: No such file"),
-    (["imbalance", "{d}/a.npy", "{d}/short.npy"], RUNTIME, r"descriptor .short. has 4 rows, reference has 10"),
+    (["imbalance", "{d}/a.npy", "{d}/short.npy"], RUNTIME, r"short. has 4 rows, reference has 10"),
     (["imbalance", "{d}/a.npy", "{d}/nan.npy"], RUNTIME, r"NaN or inf"),
     (["imbalance", "{d}/a.npy", "{d}/two.npz"], RUNTIME, r"two.npz: no 'values' array"),
     (["imbalance", "{d}/a.npy", "{d}/notes.txt"], RUNTIME, r"expected a .npy or .npz file"),
