@@ -87,14 +87,6 @@ def _padded_images(positions, cell, pbc, r_cut, frame):
         f"the cell is thin against r_cut = {r_cut:g} Å (lattice planes {r_cut / reach.max():.3g}"
         f" Å apart, {n_shifts:.3g} image cells of {n} atoms)",
     )
-    volume = abs(np.linalg.det(cell))
-    per_atom = n / volume * (4.0 / 3.0) * np.pi * r_cut**3
-    check_allocation(
-        n * per_atom * _BYTES_PER_PAIR,
-        f"frame {frame}: the neighbour pairs",
-        f"{n} atoms in a periodic cell of {volume:.3g} Å³ have about {per_atom:.3g} "
-        f"neighbours each within r_cut = {r_cut:g} Å",
-    )
     frac = positions @ inv
     frac[:, pbc] %= 1.0
     n_img = np.where(pbc, np.ceil(reach).astype(int), 0)
@@ -106,6 +98,21 @@ def _padded_images(positions, cell, pbc, r_cut, frame):
     keep = np.all((images >= -reach) & (images <= 1.0 + reach) | ~pbc, axis=2)
     _, owner = np.nonzero(keep)
     return np.concatenate([wrapped, images[keep] @ cell]), np.concatenate([np.arange(n), owner])
+
+
+def _check_pair_memory(pos_all, n, r_cut, frame):
+    """Refuse a search whose pairs would exceed the memory limit, from the density of the
+    atoms and images in their bounding box (each side at least the cutoff sphere's 2 r_cut,
+    so a flat layer is not taken as infinitely dense)."""
+    extent = np.maximum(pos_all.max(axis=0) - pos_all.min(axis=0), 2.0 * r_cut)
+    volume = float(np.prod(extent))
+    per_atom = len(pos_all) / volume * (4.0 / 3.0) * np.pi * r_cut**3
+    check_allocation(
+        n * per_atom * _BYTES_PER_PAIR,
+        f"frame {frame}: the neighbour pairs",
+        f"{len(pos_all)} atoms and images in {volume:.3g} Å³ give about {per_atom:.3g} "
+        f"neighbours per atom within r_cut = {r_cut:g} Å, for {n} atoms",
+    )
 
 
 def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
@@ -121,6 +128,7 @@ def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
     cell = search_cell(np.asarray(atoms.cell.complete(), dtype=np.float64), pbc, r_cut)
     n = len(positions)
     pos_all, owner = _padded_images(positions, cell, pbc, r_cut, frame)
+    _check_pair_memory(pos_all, n, r_cut, frame)
     origin = pos_all.min(axis=0) - 1e-9
     extent = pos_all.max(axis=0) - origin + 1e-9
     bin_size = r_cut

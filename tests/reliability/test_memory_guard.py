@@ -58,9 +58,20 @@ def test_dense_periodic_cell_is_refused_for_its_pairs():
     atoms = Atoms("Cu" * 20000, positions=rng.uniform(0, 10, (20000, 3)), cell=[10] * 3, pbc=True)
     seconds, peak = _refused_fast(
         lambda: slimsoap.systems.neighbours.neighbour_list(atoms, 6.0),
-        r"the neighbour pairs would need about .* 20000 atoms in a periodic cell of 1e\+03 Å³",
+        r"frame 0: the neighbour pairs would need about .* neighbours per atom within r_cut = 6 Å,"
+        r" for 20000 atoms",
     )
-    assert seconds < 1.0 and peak < 50 * 2**20
+    assert seconds < 1.0 and peak < 100 * 2**20
+
+
+@pytest.mark.parametrize("pbc", [[True, True, False], False])
+def test_a_flat_layer_is_not_mistaken_for_a_dense_one(pbc):
+    """A single layer (zero thickness, zero or no non-periodic cell vector) is searched."""
+    xy = np.stack(np.meshgrid(np.arange(20), np.arange(20)), -1).reshape(-1, 2) * 2.5
+    atoms = Atoms("C" * len(xy), positions=np.column_stack([xy, np.zeros(len(xy))]))
+    atoms.cell, atoms.pbc = [50.0, 50.0, 0.0], pbc
+    nl = slimsoap.systems.neighbours.neighbour_list(atoms, 3.0)
+    assert len(nl.distances) == (4 * len(xy) if pbc else 4 * len(xy) - 4 * 20)
 
 
 @pytest.mark.parametrize("sigma", [1e-4, 1e-5])
