@@ -61,6 +61,15 @@ def _n_shifts(reach) -> float:
     return float(np.prod(2.0 * np.ceil(reach) + 1.0))
 
 
+def _pairwise_reduced(vectors: np.ndarray) -> bool:
+    """Whether no vector of ``vectors`` (k, 3) shortens by adding or subtracting another:
+    |v_i · v_j| ≤ min(|v_i|², |v_j|²) / 2 for every pair (Lagrange-Gauss reduced pairs)."""
+    gram = vectors @ vectors.T
+    sq = np.diag(gram)
+    off = np.abs(gram - np.diag(sq))
+    return bool(np.all(off <= 0.5 * np.minimum(sq[:, None], sq[None, :]) + 1e-12))
+
+
 def search_cell(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> np.ndarray:
     """The cell (3, 3) rows in Å to search periodic images in: ``cell`` itself, or its
     Minkowski-reduced basis when that needs fewer image cells (an extreme-shear cell of a
@@ -69,6 +78,8 @@ def search_cell(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> np.ndarray:
         return cell
     n_plain = _n_shifts(_image_reach(cell, pbc, r_cut)[1])
     if n_plain <= 27:  # at most one layer of images each way: nothing to gain
+        return cell
+    if _pairwise_reduced(cell[pbc]):  # ordinary cells: no Python lattice reduction per frame
         return cell
     reduced = np.asarray(minkowski_reduce(cell, pbc)[0], dtype=np.float64)
     return reduced if _n_shifts(_image_reach(reduced, pbc, r_cut)[1]) < n_plain else cell
