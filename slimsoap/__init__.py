@@ -1,6 +1,7 @@
 """slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
 
 from slimsoap._runtime.buffers import free_cached_buffers
+from slimsoap._runtime.limits import MemoryLimitError, memory_limit, set_memory_limit
 from slimsoap.acsf.calculator import ACSF, acsf_length
 from slimsoap.acsf.presets import behler_preset
 from slimsoap.analysis import (
@@ -23,6 +24,7 @@ __all__ = [
     "SOAP",
     "FeatureStore",
     "Features",
+    "MemoryLimitError",
     "SparseGradients",
     "StudyConfig",
     "RankReport",
@@ -34,8 +36,10 @@ __all__ = [
     "free_cached_buffers",
     "imbalance_plane",
     "information_imbalance",
+    "memory_limit",
     "recover",
     "run_study",
     "sensitivity_eigenvalues",
+    "set_memory_limit",
 ]
 __version__ = "0.1.0"

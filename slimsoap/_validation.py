@@ -16,6 +16,11 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
     """Return ``frames`` as a non-empty list of ``ase.Atoms``, checking every frame."""
     if isinstance(frames, Atoms):
         frames = [frames]
+    if frames is None or isinstance(frames, (str, bytes)):
+        raise TypeError(
+            f"frames must be an ase.Atoms or a sequence of them, got {type(frames).__name__} "
+            "(read files with slimsoap.data.read_frames)"
+        )
     frames = list(frames)
     if len(frames) == 0:
         raise ValueError("empty frame list: compute() needs at least one ase.Atoms frame")
@@ -24,16 +29,7 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
             raise TypeError(f"frame {f} is a {type(atoms).__name__}, expected ase.Atoms")
         if len(atoms) == 0:
             raise ValueError(f"frame {f} has no atoms")
-        pos = atoms.positions
-        if not np.all(np.isfinite(pos)):
-            bad = np.flatnonzero(~np.all(np.isfinite(pos), axis=1))
-            raise ValueError(f"frame {f}: positions of atoms {bad[:10].tolist()} are NaN or inf")
-        if atoms.pbc.any():
-            cell = np.asarray(atoms.cell)[atoms.pbc]
-            if abs(np.linalg.det(np.asarray(atoms.cell.complete()))) < 1e-12 or not np.all(
-                np.isfinite(cell)
-            ):
-                raise ValueError(f"frame {f} is periodic but its cell is singular")
+        check_geometry(atoms, f)
     return frames
 
 
@@ -41,8 +37,12 @@ def species_to_numbers(species: Sequence[str | int]) -> np.ndarray:
     """Atomic numbers of ``species`` (symbols or numbers), unique and sorted ascending."""
     if isinstance(species, (str, int, np.integer)):
         species = [species]
+    if species is None:
+        raise TypeError("species must list chemical symbols or atomic numbers, got None")
     out = []
     for s in species:
+        if isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"species must be chemical symbols or atomic numbers, got {s!r}")
         if isinstance(s, (int, np.integer)):
             if not 0 < int(s) < len(chemical_symbols):
                 raise ValueError(f"unknown atomic number {s}")
@@ -75,7 +75,12 @@ def species_index(numbers: np.ndarray, species_z: np.ndarray, frame: int) -> np.
 
 def check_positive(name: str, value: float, strict: bool = True) -> float:
     """Refuse non-finite, negative (or zero when ``strict``) hyper-parameters."""
-    value = float(value)
+    try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
     if not np.isfinite(value) or value < 0 or (strict and value == 0):
         relation = "> 0" if strict else ">= 0"
         raise ValueError(f"{name} must be {relation}, got {value}")
@@ -84,8 +89,66 @@ def check_positive(name: str, value: float, strict: bool = True) -> float:
 
 def check_int(name: str, value: int, minimum: int) -> int:
     """Refuse non-integers and integers below ``minimum``."""
-    if isinstance(value, bool) or int(value) != value:
+    try:
+        integral = not isinstance(value, (bool, np.bool_)) and int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        integral = False
+    if not integral:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+#: Periodic cells with a smaller volume (Å³), or a shorter periodic vector (Å), are singular.
+SINGULAR_TOL = 1e-12
+#: Largest |coordinate| (Å) accepted: float64 spacing there is 1e8 · 2^-52 ≈ 1.5e-8 Å.
+MAX_COORDINATE = 1e8
+
+
+def check_geometry(atoms: Atoms, frame: int = 0) -> None:
+    """Refuse a frame whose positions or cell no kernel can use, naming the frame.
+
+    Every position and every cell row must be finite (periodic or not: ASE completes the
+    cell from the non-periodic rows too), each periodic direction needs a non-zero cell
+    vector (ASE would otherwise fill in a 1 Å lattice), and a periodic cell must have a
+    volume above ``SINGULAR_TOL`` Å³. Coordinates beyond ``MAX_COORDINATE`` Å are refused.
+    """
+    pos = np.asarray(atoms.positions)
+    if not np.all(np.isfinite(pos)):
+        bad = np.flatnonzero(~np.all(np.isfinite(pos), axis=1))
+        raise ValueError(f"frame {frame}: positions of atoms {bad[:10].tolist()} are NaN or inf")
+    far = np.abs(pos).max(axis=1) > MAX_COORDINATE
+    if far.any():
+        raise ValueError(
+            f"frame {frame}: atoms {np.flatnonzero(far)[:10].tolist()} are more than "
+            f"{MAX_COORDINATE:.0e} Å from the origin, where float64 positions are no finer "
+            "than ~1e-8 Å; translate the structure"
+        )
+    cell = np.asarray(atoms.cell)
+    finite = np.all(np.isfinite(cell), axis=1)
+    if not np.all(finite):
+        raise ValueError(
+            f"frame {frame}: cell vectors {np.flatnonzero(~finite).tolist()} are NaN or inf"
+        )
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if not pbc.any():
+        return
+    for k in np.flatnonzero(pbc):
+        if np.linalg.norm(cell[k]) < SINGULAR_TOL:
+            raise ValueError(
+                f"frame {frame} is periodic along axis {k} but the cell vector is zero "
+                "(set atoms.cell, or pbc=False along that axis)"
+            )
+    volume = abs(np.linalg.det(np.asarray(atoms.cell.complete())))
+    if volume < SINGULAR_TOL:
+        raise ValueError(
+            f"frame {frame} is periodic but its cell is singular (volume {volume:.2e} Å³)"
+        )
+
+
+def check_bool(name: str, value: bool) -> bool:
+    """Refuse anything but True/False (``bool("no")`` is True, so strings are not flags)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -9,6 +9,13 @@ weight to the output rows it maps to.
 import numba as nb
 import numpy as np
 
+#: Above this ζ the direct angular term 2^(1-ζ) (1 + λcosθ)^ζ leaves the float64 range
+#: (2^(1-ζ) is subnormal past ζ = 1023, (1 + λcosθ)^(ζ-1) ≤ 2^(ζ-1) overflows past ζ = 1025),
+#: so it is evaluated as 2 (b/2)^ζ with b/2 = (1 + λcosθ)/2 in [0, 1], which cannot overflow
+#: and underflows only where the true value is below 1e-308. At or below it the direct
+#: form is kept: exact powers of two, the same numbers as before.
+ZETA_DIRECT_MAX = 1000.0
+
 
 @nb.njit(cache=True, inline="always")
 def _power(base, exponent, exponent_int):
@@ -226,9 +233,15 @@ def acsf_kernel(
                     base = 1.0 + lam_uniq[z] * cos
                     if base < 0.0:
                         base = 0.0
-                    pw = _power(base, zeta_uniq[z] - 1.0, zeta_int[z])
-                    ang[z] = pref[z] * pw * base
-                    dang[z] = pref[z] * zeta_uniq[z] * lam_uniq[z] * pw
+                    if zeta_uniq[z] > ZETA_DIRECT_MAX:
+                        half = 0.5 * base
+                        pw = _power(half, zeta_uniq[z] - 1.0, zeta_int[z])
+                        ang[z] = 2.0 * pw * half
+                        dang[z] = zeta_uniq[z] * lam_uniq[z] * pw
+                    else:
+                        pw = _power(base, zeta_uniq[z] - 1.0, zeta_int[z])
+                        ang[z] = pref[z] * pw * base
+                        dang[z] = pref[z] * zeta_uniq[z] * lam_uniq[z] * pw
                 if want_grad:
                     ca = cos / (ra * ra)
                     cb = cos / (rb * rb)

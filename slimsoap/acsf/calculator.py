@@ -49,7 +49,14 @@ from ase.data import chemical_symbols
 
 from slimsoap._kernels.acsf import acsf_kernel, gradient_slots
 from slimsoap._runtime.threads import run_in_threads
-from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap._validation import (
+    as_frames,
+    check_bool,
+    check_int,
+    check_positive,
+    species_index,
+    species_to_numbers,
+)
 from slimsoap.acsf import compressions
 from slimsoap.acsf.compressions import species_pairs
 from slimsoap.acsf.presets import behler_preset
@@ -64,10 +71,10 @@ def acsf_length(
 ) -> int:
     """Number of ACSF features for a compression, S species and the given function counts."""
     spec = compressions.get(compression)
-    s = int(n_species)
+    s = check_int("n_species", n_species, 1)
     w2, w3 = spec.maps(np.arange(1, s + 1), spec.parse({}))
-    n2 = int(n_g2) + int(bool(g1))
-    n3 = int(n_g4) + int(n_g5)
+    n2 = check_int("n_g2", n_g2, 0) + int(check_bool("g1", g1))
+    n3 = check_int("n_g4", n_g4, 0) + check_int("n_g5", n_g5, 0)
     return w2.shape[0] * n2 + w3.shape[0] * n3
 
 
@@ -154,7 +161,7 @@ class ACSF(CalculatorBase):
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise ValueError(f"dtype must be a floating type, got {self.dtype}")
-        self.g1 = bool(g1)
+        self.g1 = check_bool("g1", g1)
         self.g2_params = _param_array("g2_params", g2_params, ("eta [1/Å²]", "R_s [Å]"))
         if np.any(self.g2_params[:, 0] <= 0):
             raise ValueError(
@@ -252,6 +259,7 @@ class ACSF(CalculatorBase):
         Returns:
             Features with ``values`` (n_atoms, n_features).
         """
+        gradients = check_bool("gradients", gradients)
         frames = as_frames(frames)
         offsets, neighbours, vectors, distances, nb_species, frame_index = self._pairs(frames)
         n_atoms = len(frame_index)

@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 
+from slimsoap.cli import UsageError
 from slimsoap.data.generators import GENERATORS, generate
 from slimsoap.data.readers import FORMATS, read_frames
 from slimsoap.data.summary import format_summary, summarize
@@ -56,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
     options = {}
     if args.elements is not None:
         if args.kind == "amino":
-            raise SystemExit("--elements applies to alloy and elpasolite only")
+            raise UsageError("argument --elements: applies to alloy and elpasolite only")
         options["elements"] = args.elements
     if args.energies:
         if args.kind != "elpasolite":
-            raise SystemExit("--energies applies to elpasolite only")
+            raise UsageError("argument --energies: applies to elpasolite only")
         options["energies"] = True
     path = generate(
         args.kind,

@@ -14,6 +14,7 @@ copied, so the labels have exactly one home.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tarfile
 from collections.abc import Iterable, Iterator
@@ -324,6 +325,10 @@ def read_frames(path: str | os.PathLike, format: str | None = None, **kwargs) ->
 
     Returns:
         An iterator of ``ase.Atoms`` (see the module docstring for where labels are).
+
+    Raises:
+        ValueError: if ``path`` holds no structure (an empty file, a folder without any);
+            the first frame is read here to tell.
     """
     if format is None and os.fspath(path) == "qm9pack":
         format = "qm9pack"
@@ -336,7 +341,11 @@ def read_frames(path: str | os.PathLike, format: str | None = None, **kwargs) ->
         from slimsoap.data.qm9 import read_qm9pack
 
         return read_qm9pack(**kwargs)
-    return FORMATS[fmt](path, **kwargs)
+    frames = iter(FORMATS[fmt](path, **kwargs))
+    first = next(frames, None)
+    if first is None:
+        raise ValueError(f"{os.fspath(path)!r} holds no structures (read as {fmt})")
+    return itertools.chain([first], frames)
 
 
 def _read_qm9(path, **kwargs):

@@ -9,7 +9,13 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._runtime.buffers import zeros
-from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap._validation import (
+    as_frames,
+    check_bool,
+    check_positive,
+    species_index,
+    species_to_numbers,
+)
 from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
 from slimsoap.io.registry import register_calculator
@@ -93,7 +99,7 @@ class SOAP(CalculatorBase):
         if projection not in ("exact", "sum"):
             raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
         self.dtype = np.dtype(dtype)
-        self.normalize = bool(normalize)
+        self.normalize = check_bool("normalize", normalize)
         self.projection = projection
         self.basis = make_basis(radial_basis, n_max, l_max, r_cut, sigma)
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
@@ -251,6 +257,8 @@ class SOAP(CalculatorBase):
         2/S of the memory for maps that keep species apart. Not with ``normalize``.
         """
         self._check_ready()
+        gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
+        strain = check_bool("strain", strain)
         if sparse and gradients and self.normalize:
             raise ValueError(
                 "normalize=True spreads every gradient over all features (the projection "

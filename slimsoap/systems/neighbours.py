@@ -2,7 +2,11 @@
 
 Works for any cell, including small or skewed cells where a neighbour is several periodic
 images away: the cell is padded with as many image layers as the cutoff needs along each
-periodic direction, then one Cartesian cell list finds every pair.
+periodic direction, then one Cartesian cell list finds every pair. A skewed cell that
+describes a lattice with a more compact basis is searched in its Minkowski-reduced basis
+(the same lattice, so the same pairs and vectors, from far fewer images). The memory of the
+padded images and of the pairs is estimated first and refused above the memory limit
+(:mod:`slimsoap._runtime.limits`).
 """
 
 from __future__ import annotations
@@ -11,12 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from ase.geometry import minkowski_reduce
 
 from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs
-from slimsoap._validation import COINCIDENT_TOL
+from slimsoap._runtime.limits import check_allocation
+from slimsoap._validation import COINCIDENT_TOL, check_geometry
 
 #: Upper bound on the number of bins of the cell list (memory guard for sparse systems).
 _MAX_BINS = 2_000_000
+#: Bytes per padded image atom at the peak of :func:`_padded_images` (fractional and
+#: Cartesian float64 coordinates, the boolean masks) and per directed pair (centre,
+#: neighbour, vector, distance and the sorted copies of :func:`batch_neighbour_list`).
+_BYTES_PER_IMAGE = 80
+_BYTES_PER_PAIR = 96
 
 
 @dataclass
@@ -38,16 +49,57 @@ class NeighbourList:
     offsets: np.ndarray
 
 
-def _padded_images(positions, cell, pbc, r_cut):
+def _image_reach(cell, pbc, r_cut):
+    """Fractional reach r_cut / plane spacing along each periodic axis (0 if not periodic)."""
+    inv = np.linalg.inv(cell)
+    plane_spacing = 1.0 / np.linalg.norm(inv, axis=0)
+    return inv, np.where(pbc, r_cut / plane_spacing, 0.0)
+
+
+def _n_shifts(reach) -> float:
+    """Number of image cells searched for a reach (the home cell included), as a float."""
+    return float(np.prod(2.0 * np.ceil(reach) + 1.0))
+
+
+def _pairwise_reduced(vectors: np.ndarray) -> bool:
+    """Whether no vector of ``vectors`` (k, 3) shortens by adding or subtracting another:
+    |v_i · v_j| ≤ min(|v_i|², |v_j|²) / 2 for every pair (Lagrange-Gauss reduced pairs)."""
+    gram = vectors @ vectors.T
+    sq = np.diag(gram)
+    off = np.abs(gram - np.diag(sq))
+    return bool(np.all(off <= 0.5 * np.minimum(sq[:, None], sq[None, :]) + 1e-12))
+
+
+def search_cell(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> np.ndarray:
+    """The cell (3, 3) rows in Å to search periodic images in: ``cell`` itself, or its
+    Minkowski-reduced basis when that needs fewer image cells (an extreme-shear cell of a
+    compact lattice); the lattice, and hence every pair vector, is the same."""
+    if not pbc.any():
+        return cell
+    n_plain = _n_shifts(_image_reach(cell, pbc, r_cut)[1])
+    if n_plain <= 27:  # at most one layer of images each way: nothing to gain
+        return cell
+    if _pairwise_reduced(cell[pbc]):  # ordinary cells: no Python lattice reduction per frame
+        return cell
+    reduced = np.asarray(minkowski_reduce(cell, pbc)[0], dtype=np.float64)
+    return reduced if _n_shifts(_image_reach(reduced, pbc, r_cut)[1]) < n_plain else cell
+
+
+def _padded_images(positions, cell, pbc, r_cut, frame):
     """Wrapped atoms followed by the periodic images within r_cut of the cell."""
     n = len(positions)
     if not pbc.any():
         return positions.copy(), np.arange(n)
-    inv = np.linalg.inv(cell)
+    inv, reach = _image_reach(cell, pbc, r_cut)
+    n_shifts = _n_shifts(reach)
+    check_allocation(
+        n_shifts * n * _BYTES_PER_IMAGE,
+        f"frame {frame}: the periodic images within the cutoff",
+        f"the cell is thin against r_cut = {r_cut:g} Å (lattice planes {r_cut / reach.max():.3g}"
+        f" Å apart, {n_shifts:.3g} image cells of {n} atoms)",
+    )
     frac = positions @ inv
     frac[:, pbc] %= 1.0
-    plane_spacing = 1.0 / np.linalg.norm(inv, axis=0)
-    reach = np.where(pbc, r_cut / plane_spacing, 0.0)
     n_img = np.where(pbc, np.ceil(reach).astype(int), 0)
     wrapped = frac @ cell
     grids = np.meshgrid(*(np.arange(-k, k + 1) for k in n_img), indexing="ij")
@@ -59,17 +111,35 @@ def _padded_images(positions, cell, pbc, r_cut):
     return np.concatenate([wrapped, images[keep] @ cell]), np.concatenate([np.arange(n), owner])
 
 
+def _check_pair_memory(pos_all, n, r_cut, frame):
+    """Refuse a search whose pairs would exceed the memory limit, from the density of the
+    atoms and images in their bounding box (each side at least the cutoff sphere's 2 r_cut,
+    so a flat layer is not taken as infinitely dense)."""
+    extent = np.maximum(pos_all.max(axis=0) - pos_all.min(axis=0), 2.0 * r_cut)
+    volume = float(np.prod(extent))
+    per_atom = len(pos_all) / volume * (4.0 / 3.0) * np.pi * r_cut**3
+    check_allocation(
+        n * per_atom * _BYTES_PER_PAIR,
+        f"frame {frame}: the neighbour pairs",
+        f"{len(pos_all)} atoms and images in {volume:.3g} Å³ give about {per_atom:.3g} "
+        f"neighbours per atom within r_cut = {r_cut:g} Å, for {n} atoms",
+    )
+
+
 def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
     """Every directed pair within ``r_cut`` (Å) of each atom of ``atoms``.
 
-    Raises ValueError if two atoms (or an atom and its own image) are closer than
-    ``COINCIDENT_TOL``.
+    Raises ValueError if the positions or the cell are unusable (:func:`check_geometry`),
+    or if two atoms (or an atom and its own image) are closer than ``COINCIDENT_TOL``;
+    MemoryLimitError if the images or pairs of a thin cell would exceed the memory limit.
     """
+    check_geometry(atoms, frame)
     positions = np.asarray(atoms.positions, dtype=np.float64)
     pbc = np.asarray(atoms.pbc, dtype=bool)
-    cell = np.asarray(atoms.cell.complete(), dtype=np.float64)
+    cell = search_cell(np.asarray(atoms.cell.complete(), dtype=np.float64), pbc, r_cut)
     n = len(positions)
-    pos_all, owner = _padded_images(positions, cell, pbc, r_cut)
+    pos_all, owner = _padded_images(positions, cell, pbc, r_cut, frame)
+    _check_pair_memory(pos_all, n, r_cut, frame)
     origin = pos_all.min(axis=0) - 1e-9
     extent = pos_all.max(axis=0) - origin + 1e-9
     bin_size = r_cut

@@ -17,10 +17,20 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from slimsoap._kernels.soap import quintic_hermite
+from slimsoap._runtime.limits import check_allocation
 from slimsoap._validation import check_int, check_positive
 
 #: Nodes of the radial spline tables per σ.
 _NODES_PER_SIGMA = 32
+#: Arrays of (n_nodes, L+1, N) float64 alive at the peak of building the table: 6 coefficients,
+#: I, I', I'' and the basis' temporaries in ``integrals_exact`` (18 measured with tracemalloc
+#: for the gto and gaussian bases).
+_TABLE_ARRAYS = 18
+
+
+def _n_intervals(r_cut: float, sigma: float, nodes_per_sigma: int) -> int:
+    """Intervals of the spline table on [0, r_cut]: ``nodes_per_sigma`` per σ, at least 8."""
+    return max(8, int(np.ceil(r_cut / sigma * nodes_per_sigma)))
 
 
 def _hermite_table(basis: RadialBasis, nodes_per_sigma: int) -> tuple[float, np.ndarray]:
@@ -29,7 +39,7 @@ def _hermite_table(basis: RadialBasis, nodes_per_sigma: int) -> tuple[float, np.
     On interval k with t = (r - r_k)/h: I = Σ_j coef[k, j] t^j, matching I, h·I', h²·I''
     at both ends.
     """
-    n_int = max(8, int(np.ceil(basis.r_cut / basis.sigma * nodes_per_sigma)))
+    n_int = _n_intervals(basis.r_cut, basis.sigma, nodes_per_sigma)
     h = basis.r_cut / n_int
     y, dy, ddy = basis.integrals_exact(np.arange(n_int + 1) * h, order=2)
     y0, y1 = y[:-1], y[1:]
@@ -58,6 +68,10 @@ class RadialBasis(ABC):
         l_max: largest angular channel (L ≥ 0).
         r_cut: cutoff radius in Å (> 0).
         sigma: Gaussian width σ of the atom density in Å (> 0).
+
+    Raises:
+        MemoryLimitError: if the spline table (r_cut/σ · 32 nodes × (L+1) × N) would exceed
+            the memory limit (:mod:`slimsoap._runtime.limits`), before anything is allocated.
     """
 
     name: str = ""
@@ -67,8 +81,20 @@ class RadialBasis(ABC):
         self.l_max = check_int("l_max", l_max, 0)
         self.r_cut = check_positive("r_cut", r_cut)
         self.sigma = check_positive("sigma", sigma)
+        check_allocation(
+            self.table_bytes(),
+            "the radial spline table",
+            f"sigma = {self.sigma:g} Å is tiny against r_cut = {self.r_cut:g} Å "
+            f"({_NODES_PER_SIGMA} nodes per sigma, (l_max+1)·n_max = "
+            f"{(self.l_max + 1) * self.n_max} values per node)",
+        )
         self._table = None
         self._origin = None
+
+    def table_bytes(self) -> int:
+        """Estimated peak memory (bytes) of building the radial spline table."""
+        n_nodes = _n_intervals(self.r_cut, self.sigma, _NODES_PER_SIGMA) + 1
+        return n_nodes * (self.l_max + 1) * self.n_max * 8 * _TABLE_ARRAYS
 
     @abstractmethod
     def integrals_exact(self, r: np.ndarray, order: int = 1) -> list[np.ndarray]:
