@@ -37,10 +37,12 @@ import numpy as np
 import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
-from slimsoap._validation import check_int, check_positive
+from slimsoap._arrays import dense
+from slimsoap._validation import check_bool, check_int, check_positive, species_index
+from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
-from slimsoap.models.solvers import KernelRidge, WeightedRidge, dense
+from slimsoap.models.solvers import KernelRidge, WeightedRidge
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 
@@ -123,15 +125,7 @@ def element_counts(
 
     Raises ValueError for an element not in ``elements``.
     """
-    col = np.searchsorted(elements, numbers)
-    col = np.minimum(col, len(elements) - 1)
-    bad = elements[col] != numbers
-    if np.any(bad):
-        unknown = sorted({chemical_symbols[z] for z in numbers[bad]})
-        raise ValueError(
-            f"species {unknown} were not in the training data "
-            f"(known: {[chemical_symbols[z] for z in elements]})"
-        )
+    col = species_index(numbers, elements, known_as="the training data")
     counts = np.zeros((n_structures, len(elements)))
     np.add.at(counts, (structure_index, col), 1.0)
     return counts
@@ -283,7 +277,7 @@ class EnergyModel(EstimatorParams):
 
     def _prepare(self, X, structure_index, species):
         X = check_features(X)
-        if self.normalize:
+        if check_bool("normalize", self.normalize):
             X = normalize_rows(X)
         s = np.asarray(structure_index)
         n_structures = check_structure_index(s, X.shape[0])
@@ -375,10 +369,8 @@ class EnergyModel(EstimatorParams):
         k = check_int("n_folds", self.n_folds, 2)
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
-        folds = np.array_split(np.random.default_rng(self.random_state).permutation(n), k)
         sq, n_used = np.zeros(len(sigmas)), 0
-        for test in folds:
-            train = np.setdiff1d(np.arange(n), test)
+        for train, test in kfold_splits(n, k, self.random_state):
             if self.solver_ == "exact":
                 Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
             else:
