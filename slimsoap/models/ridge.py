@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
 from slimsoap._arrays import dense
-from slimsoap._validation import check_bool, check_int, check_positive, species_index
+from slimsoap._validation import check_bool, check_finite, check_int, check_positive, species_index
 from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
@@ -94,8 +94,7 @@ def check_features(X: Matrix) -> Matrix:
         data = X
     if X.ndim != 2:
         raise ValueError(f"features must be 2-D (n_atoms, n_features), got shape {X.shape}")
-    if not np.all(np.isfinite(data)):
-        raise ValueError("features contain NaN or inf")
+    check_finite("features", data)
     return X
 
 
@@ -309,8 +308,7 @@ class EnergyModel(EstimatorParams):
         E = np.asarray(energies, dtype=np.float64)
         if E.shape != (n_structures,):
             raise ValueError(f"energies must have shape ({n_structures},), got {E.shape}")
-        if not np.all(np.isfinite(E)):
-            raise ValueError("energies contain NaN or inf")
+        check_finite("energies", E)
         if self.sigma is not None:
             check_positive("sigma", self.sigma)
         self.solver_ = self._resolve_solver(X.shape[0])
