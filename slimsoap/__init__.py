@@ -21,12 +21,10 @@ _EXPORTS = {
     "descriptor_length": "slimsoap.soap.compressions.vocabulary",
     "SparseGradients": "slimsoap.soap.gradients.layout",
     "RankReport": "slimsoap.soap.recovery",
-    "read_features": "slimsoap.soap.recovery",
     "recover": "slimsoap.soap.recovery",
-    "write_features": "slimsoap.soap.recovery",
-    "StudyConfig": "slimsoap.study.pipeline",
-    "featurize": "slimsoap.study.pipeline",
-    "run_study": "slimsoap.study.pipeline",
+    "featurize": "slimsoap.study.featurize",
+    "StudyConfig": "slimsoap.study.run",
+    "run_study": "slimsoap.study.run",
 }
 _SUBPACKAGES = ("acsf", "analysis", "data", "io", "models", "soap", "study", "systems")
 

@@ -12,7 +12,8 @@ from slimsoap.cli.main import main
 from slimsoap.data import read_frames, write_extxyz
 from slimsoap.io.store import FeatureStore
 from slimsoap.soap.recovery import recover
-from slimsoap.study.pipeline import StudyConfig, batches, featurize, load_frames, run_study
+from slimsoap.study.featurize import batches, featurize
+from slimsoap.study.run import StudyConfig, load_frames, run_study
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +233,15 @@ def test_study_of_a_file_without_energies_skips_the_learning_curve(tmp_path, fra
     assert summary["recovery"] == {}  # neither nu2 nor mu2 is a recoverable compression
     for name in summary["files"]:
         assert (out / name).exists(), name
+
+
+def test_dask_payload_carries_fitted_arrays(frames):
+    """What a Dask worker receives rebuilds the calculator, fitted maps included."""
+    from slimsoap.study.featurize import _calculator_from_payload, _payload
+
+    soap = SOAP(["Ni", "Cu", "Pd"], 4.0, 3, 2, compression="optimal_radial", n_components=2)
+    soap.fit(frames[:3])
+    payload = _payload(soap)
+    hash(payload)  # workers cache rebuilt calculators by payload
+    again = _calculator_from_payload(payload)
+    np.testing.assert_array_equal(again.compute(frames).values, soap.compute(frames).values)

@@ -51,7 +51,9 @@ from slimsoap._kernels.acsf import acsf_kernel, gradient_slots
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
 from slimsoap.acsf.presets import behler_preset
+from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
+from slimsoap.io.registry import register_calculator
 from slimsoap.systems.neighbours import batch_neighbour_list
 
 #: Names accepted by ``compression``.
@@ -159,7 +161,8 @@ def _angular_array(name: str, value) -> np.ndarray:
     return arr
 
 
-class ACSF:
+@register_calculator
+class ACSF(CalculatorBase):
     """Behler atom-centred symmetry functions with a species compression.
 
     Args:
@@ -180,11 +183,11 @@ class ACSF:
         self,
         species: Sequence[str | int],
         r_cut: float,
-        g2_params=None,
-        g4_params=None,
-        g5_params=None,
+        g2_params: np.ndarray | Sequence[Sequence[float]] | None = None,
+        g4_params: np.ndarray | Sequence[Sequence[float]] | None = None,
+        g5_params: np.ndarray | Sequence[Sequence[float]] | None = None,
         compression: str = "nu2",
-        dtype=np.float64,
+        dtype: type = np.float64,
         g1: bool = False,
         weights: Sequence[float] | None = None,
     ):
@@ -263,6 +266,11 @@ class ACSF:
         self._m3 = _as_csc(self._w3)
         self._n_rad = len(rad)
         self._n_ang = len(ang)
+
+    @property
+    def species(self) -> list[str]:
+        """Chemical symbols, in the order of the species channels (ascending Z)."""
+        return [chemical_symbols[z] for z in self.species_z]
 
     @property
     def n_features(self) -> int:

@@ -1,9 +1,9 @@
 """``slimsoap imbalance`` and ``slimsoap distance-correlation``: compare stored descriptors.
 
-Inputs are descriptor arrays, one row per environment, in the same order in every file:
-``.npy`` arrays, or ``.npz`` files holding ``values`` (dense) or ``data``/``indices``/
-``indptr``/``shape`` (CSR, as :func:`slimsoap.recovery.write_features` writes them), or a
-single array.
+Inputs are anything :func:`slimsoap.io.load_features` reads, one row per environment, in
+the same order in every file: zarr feature stores (``slimsoap featurize``), ``.npz``
+feature files (:func:`slimsoap.io.write_features`) or plain ``.npy``/one-array ``.npz``
+descriptor arrays from any code.
 """
 
 from __future__ import annotations
@@ -15,28 +15,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from slimsoap.analysis import distance_correlation, imbalance_plane
+from slimsoap.io import load_features
 
-_CSR_KEYS = {"data", "indices", "indptr", "shape"}
 
-
-def load_descriptor(path: str | Path) -> np.ndarray | sp.csr_matrix:
-    """Descriptor array stored in ``path`` (.npy or .npz, see the module docstring)."""
-    path = Path(path)
-    if path.suffix == ".npy":
-        return np.load(path)
-    if path.suffix != ".npz":
-        raise ValueError(f"{path}: expected a .npy or .npz file")
-    with np.load(path) as z:
-        keys = set(z.files)
-        if "values" in keys:
-            return z["values"]
-        if _CSR_KEYS <= keys:
-            return sp.csr_matrix(
-                (z["data"], z["indices"], z["indptr"]), shape=tuple(int(s) for s in z["shape"])
-            )
-        if len(keys) == 1:
-            return z[keys.pop()]
-    raise ValueError(f"{path}: no 'values' array, no CSR arrays and not one array: {sorted(keys)}")
+def _values(path: str) -> np.ndarray | sp.csr_matrix:
+    """The descriptor rows stored at ``path``."""
+    return load_features(path)[0].values
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,8 +28,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "imbalance", help="information imbalance of descriptors against a reference"
     )
-    p.add_argument("reference", help="reference descriptor (.npy/.npz), e.g. nu2")
-    p.add_argument("descriptors", nargs="+", help="descriptors to compare (.npy/.npz)")
+    p.add_argument("reference", help="reference descriptor (.zarr/.npz/.npy), e.g. nu2")
+    p.add_argument("descriptors", nargs="+", help="descriptors to compare (.zarr/.npz/.npy)")
     p.add_argument("--k", type=int, default=1, help="nearest neighbours averaged over")
     p.add_argument("--n-samples", type=int, default=None, help="environments per repeat")
     p.add_argument("--repeats", type=int, default=1, help="random subsets (needs --n-samples)")
@@ -56,8 +40,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "distance-correlation", help="distance-distance and rank-rank correlation of two"
     )
-    p.add_argument("a", help="first descriptor (x axis), .npy/.npz")
-    p.add_argument("b", help="second descriptor (y axis), .npy/.npz")
+    p.add_argument("a", help="first descriptor (x axis), .zarr/.npz/.npy")
+    p.add_argument("b", help="second descriptor (y axis), .zarr/.npz/.npy")
     p.add_argument("--bins", type=int, default=100)
     p.add_argument("--spearman-pairs", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=0)
@@ -67,8 +51,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_imbalance(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap imbalance``: prints one row per descriptor."""
-    reference = load_descriptor(args.reference)
-    descriptors = {Path(p).stem: load_descriptor(p) for p in args.descriptors}
+    reference = _values(args.reference)
+    descriptors = {Path(p).stem: _values(p) for p in args.descriptors}
     plane = imbalance_plane(
         reference,
         descriptors,
@@ -95,8 +79,8 @@ def run_imbalance(args: argparse.Namespace) -> int:
 def run_distance_correlation(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap distance-correlation``: prints the coefficients."""
     result = distance_correlation(
-        load_descriptor(args.a),
-        load_descriptor(args.b),
+        _values(args.a),
+        _values(args.b),
         bins=args.bins,
         spearman_pairs=args.spearman_pairs,
         seed=args.seed,

@@ -15,14 +15,8 @@ import argparse
 import itertools
 import time
 
-from slimsoap.study.pipeline import (
-    DEFAULT_COMPRESSIONS,
-    QUICK,
-    StudyConfig,
-    featurize,
-    make_client,
-    run_study,
-)
+from slimsoap.study.featurize import featurize, make_client
+from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
 
 
 def _add_soap_options(p: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
@@ -90,7 +84,10 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--compression", default="nu2", help="SOAP compression (nu2)")
     f.add_argument("--out", required=True, help="output store directory (STORE.zarr)")
     f.add_argument(
-        "--calculator", default=None, help="a SOAP saved as JSON (SOAP.save); overrides SOAP flags"
+        "--calculator",
+        default=None,
+        help="a calculator file (slimsoap.io.save_calculator .npz, or its to_dict() as "
+        ".json); overrides the SOAP flags",
     )
     f.add_argument("--species", nargs="+", default=None, help="elements (default: scan INPUT)")
     f.add_argument("--n", type=int, default=None, help="only the first N frames")
@@ -146,10 +143,11 @@ def _frames(args):
 
 
 def _calculator(args):
+    from slimsoap.io import load_calculator
     from slimsoap.soap.calculator import SOAP
 
     if args.calculator is not None:
-        return SOAP.load(args.calculator)
+        return load_calculator(args.calculator)
     species = args.species
     if species is None:
         print("scanning the input for its elements (pass --species to skip) ...", flush=True)

@@ -1,7 +1,7 @@
 """Descriptors on disk: a zarr (v3) directory store, appendable batch by batch, read lazily.
 
 A data set larger than memory is featurised a batch of frames at a time
-(:func:`slimsoap.pipeline.featurize`); each batch is appended here and never held again.
+(:func:`slimsoap.study.featurize.featurize`); each batch is appended here and never held again.
 
 Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
 
@@ -19,8 +19,10 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
 - with gradients that came with strain gradients (Σ_j r_ij ⊗ ∂x_i/∂r_j, for virials):
   ``strain_gradients`` (n_rows, 3, 3, n_features), or in a sparse store ``strain_data``
   (n_sdata,) and ``strain_start`` / ``strain_pattern`` (n_rows,) over the same patterns;
-- attributes: ``slimsoap_store`` (format version), ``calculator`` (the JSON of the
-  calculator that made the values — seed included — see :func:`calculator_to_dict`),
+- ``fitted/<name>``: the fitted arrays of that calculator (``calc.fitted_arrays()``);
+- attributes: ``slimsoap_store`` (format version), ``calculator`` (``calc.to_dict()`` of
+  the calculator that made the values — seed included — rebuilt by
+  :func:`slimsoap.io.registry.calculator_from_dict`),
   ``sparse``, ``gradients`` and the committed sizes ``n_rows``, ``n_frames``, ``nnz``,
   ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``, ``n_sdata``; ``strain`` says whether
   strain gradients are stored (fixed by the first batch).
@@ -39,10 +41,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from slimsoap.features import Features
+from slimsoap.io.registry import calculator_from_dict
 from slimsoap.soap.gradients.layout import SparseGradients
 
 #: Version of the store layout (attribute ``slimsoap_store``).
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 #: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
 #: the partly filled last chunk, so chunks much larger than a batch make appends slow.
 CHUNK_BYTES = 1 << 22
@@ -59,62 +62,6 @@ def _zarr():
             f"feature stores need zarr >= 3 (Python >= 3.11), found zarr {zarr.__version__}"
         )
     return zarr
-
-
-# --- the calculator as JSON ------------------------------------------------------------------
-
-
-def calculator_to_dict(calculator) -> dict:
-    """JSON-able description of a SOAP or ACSF calculator, enough to rebuild it exactly.
-
-    SOAP: ``{"class": "SOAP", "params": soap.to_dict(), "components": ...}`` (the fitted
-    maps of ``optimal_radial`` as nested lists, else ``None``). ACSF (which has no
-    ``to_dict``): its constructor arguments, species as sorted atomic numbers.
-    """
-    from slimsoap.acsf.calculator import ACSF
-    from slimsoap.soap.calculator import SOAP
-
-    if isinstance(calculator, SOAP):
-        comps = calculator.options.get("components")
-        return {
-            "class": "SOAP",
-            "params": calculator.to_dict(),
-            "components": None if comps is None else [np.asarray(w).tolist() for w in comps],
-        }
-    if isinstance(calculator, ACSF):
-        return {
-            "class": "ACSF",
-            "params": {
-                "species": [int(z) for z in calculator.species_z],
-                "r_cut": calculator.r_cut,
-                "g2_params": calculator.g2_params.tolist(),
-                "g4_params": calculator.g4_params.tolist(),
-                "g5_params": calculator.g5_params.tolist(),
-                "compression": calculator.compression,
-                "dtype": calculator.dtype.name,
-                "g1": calculator.g1,
-                "weights": None if calculator.weights is None else calculator.weights.tolist(),
-            },
-        }
-    raise TypeError(
-        f"cannot describe a {type(calculator).__name__} as JSON; "
-        "give a slimsoap.SOAP or slimsoap.ACSF calculator"
-    )
-
-
-def calculator_from_dict(d: dict):
-    """Rebuild the calculator described by :func:`calculator_to_dict`."""
-    from slimsoap.acsf.calculator import ACSF
-    from slimsoap.soap.calculator import SOAP
-
-    kind = d.get("class")
-    if kind == "SOAP":
-        return SOAP.from_dict(d["params"], d.get("components"))
-    if kind == "ACSF":
-        params = dict(d["params"])
-        params["dtype"] = np.dtype(params["dtype"]).type
-        return ACSF(**params)
-    raise ValueError(f"unknown calculator class {kind!r} in the store; expected 'SOAP' or 'ACSF'")
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -171,13 +118,17 @@ class FeatureStore:
         group.attrs.update(
             {
                 "slimsoap_store": STORE_FORMAT,
-                "calculator": None if calculator is None else calculator_to_dict(calculator),
+                "calculator": None if calculator is None else calculator.to_dict(),
                 "sparse": bool(sparse),
                 "gradients": bool(gradients),
                 "chunk_rows": chunk_rows,
                 **dict.fromkeys(_SIZES, 0),
             }
         )
+        if calculator is not None:
+            fitted = group.create_group("fitted")
+            for name, array in calculator.fitted_arrays().items():
+                fitted.create_array(name, data=np.asarray(array))
         return cls(group, path, writable=True)
 
     @classmethod
@@ -188,7 +139,10 @@ class FeatureStore:
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"no feature store at {os.fspath(path)!r}")
-        group = _zarr().open_group(path, mode="r" if mode == "r" else "r+")
+        try:
+            group = _zarr().open_group(path, mode="r" if mode == "r" else "r+")
+        except (FileNotFoundError, ValueError, KeyError) as err:
+            raise ValueError(f"{os.fspath(path)!r} is not a zarr feature store ({err})") from None
         version = group.attrs.get("slimsoap_store")
         if version != STORE_FORMAT:
             raise ValueError(
@@ -236,9 +190,15 @@ class FeatureStore:
         return self._group.attrs["calculator"]
 
     def calculator(self):
-        """The calculator that made the values, rebuilt (bit-identical descriptors)."""
+        """The calculator that made the values, rebuilt with its fitted arrays
+        (bit-identical descriptors); None when the store was written without one."""
         d = self.calculator_dict
-        return None if d is None else calculator_from_dict(d)
+        if d is None:
+            return None
+        fitted = {}
+        if "fitted" in self._group:
+            fitted = {name: arr[...] for name, arr in self._group["fitted"].arrays()}
+        return calculator_from_dict(d, fitted, source=f"{os.fspath(self.path)}: 'calculator'")
 
     def _array(self, name: str, size: str):
         if name not in self._group:
@@ -562,9 +522,3 @@ def write_store(
     )
     store.append(features, numbers, energy)
     return store
-
-
-def read_store(path: str | os.PathLike) -> tuple[Features, object]:
-    """(features, calculator) of a store (calculator ``None`` if it was stored without one)."""
-    store = FeatureStore.open(path)
-    return store.read(), store.calculator()

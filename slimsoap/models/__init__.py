@@ -7,7 +7,12 @@
   an optional jointly fitted ``PairBaseline``; ``errors_by_config_type`` reports it.
 - ``select_sparse_points``, ``cur_selection``, ``farthest_point_sampling``: representative
   environments.
+- ``load``: any saved model (``model.save(path)``), whichever registered class it is.
+
+The names load on first use (PEP 562), except ``learning_curve`` (see below).
 """
+
+from pathlib import Path
 
 from slimsoap._lazy import lazy_attributes
 
@@ -29,5 +34,18 @@ _EXPORTS = {
     "read_targets": "slimsoap.models.sparse_gp",
 }
 
-__all__ = sorted([*_EXPORTS, "learning_curve"])
+
+def load(path: str | Path):
+    """The model saved at ``path`` by ``model.save(path)``, descriptor included.
+
+    The file's class is looked up among the registered model classes
+    (:func:`slimsoap.io.register_model`); nothing named in the file is imported. Raises
+    ValueError naming the file and field for anything else.
+    """
+    from slimsoap.io.npz import load_model
+
+    return load_model(path)
+
+
+__all__ = sorted([*_EXPORTS, "learning_curve", "load"])
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)

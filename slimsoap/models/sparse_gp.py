@@ -29,8 +29,7 @@ equations.
 
 from __future__ import annotations
 
-import importlib
-import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from ase import Atoms
 from slimsoap._arrays import dense
 from slimsoap._validation import as_frames, check_int, check_positive, species_index
 from slimsoap.features import Features
+from slimsoap.io.registry import register_model
 from slimsoap.models.pair_baseline import PairBaseline
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.ridge import element_counts, fit_chemical_potentials, structure_matrix
@@ -123,6 +123,7 @@ def _atom_offsets(frames: list[Atoms]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([len(a) for a in frames])]).astype(np.int64)
 
 
+@register_model
 class SparseGP(EstimatorParams):
     """Sparse GP potential for energies, forces and virials (scikit-learn-like interface).
 
@@ -531,71 +532,97 @@ class SparseGP(EstimatorParams):
         return Prediction(energy, F, W)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> None:
-        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (hyper-parameters)."""
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (one ``.npz``, name used as given), its
+        descriptor included when that is a registered slimsoap calculator (parameters,
+        seed, fitted arrays); :func:`slimsoap.models.load` or :meth:`load` reads it."""
+        from slimsoap.io.npz import save_model
+
         if not hasattr(self, "coef_"):
             raise RuntimeError("SparseGP is not fitted: nothing to save")
-        path = Path(path)
-        np.savez(
-            path.with_suffix(".npz"),
+        return save_model(path, self)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SparseGP:
+        """Read a model written by :meth:`save`, its descriptor rebuilt from the file (a
+        model saved with an unregistered descriptor has ``descriptor=None``: set it, or
+        pass features to ``predict``)."""
+        from slimsoap.io.npz import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+    def _to_archive(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Header and arrays of the saved model (see :mod:`slimsoap.io.npz`)."""
+        from slimsoap.calculator import to_json
+        from slimsoap.io.npz import calculator_arrays
+        from slimsoap.io.registry import calculators
+
+        params = {
+            k: to_json(v, k)
+            for k, v in self.get_params().items()
+            if k not in ("descriptor", "baseline")
+        }
+        descriptor, arrays = None, {}
+        if self.descriptor is not None:
+            try:
+                calculators.name_of(type(self.descriptor))
+            except TypeError as err:
+                warnings.warn(f"saving the SparseGP without its descriptor: {err}", stacklevel=3)
+            else:
+                descriptor = self.descriptor.to_dict()
+                arrays = calculator_arrays(self.descriptor, "descriptor/")
+        meta = {
+            "params": params,
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "rank": int(self.rank_),
+            "descriptor": descriptor,
+        }
+        arrays.update(
             coef=self.coef_,
             e0=self.e0_,
             elements=self.elements_,
             sparse_points=self.sparse_points_,
             sparse_species=self.sparse_species_,
         )
-        params = {k: getattr(self, k) for k in self._PARAMS if k not in ("descriptor", "baseline")}
-        meta = {
-            "format": "slimsoap.SparseGP/1",
-            "params": params,
-            "baseline": None if self.baseline is None else self.baseline.to_dict(),
-            "rank": self.rank_,
-            "descriptor": _describe(self.descriptor),
-        }
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+        return meta, arrays
 
     @classmethod
-    def load(cls, path: str | Path, descriptor=None) -> SparseGP:
-        """Read a model written by :meth:`save`. The descriptor is rebuilt from its saved
-        class and ``get_params()`` when possible, unless one is passed."""
-        path = Path(path)
-        meta = json.loads(path.with_suffix(".json").read_text())
-        if meta.get("format") != "slimsoap.SparseGP/1":
-            raise ValueError(f"{path.with_suffix('.json')} is not a saved slimsoap SparseGP")
-        baseline = None if meta["baseline"] is None else PairBaseline(**meta["baseline"])
-        if descriptor is None and meta["descriptor"] is not None:
-            descriptor = _rebuild(meta["descriptor"])
-        model = cls(descriptor=descriptor, baseline=baseline, **meta["params"])
-        with np.load(path.with_suffix(".npz")) as data:
-            model.coef_, model.e0_ = data["coef"], data["e0"]
-            model.elements_ = data["elements"]
-            model.sparse_points_ = data["sparse_points"]
-            model.sparse_species_ = data["sparse_species"]
-        model.rank_ = meta["rank"]
+    def _from_archive(cls, meta: dict, arrays: dict[str, np.ndarray], source: str) -> SparseGP:
+        """The model of :meth:`_to_archive`'s header and arrays; ValueError naming the field."""
+        from slimsoap.io.npz import calculator_from_archive, require
+        from slimsoap.io.registry import models
+
+        name = models.name_of(cls)
+        params = models.check_params(
+            name, require(meta, "params", dict, source), source, skip=("descriptor", "baseline")
+        )
+        base = require(meta, "baseline", (dict, type(None)), source)
+        try:
+            baseline = None if base is None else PairBaseline(**base)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{source}: field 'baseline' is invalid: {err}") from None
+        descriptor = calculator_from_archive(meta, arrays, source, key="descriptor")
+        missing = [
+            k for k in ("coef", "e0", "elements", "sparse_points", "sparse_species")
+            if k not in arrays
+        ]  # fmt: skip
+        if missing:
+            raise ValueError(f"{source}: array(s) {missing} missing")
+        model = cls(descriptor=descriptor, baseline=baseline, **params)
+        model.coef_, model.e0_ = arrays["coef"], arrays["e0"]
+        model.elements_ = arrays["elements"]
+        model.sparse_points_ = arrays["sparse_points"]
+        model.sparse_species_ = arrays["sparse_species"]
+        model.rank_ = require(meta, "rank", int, source)
+        if descriptor is not None and descriptor.n_features != model.sparse_points_.shape[1]:
+            raise ValueError(
+                f"{source}: sparse points have {model.sparse_points_.shape[1]} features, its "
+                f"descriptor gives {descriptor.n_features}"
+            )
         return model
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, type):
-        return f"{obj.__module__}:{obj.__qualname__}"
-    return str(obj)
-
-
-def _describe(descriptor) -> dict | None:
-    """Class path and ``get_params()`` of a descriptor, when it offers them."""
-    if descriptor is None or not hasattr(descriptor, "get_params"):
-        return None
-    cls = type(descriptor)
-    return {"class": f"{cls.__module__}:{cls.__qualname__}", "params": descriptor.get_params()}
-
-
-def _rebuild(desc: dict):
-    module, _, name = desc["class"].partition(":")
-    return getattr(importlib.import_module(module), name)(**desc["params"])
 
 
 # ------------------------------------------------------------------------ error report

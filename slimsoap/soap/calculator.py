@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -12,7 +10,9 @@ from ase.data import chemical_symbols
 
 from slimsoap._runtime.buffers import zeros
 from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
+from slimsoap.io.registry import register_calculator
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.compressions.vocabulary import build_channels, resolve_options
 from slimsoap.soap.contraction import Contraction
@@ -20,10 +20,6 @@ from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.layout import SparseGradients, frame_layout, pattern_columns
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
-
-#: Version of the saved-calculator format (:meth:`SOAP.to_dict`).
-FORMAT_VERSION = 1
-
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
@@ -33,7 +29,8 @@ _NORMALIZE_CHUNK = 1024
 _VALUES_BATCH = 2048
 
 
-class SOAP:
+@register_calculator
+class SOAP(CalculatorBase):
     """SOAP power spectrum and its compressions, with position gradients.
 
     Args:
@@ -162,7 +159,7 @@ class SOAP:
         if self.compression == "optimal_radial" and not self.channels.notes.get("fitted"):
             raise ValueError(
                 "optimal_radial needs its principal components: call soap.fit(frames) first "
-                "(or load a fitted calculator with SOAP.load)"
+                "(or load a fitted calculator with slimsoap.io.load_calculator)"
             )
 
     def expand(
@@ -397,41 +394,10 @@ class SOAP:
 
     # --- saving --------------------------------------------------------------------------
 
-    def to_dict(self) -> dict:
-        """JSON-able hyper-parameters (seed included); fitted PCA maps are not included."""
-        opts = {k: v for k, v in self.options.items() if k != "components"}
-        if isinstance(opts.get("embedding"), np.ndarray):
-            opts["embedding"] = opts["embedding"].tolist()
-        return {
-            "format": FORMAT_VERSION,
-            "species": [int(z) for z in self.species_z],
-            "r_cut": self.r_cut,
-            "n_max": self.n_max,
-            "l_max": self.l_max,
-            "sigma": self.sigma,
-            "radial_basis": self.radial_basis,
-            "cutoff_width": self.cutoff_width,
-            "center_weight": self.center_weight,
-            "compression": self.compression,
-            "normalize": self.normalize,
-            "dtype": self.dtype.name,
-            "projection": self.projection,
-            "options": opts,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict, components: list[np.ndarray] | None = None) -> SOAP:
-        """Rebuild a calculator from :meth:`to_dict` (and fitted PCA ``components``)."""
-        d = dict(d)
-        if d.pop("format", None) != FORMAT_VERSION:
-            raise ValueError(f"unsupported SOAP format; expected format {FORMAT_VERSION}")
-        options = d.pop("options")
-        d["dtype"] = np.dtype(d["dtype"]).type
-        soap = cls(**d, **options)
-        if components is not None:
-            soap.options["components"] = [np.asarray(w, dtype=np.float64) for w in components]
-            soap._build()
-        return soap
+    def get_params(self) -> dict:
+        """Constructor arguments as JSON (species as symbols, the compression's options
+        flat, seed included); the fitted maps are :meth:`fitted_arrays`, not parameters."""
+        return {k: v for k, v in super().get_params().items() if k != "components"}
 
     def fitted_arrays(self) -> dict[str, np.ndarray]:
         """Arrays learnt by :meth:`fit`, by name (``"components.l<l>"``); empty when the
@@ -448,29 +414,6 @@ class SOAP:
         components = [arrays[f"components.l{l}"] for l in range(self.l_max + 1)]
         self.options["components"] = [np.asarray(w, dtype=np.float64) for w in components]
         self._build()
-
-    def save(self, path: str | Path) -> None:
-        """Write ``path`` (JSON of hyper-parameters and seed) and, when fitted, ``path``.npz."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        fitted = self.fitted_arrays()
-        if fitted:
-            np.savez(_npz_path(path), **{k.split(".")[1]: w for k, w in fitted.items()})
-
-    @classmethod
-    def load(cls, path: str | Path) -> SOAP:
-        """Read a calculator written by :meth:`save`; gives bit-identical descriptors."""
-        path = Path(path)
-        d = json.loads(path.read_text())
-        components = None
-        if d.get("compression") == "optimal_radial" and _npz_path(path).exists():
-            with np.load(_npz_path(path)) as z:
-                components = [z[f"l{l}"] for l in range(d["l_max"] + 1)]
-        return cls.from_dict(d, components)
-
-
-def _npz_path(path: Path) -> Path:
-    return path.with_name(path.name + ".npz")
 
 
 def _restricted_csr(x: np.ndarray, columns: np.ndarray, n_features: int, dtype):

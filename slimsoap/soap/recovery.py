@@ -28,9 +28,7 @@ only ~eps²|B|²/λ in P, while dropping a real one loses a whole rank-one part 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -86,9 +84,8 @@ class RankReport:
 
 def nu2_calculator(soap: SOAP) -> SOAP:
     """The ``nu2`` calculator with the same hyper-parameters as ``soap``."""
-    d = soap.to_dict()
-    d["compression"], d["options"] = "nu2", {}
-    return SOAP.from_dict(d)
+    params = {k: v for k, v in soap.get_params().items() if k not in soap.options}
+    return SOAP(**{**params, "compression": "nu2"})
 
 
 def recover(
@@ -240,34 +237,3 @@ def _report(soap, rank, cond, n_neigh, rtol):
         bound = np.minimum(max_rank[None, :], np.where(n_neigh[:, None] >= 0, contrib, 10**9))
         exact = (rank == max_rank[None, :]) | (rank == bound) | ~compressed[None, :]
     return RankReport(rank, max_rank, n_neigh, exact, compressed, cond, float(rtol))
-
-
-# --- features on disk (the calculator, seed included, travels with them) ------------------
-
-
-def write_features(path: str | Path, values: Features | np.ndarray | sp.spmatrix, soap: SOAP):
-    """Write descriptors and the calculator that made them (JSON, seed included) to ``.npz``."""
-    x = values.values if isinstance(values, Features) else values
-    meta = json.dumps(soap.to_dict())
-    if sp.issparse(x):
-        x = sp.csr_matrix(x)
-        np.savez(
-            path,
-            data=x.data,
-            indices=x.indices,
-            indptr=x.indptr,
-            shape=np.array(x.shape),
-            soap=meta,
-        )
-    else:
-        np.savez(path, values=np.asarray(x), soap=meta)
-
-
-def read_features(path: str | Path) -> tuple[np.ndarray | sp.csr_matrix, SOAP]:
-    """Read what :func:`write_features` wrote: (values, calculator)."""
-    with np.load(path) as z:
-        soap = SOAP.from_dict(json.loads(str(z["soap"])))
-        if "values" in z:
-            return z["values"], soap
-        x = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-        return x, soap

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from slimsoap.cli.analysis import add_subparser, load_descriptor
+from slimsoap.cli.analysis import add_subparser
+from slimsoap.io import write_features
 
 
 def run(argv):
@@ -22,24 +23,9 @@ def files(tmp_path):
     X = rng.normal(size=(50, 3))
     Y = X[:, :1] + 0.1 * rng.normal(size=(50, 1))
     np.save(tmp_path / "ref.npy", X)
-    csr = sp.csr_matrix(Y)
-    np.savez(
-        tmp_path / "y.npz", data=csr.data, indices=csr.indices, indptr=csr.indptr, shape=Y.shape
-    )
-    np.savez(tmp_path / "z.npz", values=2 * X)
+    write_features(tmp_path / "y.npz", sp.csr_matrix(Y))
+    np.savez(tmp_path / "z.npz", values=2 * X)  # a plain one-array archive
     return tmp_path
-
-
-def test_load_descriptor(files):
-    np.testing.assert_array_equal(
-        load_descriptor(files / "z.npz"), 2 * load_descriptor(files / "ref.npy")
-    )
-    assert sp.issparse(load_descriptor(files / "y.npz"))
-    np.savez(files / "two.npz", a=np.ones(2), b=np.ones(2))
-    with pytest.raises(ValueError, match="no 'values' array"):
-        load_descriptor(files / "two.npz")
-    with pytest.raises(ValueError, match="expected a .npy or .npz"):
-        load_descriptor(files / "x.txt")
 
 
 def test_imbalance_command(files, capsys):

@@ -7,7 +7,8 @@ from ase import Atoms
 from structures import random_cluster
 
 from slimsoap import SOAP
-from slimsoap.soap.recovery import read_features, recover, write_features
+from slimsoap.io import read_features, write_features
+from slimsoap.soap.recovery import recover
 
 TEN = ["H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al"]
 
@@ -77,7 +78,8 @@ def test_data_set_from_disk(tmp_path, sparse):
     soap = SOAP(["H", "C", "N", "O"], 3.5, 3, 3, compression="random_sym", seed=77)
     full = SOAP(["H", "C", "N", "O"], 3.5, 3, 3).compute(frames).values
     write_features(tmp_path / "x.npz", soap.compute(frames, sparse=sparse), soap)
-    x, back = read_features(tmp_path / "x.npz")
+    features, back = read_features(tmp_path / "x.npz")
+    x = features.values
     assert sp.issparse(x) == sparse
     assert back.to_dict() == soap.to_dict()
     rec = recover(x, back, chunk=3)

@@ -1,22 +1,9 @@
-"""Featurise data sets into feature stores, locally or on a Dask cluster (DESIGN §2).
+"""The paper's comparison of compressions on one data set, end to end (``slimsoap study``).
 
-:func:`featurize` streams frames in batches through a calculator and appends each batch to a
-:class:`~slimsoap.store.FeatureStore`, so only a few batches are ever in memory:
-
-- locally (default) the batches run in this process, with a tqdm progress bar;
-- with a ``dask.distributed.Client`` each batch is one task: the frames travel with the
-  task, the worker rebuilds the calculator from its JSON (seed included, so every worker
-  computes the same descriptor) and returns the batch's features; this process writes them
-  to the store in frame order, keeping at most ``max_pending`` batches in flight. The store
-  is therefore identical to the local one, value for value.
-
-:func:`make_client` gives a client for ``"local-cluster"`` (a ``LocalCluster`` on this
-machine) or for the address of a running scheduler.
-
-:func:`run_study` runs the paper's comparison of compressions end to end on one data set
-(featurise → lengths and timings → distance/rank correlations and information imbalance
-against ν=2 → recovery of ν=2 → energy learning curves) and writes tables, figures,
-``summary.json`` and ``README.txt`` to one directory.
+:func:`run_study` featurises every compression (:func:`slimsoap.study.featurize.featurize`,
+locally or on Dask) → lengths and timings → distance/rank correlations and information
+imbalance against ν=2 → recovery of ν=2 → energy learning curves, and writes tables,
+figures, ``summary.json`` and ``README.txt`` to one directory.
 """
 
 from __future__ import annotations
@@ -25,154 +12,16 @@ import contextlib
 import csv
 import itertools
 import json
-import os
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from slimsoap.features import Features
-from slimsoap.io.store import FeatureStore, calculator_from_dict, calculator_to_dict
-
-
-def batches(frames: Iterable[Atoms], batch_size: int) -> Iterator[list[Atoms]]:
-    """Consecutive lists of ``batch_size`` frames (the last may be shorter)."""
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    it = iter(frames)
-    while batch := list(itertools.islice(it, int(batch_size))):
-        yield batch
-
-
-def compute_batch(
-    calculator, frames: list[Atoms], gradients: bool = False, sparse: bool = False
-) -> tuple[Features, np.ndarray, np.ndarray]:
-    """One batch: (features, atomic numbers per row, energy per frame in eV or NaN)."""
-    kwargs = {"sparse": True} if sparse else {}
-    features = calculator.compute(frames, gradients=gradients, **kwargs)
-    numbers = np.concatenate([a.numbers for a in frames]).astype(np.int64)
-    energy = np.array([float(a.info.get("energy", np.nan)) for a in frames])
-    return features, numbers, energy
-
-
-@lru_cache(maxsize=8)
-def _calculator_from_json(text: str):
-    """Calculators rebuilt on a worker, cached so a worker builds each one once."""
-    return calculator_from_dict(json.loads(text))
-
-
-def _remote_batch(calculator_json: str, frames: list[Atoms], gradients: bool, sparse: bool):
-    return compute_batch(_calculator_from_json(calculator_json), frames, gradients, sparse)
-
-
-def featurize(
-    frames: Iterable[Atoms],
-    calculator,
-    store_path: str | os.PathLike,
-    batch_size: int = 64,
-    client=None,
-    gradients: bool = False,
-    sparse: bool = False,
-    overwrite: bool = False,
-    progress: bool = True,
-    max_pending: int | None = None,
-    chunk_rows: int | None = None,
-) -> FeatureStore:
-    """Descriptors of every atom of ``frames``, written batch by batch to a zarr store.
-
-    Args:
-        frames: any iterable of ``ase.Atoms`` (a list, or a reader streaming a file).
-        calculator: a ``slimsoap.SOAP`` or ``slimsoap.ACSF`` (its JSON is stored with the
-            values, and it is rebuilt from that JSON on Dask workers).
-        store_path: directory of the new store (``*.zarr``).
-        batch_size: frames per batch (one Dask task each).
-        client: a ``dask.distributed.Client``; ``None`` computes in this process.
-        gradients: also store position gradients (∂x/∂r, 1/Å).
-        sparse: store CSR values built from the species present, and with ``gradients``
-            species-block sparse gradient rows (SOAP only).
-        overwrite: replace an existing store.
-        progress: show a tqdm progress bar (frames).
-        max_pending: Dask only: batches in flight at once (default 2 per worker thread);
-            bounds this process's memory to about that many batches.
-        chunk_rows: rows per zarr chunk (default about 4 MiB of values).
-
-    Returns:
-        The store, open for reading (``.values()``, ``.dask_values()``, ``.read()``).
-    """
-    from tqdm.auto import tqdm
-
-    total = len(frames) if hasattr(frames, "__len__") else None
-    store = FeatureStore.create(
-        store_path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite
-    )
-    bar = tqdm(total=total, unit="frame", disable=not progress, desc="featurize")
-
-    def write(result, n_frames):
-        features, numbers, energy = result
-        store.append(features, numbers, energy, n_frames=n_frames)
-        bar.update(n_frames)
-
-    try:
-        if client is None:
-            for batch in batches(frames, batch_size):
-                write(compute_batch(calculator, batch, gradients, sparse), len(batch))
-        else:
-            text = json.dumps(calculator_to_dict(calculator))
-            if max_pending is None:
-                max_pending = 2 * max(sum(client.nthreads().values()), 1)
-            pending: deque = deque()
-            for batch in batches(frames, batch_size):
-                future = client.submit(_remote_batch, text, batch, gradients, sparse, pure=False)
-                pending.append((future, len(batch)))
-                if len(pending) >= max_pending:
-                    future, n = pending.popleft()
-                    write(future.result(), n)
-            while pending:
-                future, n = pending.popleft()
-                write(future.result(), n)
-    finally:
-        bar.close()
-    return FeatureStore.open(store.path)
-
-
-@contextlib.contextmanager
-def make_client(scheduler: str | None, n_workers: int | None = None):
-    """Context manager yielding a Dask client, or ``None`` for local computation.
-
-    Args:
-        scheduler: ``None`` (no Dask), ``"local-cluster"`` (a ``LocalCluster`` of
-            ``n_workers`` single-threaded worker processes on this machine, default the
-            number of CPUs) or a scheduler address such as ``"tcp://10.0.0.1:8786"``.
-        n_workers: workers of the local cluster.
-    """
-    if scheduler is None:
-        yield None
-        return
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Dask scheduling needs: pip install 'slimsoap[scale]'") from exc
-    if scheduler == "local-cluster":
-        n = n_workers or os.cpu_count() or 1
-        with (
-            LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-    else:
-        with Client(scheduler) as client:
-            yield client
-
-
-# --- the study -------------------------------------------------------------------------------
+from slimsoap.io.store import FeatureStore
+from slimsoap.study.featurize import featurize, make_client
 
 #: Compressions of the default study; ``nu2`` (the reference) is always computed.
 DEFAULT_COMPRESSIONS = ("nu2", "nu1mu1", "nu1muhat1", "mu2", "random")
@@ -480,7 +329,7 @@ recovery.json         the full nu2 spectrum rebuilt from each recoverable compre
                       largest absolute and relative (to max |nu2|) error
 learning_curve.csv    energy errors (eV per structure and per atom; mean/std over repeats)
 learning_curve.json   against the number of training structures, per compression
-features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.store.FeatureStore)
+features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.io.load_features)
 figures/distance_NAME.png, figures/rank_NAME.png   correlation histograms against nu2
 figures/imbalance_plane.png                        the information-imbalance plane
 figures/learning_curve.png                         MAE per atom (meV/atom) vs training size
