@@ -41,12 +41,12 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
 
 def species_to_numbers(species: Sequence[str | int]) -> np.ndarray:
     """Atomic numbers of ``species`` (symbols or numbers), unique and sorted ascending."""
-    if isinstance(species, (str, int, np.integer, np.bool_)):
+    if isinstance(species, (str, int, np.integer)):
         species = [species]
     out = []
     for s in species:
         if isinstance(s, (bool, np.bool_)):
-            raise ValueError(f"species must be symbols or atomic numbers, got {s!r}")
+            raise TypeError(f"species must be chemical symbols or atomic numbers, got {s!r}")
         if isinstance(s, (int, np.integer)):
             if not 0 < int(s) < len(chemical_symbols):
                 raise ValueError(f"unknown atomic number {s}")

@@ -54,7 +54,7 @@ def test_check_finite_names_the_bad_entries():
 
 @pytest.mark.parametrize("species", [True, [True, "Cu"], [np.bool_(True)]])
 def test_species_refuse_booleans(species):
-    with pytest.raises(ValueError, match="species must be symbols or atomic numbers"):
+    with pytest.raises(TypeError, match="species must be chemical symbols or atomic numbers"):
         species_to_numbers(species)
 
 
