@@ -1,7 +1,7 @@
 """``import slimsoap`` stays light; the lazy public names resolve to what they name."""
 
 import importlib
-import pkgutil
+import importlib.util
 import subprocess
 import sys
 import types
@@ -44,11 +44,10 @@ def test_first_use_loads_the_calculator():
 @pytest.mark.parametrize("name", LAZY_PACKAGES)
 def test_every_public_name_resolves_and_is_listed(name):
     package = importlib.import_module(name)
-    for sub in pkgutil.walk_packages(package.__path__, name + "."):  # submodule attributes
-        if not sub.name.startswith("slimsoap.cli"):
-            importlib.import_module(sub.name)
     assert package.__all__ == sorted(package.__all__)
     for attr in package.__all__:
+        if importlib.util.find_spec(f"{name}.{attr}") is not None:
+            importlib.import_module(f"{name}.{attr}")  # a submodule of the same name
         value = getattr(package, attr)
         assert not isinstance(value, types.ModuleType), f"{name}.{attr} is a module"
         assert attr in dir(package)
