@@ -1,45 +1,36 @@
-"""slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
+"""slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML.
 
-from slimsoap._runtime.buffers import free_cached_buffers
-from slimsoap._runtime.limits import MemoryLimitError, memory_limit, set_memory_limit
-from slimsoap.acsf.calculator import ACSF, acsf_length
-from slimsoap.acsf.presets import behler_preset
-from slimsoap.analysis import (
-    distance_correlation,
-    imbalance_plane,
-    information_imbalance,
-    sensitivity_eigenvalues,
-)
-from slimsoap.features import Features
-from slimsoap.io.store import FeatureStore
-from slimsoap.soap.calculator import SOAP
-from slimsoap.soap.compressions import descriptor_length
-from slimsoap.soap.gradients.layout import SparseGradients
-from slimsoap.soap.recovery import RankReport, recover
-from slimsoap.study.featurize import featurize
-from slimsoap.study.run import StudyConfig, run_study
+The public names below load on first use (PEP 562), so ``import slimsoap`` imports
+neither numba nor scipy nor the analyses and models until they are needed.
+"""
 
-__all__ = [
-    "ACSF",
-    "SOAP",
-    "FeatureStore",
-    "Features",
-    "MemoryLimitError",
-    "SparseGradients",
-    "StudyConfig",
-    "RankReport",
-    "acsf_length",
-    "behler_preset",
-    "descriptor_length",
-    "distance_correlation",
-    "featurize",
-    "free_cached_buffers",
-    "imbalance_plane",
-    "information_imbalance",
-    "memory_limit",
-    "recover",
-    "run_study",
-    "sensitivity_eigenvalues",
-    "set_memory_limit",
-]
+from slimsoap._lazy import lazy_attributes
+
+_EXPORTS = {
+    "ACSF": "slimsoap.acsf.calculator",
+    "acsf_length": "slimsoap.acsf.calculator",
+    "behler_preset": "slimsoap.acsf.presets",
+    "distance_correlation": "slimsoap.analysis.distances",
+    "imbalance_plane": "slimsoap.analysis.imbalance",
+    "information_imbalance": "slimsoap.analysis.imbalance",
+    "sensitivity_eigenvalues": "slimsoap.analysis.sensitivity",
+    "Features": "slimsoap.features",
+    "FeatureStore": "slimsoap.io.store",
+    "free_cached_buffers": "slimsoap._runtime.buffers",
+    "MemoryLimitError": "slimsoap._runtime.limits",
+    "memory_limit": "slimsoap._runtime.limits",
+    "set_memory_limit": "slimsoap._runtime.limits",
+    "SOAP": "slimsoap.soap.calculator",
+    "descriptor_length": "slimsoap.soap.compressions",
+    "SparseGradients": "slimsoap.soap.gradients.layout",
+    "RankReport": "slimsoap.soap.recovery",
+    "recover": "slimsoap.soap.recovery",
+    "featurize": "slimsoap.study.featurize",
+    "StudyConfig": "slimsoap.study.run",
+    "run_study": "slimsoap.study.run",
+}
+_SUBPACKAGES = ("acsf", "analysis", "data", "io", "models", "soap", "study", "systems")
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS, _SUBPACKAGES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,18 +60,33 @@ def species_to_numbers(species: Sequence[str | int]) -> np.ndarray:
     return np.array(sorted(out), dtype=np.int64)
 
 
-def species_index(numbers: np.ndarray, species_z: np.ndarray, frame: int) -> np.ndarray:
-    """Map atomic numbers to indices 0..S-1 in ``species_z``; unknown elements raise."""
-    lookup = np.full(max(int(numbers.max()), int(species_z.max())) + 1, -1, dtype=np.int64)
+def species_index(
+    numbers: np.ndarray,
+    species_z: np.ndarray,
+    frame: int | None = None,
+    known_as: str = "the calculator's species",
+) -> np.ndarray:
+    """Index in ``species_z`` of each atomic number of ``numbers``.
+
+    Args:
+        numbers: (n,) int atomic numbers, each >= 0.
+        species_z: (S,) int distinct atomic numbers (a calculator's species, a model's
+            training elements).
+        frame: frame named in the error (default: none named).
+        known_as: what ``species_z`` is, for the error.
+
+    Returns:
+        (n,) int64 indices in 0..S-1. An element not in ``species_z`` raises ValueError
+        naming it and the known ones.
+    """
+    lookup = np.full(max(int(numbers.max(initial=0)), int(species_z.max())) + 1, -1, np.int64)
     lookup[species_z] = np.arange(len(species_z))
     idx = lookup[numbers]
     if np.any(idx < 0):
         unknown = sorted({chemical_symbols[z] for z in numbers[idx < 0]})
         known = [chemical_symbols[z] for z in species_z]
-        raise ValueError(
-            f"frame {frame} contains species {unknown} that the calculator was not built for "
-            f"(species={known})"
-        )
+        where = "the frames contain" if frame is None else f"frame {frame} contains"
+        raise ValueError(f"{where} species {unknown} not in {known_as} {known}")
     return idx
 
 
@@ -87,16 +104,22 @@ def check_positive(name: str, value: float, strict: bool = True) -> float:
     return value
 
 
-def check_int(name: str, value: int, minimum: int) -> int:
-    """Refuse non-integers and integers below ``minimum``."""
-    try:
-        integral = not isinstance(value, (bool, np.bool_)) and int(value) == value
-    except (TypeError, ValueError, OverflowError):
-        integral = False
-    if not integral:
+def check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an ``int``, refusing booleans, strings, None, non-integral or non-finite
+    numbers, and integers outside [``minimum``, ``maximum``] (no upper bound by default).
+
+    Integral floats (``3.0``) are accepted, as NumPy integers are.
+    """
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or int(value) != value
+    ):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value < minimum or (maximum is not None and value > maximum):
+        valid = f">= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be {valid}, got {value}")
     return int(value)
 
 
@@ -152,3 +175,15 @@ def check_bool(name: str, value: bool) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_finite(name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` unchanged if every entry is finite; else ValueError naming how many are
+    NaN or inf and the first flat index."""
+    bad = ~np.isfinite(values)
+    if np.any(bad):
+        first = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(
+            f"{name} contains NaN or inf ({int(bad.sum())} entries, first at flat index {first})"
+        )
+    return values

@@ -289,7 +289,7 @@ def test_batched_molecule_pairs_equal_the_general_neighbour_list(monkeypatch, gr
     frames = [cluster(), molecule("CH3CH2OH"), alloy(), cluster(), molecule("HCOOH")]
     a = ACSF(["H", "C", "O"] + SPECIES, 4.5, G2, G4, G5)
     batched = a.compute(frames, gradients=gradients)
-    monkeypatch.setattr("slimsoap.systems.neighbours.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.systems.batching.SMALL_FRAME", 0)
     general = a.compute(frames, gradients=gradients)
     np.testing.assert_allclose(batched.values, general.values, rtol=1e-13, atol=1e-15)
     if gradients:  # slot order may differ with the neighbour order: compare densely

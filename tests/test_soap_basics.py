@@ -112,8 +112,7 @@ def test_small_molecules_batched_equal_one_by_one(monkeypatch):
     frames += [molecule("CH3OH"), molecule("CO2"), molecule("C6H6")]
     soap = SOAP(["H", "C", "O"], 4.0, 4, 3, compression="nu1mu1")
     batched = soap.compute(frames).values
-    monkeypatch.setattr("slimsoap.soap.calculator.SMALL_FRAME", 0)
-    monkeypatch.setattr("slimsoap.systems.neighbours.SMALL_FRAME", 0)
+    monkeypatch.setattr("slimsoap.systems.batching.SMALL_FRAME", 0)
     single = soap.compute(frames).values
     np.testing.assert_allclose(batched, single, rtol=1e-13, atol=1e-15)
     bad = molecule("H2O")

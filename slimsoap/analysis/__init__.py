@@ -4,34 +4,23 @@ All functions take plain arrays (or any calculator with ``compute(..., gradients
 for the sensitivity), so they work on descriptors from any code.
 """
 
-from slimsoap.analysis.distances import (
-    DistanceCorrelation,
-    distance_blocks,
-    distance_correlation,
-    environment_ranks,
-    max_distance,
-    pairwise_distances,
-    scaled_distances,
-)
-from slimsoap.analysis.imbalance import ImbalancePlane, imbalance_plane, information_imbalance
-from slimsoap.analysis.sensitivity import (
-    jacobian_from_features,
-    sensitivity_eigenvalues,
-    sensitivity_from_jacobian,
-)
+from slimsoap._lazy import lazy_attributes
 
-__all__ = [
-    "DistanceCorrelation",
-    "ImbalancePlane",
-    "distance_blocks",
-    "distance_correlation",
-    "environment_ranks",
-    "imbalance_plane",
-    "information_imbalance",
-    "jacobian_from_features",
-    "max_distance",
-    "pairwise_distances",
-    "scaled_distances",
-    "sensitivity_eigenvalues",
-    "sensitivity_from_jacobian",
-]
+_EXPORTS = {
+    "DistanceCorrelation": "slimsoap.analysis.distances",
+    "distance_blocks": "slimsoap.analysis.distances",
+    "distance_correlation": "slimsoap.analysis.distances",
+    "environment_ranks": "slimsoap.analysis.distances",
+    "max_distance": "slimsoap.analysis.distances",
+    "pairwise_distances": "slimsoap.analysis.distances",
+    "scaled_distances": "slimsoap.analysis.distances",
+    "ImbalancePlane": "slimsoap.analysis.imbalance",
+    "imbalance_plane": "slimsoap.analysis.imbalance",
+    "information_imbalance": "slimsoap.analysis.imbalance",
+    "jacobian_from_features": "slimsoap.analysis.sensitivity",
+    "sensitivity_eigenvalues": "slimsoap.analysis.sensitivity",
+    "sensitivity_from_jacobian": "slimsoap.analysis.sensitivity",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)

@@ -23,9 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.spatial.distance import cdist
 from scipy.stats import spearmanr
+
+from slimsoap._arrays import dense
+from slimsoap._validation import check_finite, check_int
 
 #: Default memory budget (bytes) of one block of float64 distances (per descriptor).
 DEFAULT_BLOCK_BYTES = 1 << 27
@@ -37,16 +39,12 @@ def as_descriptor_array(X: object, name: str = "X") -> np.ndarray:
     Sparse matrices are densified. Raises ``ValueError`` for anything that is not 2-D, has
     fewer than 2 rows, or holds NaN/inf.
     """
-    if sp.issparse(X):
-        X = X.toarray()
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(dense(X), dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (n_environments, n_features) array, got {X.ndim}-D")
     if X.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 environments (rows), got {X.shape[0]}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return X
+    return check_finite(name, X)
 
 
 def block_rows(n_rows: int, n_columns: int, block_size: int | None, n_arrays: int = 1) -> int:
@@ -56,9 +54,7 @@ def block_rows(n_rows: int, n_columns: int, block_size: int | None, n_arrays: in
     ``DEFAULT_BLOCK_BYTES`` per array.
     """
     if block_size is not None:
-        if int(block_size) != block_size or block_size < 1:
-            raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
-        return int(min(block_size, n_rows))
+        return min(check_int("block_size", block_size, 1), n_rows)
     return int(max(1, min(n_rows, DEFAULT_BLOCK_BYTES // (8 * n_columns * n_arrays))))
 
 
@@ -294,10 +290,8 @@ def distance_correlation(
     n = A.shape[0]
     if B.shape[0] != n:
         raise ValueError(f"A and B must describe the same environments: {n} vs {B.shape[0]} rows")
-    if int(bins) != bins or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    if int(spearman_pairs) != spearman_pairs or spearman_pairs < 3:
-        raise ValueError(f"spearman_pairs must be an integer >= 3, got {spearman_pairs!r}")
+    bins = check_int("bins", bins, 1)
+    spearman_pairs = check_int("spearman_pairs", spearman_pairs, 3)
     b = block_rows(n, n, block_size, n_arrays=2)
     scale = np.array([max_distance(A, b), max_distance(B, b)])
     if np.any(scale == 0):

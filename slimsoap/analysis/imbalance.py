@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slimsoap._validation import check_int
 from slimsoap.analysis.distances import GramDistances, as_descriptor_array, block_rows
 
 
@@ -78,11 +79,10 @@ def _ranks(gram: GramDistances, D: np.ndarray, start: int, targets: np.ndarray) 
 
 
 def _check_k(k: int, n: int) -> int:
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    k = check_int("k", k, 1)
     if k > n - 1:
         raise ValueError(f"k = {k} needs at least k + 1 = {k + 1} environments, got {n}")
-    return int(k)
+    return k
 
 
 def _imbalances_against(
@@ -205,20 +205,18 @@ def imbalance_plane(
     for name, X in zip(names, arrays, strict=True):
         if X.shape[0] != n:
             raise ValueError(f"descriptor {name!r} has {X.shape[0]} rows, reference has {n}")
-    if isinstance(n_repeats, bool) or int(n_repeats) != n_repeats or n_repeats < 1:
-        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}")
+    n_repeats = check_int("n_repeats", n_repeats, 1)
     if n_samples is None:
         if n_repeats != 1:
             raise ValueError("n_repeats > 1 needs n_samples < N: repeats on all data are equal")
         n_samples = n
-    if int(n_samples) != n_samples or not 2 <= n_samples <= n:
-        raise ValueError(f"n_samples must be an integer in [2, {n}], got {n_samples!r}")
-    k = _check_k(k, int(n_samples))
+    n_samples = check_int("n_samples", n_samples, 2, n)
+    k = _check_k(k, n_samples)
 
     rng = np.random.default_rng(seed)
     samples = np.empty((int(n_repeats), len(arrays), 2))
     for r in range(int(n_repeats)):
-        idx = np.sort(rng.choice(n, size=int(n_samples), replace=False))
+        idx = np.sort(rng.choice(n, size=n_samples, replace=False))
         samples[r] = _imbalances_against(reference[idx], [X[idx] for X in arrays], k, block_size)
     mean = samples.mean(axis=0)
     err = samples.std(axis=0, ddof=1) / np.sqrt(n_repeats) if n_repeats > 1 else np.zeros_like(mean)
@@ -229,6 +227,6 @@ def imbalance_plane(
         from_reference_err=err[:, 0],
         to_reference_err=err[:, 1],
         samples=samples,
-        n_samples=int(n_samples),
+        n_samples=n_samples,
         k=k,
     )

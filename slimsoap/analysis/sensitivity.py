@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-import scipy.sparse as sp
 from ase import Atoms
 
+from slimsoap._arrays import dense
+from slimsoap._validation import check_bool, check_finite, check_int
 from slimsoap.features import Features
 
 
@@ -45,8 +46,7 @@ def jacobian_from_features(features: Features, center: int) -> tuple[np.ndarray,
     if features.gradients is None or features.gradient_pairs is None:
         raise ValueError("features have no gradients: compute them with gradients=True")
     n_rows = features.values.shape[0]
-    if isinstance(center, bool) or int(center) != center or not 0 <= center < n_rows:
-        raise ValueError(f"center must be an atom index in [0, {n_rows}), got {center!r}")
+    center = check_int("center (an atom index)", center, 0, n_rows - 1)
     pairs = np.flatnonzero(features.gradient_pairs[:, 0] == center)
     if pairs.size == 0:
         raise ValueError(f"features hold no gradient pairs for centre {center}")
@@ -78,11 +78,11 @@ def sensitivity_from_jacobian(
         accurate than diagonalising JᵀJ for the small ones); when n_features < n_coordinates
         the missing ones are exact zeros.
     """
+    normalize, scale = check_bool("normalize", normalize), check_bool("scale", scale)
     J = np.asarray(jacobian, dtype=np.float64)
     if J.ndim != 2:
         raise ValueError(f"jacobian must be 2-D (n_features, n_coordinates), got {J.ndim}-D")
-    if not np.all(np.isfinite(J)):
-        raise ValueError("jacobian contains NaN or inf")
+    check_finite("jacobian", J)
     if normalize:
         if values is None:
             raise ValueError("normalize=True needs the descriptor values x to project J")
@@ -128,5 +128,4 @@ def sensitivity_eigenvalues(
     features = descriptor.compute(atoms, gradients=True)
     J, _ = jacobian_from_features(features, center)
     row = features.values[center : center + 1]
-    x = row.toarray() if sp.issparse(row) else row
-    return sensitivity_from_jacobian(J, x, normalize=normalize, scale=scale)
+    return sensitivity_from_jacobian(J, dense(row), normalize=normalize, scale=scale)

@@ -16,6 +16,7 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from slimsoap._validation import check_int
 from slimsoap.data.gen_alloy import generate_alloy
 from slimsoap.data.gen_amino import generate_amino
 from slimsoap.data.gen_elpasolite import generate_elpasolite
@@ -82,16 +83,14 @@ def generate(
     """
     if kind not in GENERATORS:
         raise ValueError(f"unknown generator {kind!r}; valid: {sorted(GENERATORS)}")
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_int("seed", seed, 0)
     func, packages = GENERATORS[kind]
     if n is None:
         n = DEFAULT_N[kind]
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_int("n", n, 1)
     options = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in options.items()}
     if out is None:
-        path = cache_dir(cache) / (_file_name(kind, int(n), int(seed), options) + ".extxyz")
+        path = cache_dir(cache) / (_file_name(kind, n, seed, options) + ".extxyz")
     else:
         path = Path(out)
     if path.exists() and not overwrite:
@@ -103,15 +102,15 @@ def generate(
         kwargs["report"] = report
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
-        count = write_extxyz(tmp, func(n=int(n), seed=int(seed), **kwargs))
+        count = write_extxyz(tmp, func(n=n, seed=seed, **kwargs))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     meta = {
         "kind": kind,
-        "n_requested": int(n),
+        "n_requested": n,
         "n_written": count,
-        "seed": int(seed),
+        "seed": seed,
         "options": options,
         "report": report,
         "versions": _versions(packages),

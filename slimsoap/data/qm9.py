@@ -29,7 +29,7 @@ import io
 import os
 import tarfile
 from collections.abc import Container, Iterator
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -169,12 +169,14 @@ def read_qm9_xyz(path: str | os.PathLike, exclude: Container[int] = frozenset())
 
 
 def _qm9pack_dir() -> Path:
-    try:
-        return Path(str(files("qm9pack") / "data"))
-    except ModuleNotFoundError:
+    """qm9pack's data folder, found without importing qm9pack (its ``__init__`` needs
+    ``pkg_resources``, which setuptools >= 81 no longer ships)."""
+    spec = find_spec("qm9pack")
+    if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             "the QM9 reader needs the 'qm9pack' package (pip install qm9pack, or slimsoap[data])"
-        ) from None
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def _list_field(text: str) -> list[str]:

@@ -12,14 +12,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from slimsoap._validation import check_int
+
 
 def _units(n: int, groups: Sequence | None) -> tuple[np.ndarray, list[np.ndarray]]:
     """Unit labels to shuffle and, for each unit, the structure indices it holds."""
-    if isinstance(n, bool) or int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    n = check_int("n", n, 2)
     if groups is None:
-        idx = np.arange(int(n))
-        return idx, [idx[i : i + 1] for i in range(int(n))]
+        idx = np.arange(n)
+        return idx, [idx[i : i + 1] for i in range(n)]
     groups = np.asarray(groups)
     if groups.shape != (n,):
         raise ValueError(f"groups must hold one label per structure ({n}), got {groups.shape}")
@@ -72,11 +73,10 @@ def kfold_splits(
         unit (structure or group).
     """
     units, members = _units(n, groups)
-    if isinstance(k, bool) or int(k) != k or not 2 <= k <= len(units):
-        raise ValueError(f"k must be an integer in [2, {len(units)}], got {k!r}")
+    k = check_int("k", k, 2, len(units))
     perm = np.random.default_rng(seed).permutation(len(units))
     folds = [
         np.sort(np.concatenate([members[u] for u in part])) for part in np.array_split(perm, k)
     ]
-    everything = np.arange(int(n))
+    everything = np.arange(n)
     return [(np.setdiff1d(everything, test), test) for test in folds]

@@ -9,6 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from slimsoap._validation import check_positive
 from slimsoap.systems.neighbours import neighbour_list
 
 
@@ -42,8 +43,7 @@ def summarize(frames: Iterable[Atoms], r_cut: float = 5.0) -> dict:
         "max"}) and ``energy`` ({"min", "max", "mean", "per_atom_min", "per_atom_max"} in
         eV, over frames that have an energy; ``None`` when none has).
     """
-    if r_cut <= 0:
-        raise ValueError(f"r_cut must be > 0, got {r_cut}")
+    r_cut = check_positive("r_cut", r_cut)
     n_frames = n_atoms = periodic = with_forces = with_virial = 0
     sizes, energies, per_atom = [], [], []
     atom_count, frame_count, config_types, s_env = Counter(), Counter(), Counter(), Counter()

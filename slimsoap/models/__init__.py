@@ -8,21 +8,31 @@
 - ``select_sparse_points``, ``cur_selection``, ``farthest_point_sampling``: representative
   environments.
 - ``load``: any saved model (``model.save(path)``), whichever registered class it is.
+
+The names load on first use (PEP 562), except ``learning_curve`` (see below).
 """
 
 from pathlib import Path
 
-from slimsoap.models.learning_curve import LearningCurve, learning_curve
-from slimsoap.models.pair_baseline import PairBaseline
-from slimsoap.models.ridge import EnergyModel
-from slimsoap.models.selection import cur_selection, farthest_point_sampling, select_sparse_points
-from slimsoap.models.sparse_gp import (
-    Prediction,
-    SparseGP,
-    Targets,
-    errors_by_config_type,
-    read_targets,
-)
+from slimsoap._lazy import lazy_attributes
+
+# Imported now: the module of the same name, once imported anywhere, would otherwise stand
+# where the function should (a package attribute found is never looked up lazily).
+from slimsoap.models.learning_curve import learning_curve  # noqa: F401 (in __all__)
+
+_EXPORTS = {
+    "LearningCurve": "slimsoap.models.learning_curve",
+    "PairBaseline": "slimsoap.models.pair_baseline",
+    "EnergyModel": "slimsoap.models.ridge",
+    "cur_selection": "slimsoap.models.selection",
+    "farthest_point_sampling": "slimsoap.models.selection",
+    "select_sparse_points": "slimsoap.models.selection",
+    "Prediction": "slimsoap.models.sparse_gp",
+    "SparseGP": "slimsoap.models.sparse_gp",
+    "Targets": "slimsoap.models.sparse_gp",
+    "errors_by_config_type": "slimsoap.models.sparse_gp",
+    "read_targets": "slimsoap.models.sparse_gp",
+}
 
 
 def load(path: str | Path):
@@ -37,18 +47,5 @@ def load(path: str | Path):
     return load_model(path)
 
 
-__all__ = [
-    "EnergyModel",
-    "LearningCurve",
-    "PairBaseline",
-    "Prediction",
-    "SparseGP",
-    "Targets",
-    "cur_selection",
-    "errors_by_config_type",
-    "farthest_point_sampling",
-    "learning_curve",
-    "load",
-    "read_targets",
-    "select_sparse_points",
-]
+__all__ = sorted([*_EXPORTS, "learning_curve", "load"])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)

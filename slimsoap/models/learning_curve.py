@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap._validation import check_int
+from slimsoap._validation import check_bool, check_int
 from slimsoap.models.ridge import (
     EnergyModel,
     Matrix,
@@ -188,6 +188,7 @@ def learning_curve(
     if max(sizes) > len(pool) or (test_structures is None and max(sizes) >= n_structures):
         raise ValueError(f"train size {max(sizes)} leaves no test structure out of {n_structures}")
     n_repeats = check_int("n_repeats", n_repeats, 1)
+    progress = check_bool("progress", progress)
     template = model if model is not None else EnergyModel()
     species = np.asarray(species)
     species_z = as_numbers(species)

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from ase import Atoms
 
-from slimsoap._validation import check_int, check_positive
+from slimsoap._validation import check_int, check_positive, species_index
+from slimsoap.systems.cutoff import cosine_cutoff
 from slimsoap.systems.neighbours import neighbour_list
 
 
@@ -52,8 +53,7 @@ class PairBaseline:
         w = centres[1] - centres[0]
         g = np.exp(-((r[:, None] - centres) ** 2) / (2 * w * w))
         dg = -(r[:, None] - centres) / (w * w) * g
-        fc = 0.5 * (1 + np.cos(np.pi * r / self.r_cut))
-        dfc = -0.5 * np.pi / self.r_cut * np.sin(np.pi * r / self.r_cut)
+        fc, dfc = cosine_cutoff(r, self.r_cut)
         return g * fc[:, None], dg * fc[:, None] + g * dfc[:, None]
 
     def design(
@@ -82,7 +82,7 @@ class PairBaseline:
         start = 0
         for f, atoms in enumerate(frames):
             nl = neighbour_list(atoms, self.r_cut, frame=f)
-            spc = np.searchsorted(elements, atoms.numbers)
+            spc = species_index(atoms.numbers, elements, f, "the training data")
             phi, dphi = self._basis(nl.distances)
             cols = pair_slot[spc[nl.centres], spc[nl.neighbours]][
                 :, None

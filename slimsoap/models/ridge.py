@@ -37,10 +37,12 @@ import numpy as np
 import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
-from slimsoap._validation import check_int, check_positive
+from slimsoap._arrays import dense
+from slimsoap._validation import check_bool, check_finite, check_int, check_positive, species_index
+from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
-from slimsoap.models.solvers import KernelRidge, WeightedRidge, dense
+from slimsoap.models.solvers import KernelRidge, WeightedRidge
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 
@@ -92,8 +94,7 @@ def check_features(X: Matrix) -> Matrix:
         data = X
     if X.ndim != 2:
         raise ValueError(f"features must be 2-D (n_atoms, n_features), got shape {X.shape}")
-    if not np.all(np.isfinite(data)):
-        raise ValueError("features contain NaN or inf")
+    check_finite("features", data)
     return X
 
 
@@ -123,15 +124,7 @@ def element_counts(
 
     Raises ValueError for an element not in ``elements``.
     """
-    col = np.searchsorted(elements, numbers)
-    col = np.minimum(col, len(elements) - 1)
-    bad = elements[col] != numbers
-    if np.any(bad):
-        unknown = sorted({chemical_symbols[z] for z in numbers[bad]})
-        raise ValueError(
-            f"species {unknown} were not in the training data "
-            f"(known: {[chemical_symbols[z] for z in elements]})"
-        )
+    col = species_index(numbers, elements, known_as="the training data")
     counts = np.zeros((n_structures, len(elements)))
     np.add.at(counts, (structure_index, col), 1.0)
     return counts
@@ -283,7 +276,7 @@ class EnergyModel(EstimatorParams):
 
     def _prepare(self, X, structure_index, species):
         X = check_features(X)
-        if self.normalize:
+        if check_bool("normalize", self.normalize):
             X = normalize_rows(X)
         s = np.asarray(structure_index)
         n_structures = check_structure_index(s, X.shape[0])
@@ -315,8 +308,7 @@ class EnergyModel(EstimatorParams):
         E = np.asarray(energies, dtype=np.float64)
         if E.shape != (n_structures,):
             raise ValueError(f"energies must have shape ({n_structures},), got {E.shape}")
-        if not np.all(np.isfinite(E)):
-            raise ValueError("energies contain NaN or inf")
+        check_finite("energies", E)
         if self.sigma is not None:
             check_positive("sigma", self.sigma)
         self.solver_ = self._resolve_solver(X.shape[0])
@@ -375,10 +367,8 @@ class EnergyModel(EstimatorParams):
         k = check_int("n_folds", self.n_folds, 2)
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
-        folds = np.array_split(np.random.default_rng(self.random_state).permutation(n), k)
         sq, n_used = np.zeros(len(sigmas)), 0
-        for test in folds:
-            train = np.setdiff1d(np.arange(n), test)
+        for train, test in kfold_splits(n, k, self.random_state):
             if self.solver_ == "exact":
                 Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
             else:

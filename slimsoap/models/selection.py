@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from slimsoap._arrays import dense
 from slimsoap._validation import check_int
 
 ArrayLike2D = np.ndarray | sp.spmatrix | sp.sparray
@@ -23,10 +24,7 @@ ArrayLike2D = np.ndarray | sp.spmatrix | sp.sparray
 
 def _row_dot(X: ArrayLike2D, x: ArrayLike2D) -> np.ndarray:
     """Dot products of every row of ``X`` with the single row ``x`` (1 × d), as (n,)."""
-    out = X @ x.T
-    if sp.issparse(out):
-        out = out.toarray()
-    return np.asarray(out).ravel()
+    return dense(X @ x.T).ravel()
 
 
 def _row_norms_sq(X: ArrayLike2D) -> np.ndarray:
@@ -80,8 +78,7 @@ def _top_left_singular_vectors(
     """
     n, d = X.shape
     if min(n, d) <= 2 * k + 20:
-        dense = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-        u, s, _ = np.linalg.svd(dense, full_matrices=False)
+        u, s, _ = np.linalg.svd(dense(X, np.float64), full_matrices=False)
         keep = s > s[0] * 1e-12 if len(s) and s[0] > 0 else np.zeros(len(s), bool)
         return u[:, keep][:, :k]
     p = min(k + 10, d)

@@ -14,12 +14,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from slimsoap._arrays import dense
+
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
-
-
-def dense(a: Matrix) -> np.ndarray:
-    """``a`` as a NumPy array."""
-    return a.toarray() if sp.issparse(a) else np.asarray(a)
 
 
 class _Whitening:

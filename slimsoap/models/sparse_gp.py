@@ -39,7 +39,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from ase import Atoms
 
-from slimsoap._validation import as_frames, check_int, check_positive
+from slimsoap._arrays import dense
+from slimsoap._validation import as_frames, check_int, check_positive, species_index
 from slimsoap.features import Features
 from slimsoap.io.registry import register_model
 from slimsoap.models.pair_baseline import PairBaseline
@@ -104,11 +105,6 @@ class Prediction:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _dense_values(features: Features) -> np.ndarray:
-    v = features.values
-    return np.asarray(v.toarray() if sp.issparse(v) else v, dtype=np.float64)
-
-
 def _row_dot(grads: np.ndarray | SparseGradients, vectors: np.ndarray) -> np.ndarray:
     """Σ_d g[p, ..., d] v[p, d] for dense or species-block sparse gradients."""
     if isinstance(grads, SparseGradients):
@@ -250,15 +246,7 @@ class SparseGP(EstimatorParams):
 
     def _species_index(self, frames: list[Atoms]) -> np.ndarray:
         numbers = np.concatenate([a.numbers for a in frames])
-        idx = np.searchsorted(self.elements_, numbers)
-        idx = np.minimum(idx, len(self.elements_) - 1)
-        if np.any(self.elements_[idx] != numbers):
-            unknown = sorted(set(numbers.tolist()) - set(self.elements_.tolist()))
-            raise ValueError(
-                f"frames contain elements {unknown} not in the training data "
-                f"{self.elements_.tolist()}"
-            )
-        return idx
+        return species_index(numbers, self.elements_, known_as="the training data")
 
     def _noise(self, targets: Targets, n_atoms: np.ndarray):
         """Per-frame σ_E·√n, σ_F, σ_V·√n after config-type overrides."""
@@ -359,7 +347,7 @@ class SparseGP(EstimatorParams):
         else:
             features = self._features(frames, features, has_f.any(), has_v.any())
             chunked = False
-        X = _dense_values(features)
+        X = dense(features.values, np.float64)
         Xh, _ = _normalised(X)
         numbers = np.concatenate([a.numbers for a in frames])
         self.elements_ = np.unique(numbers)
@@ -432,7 +420,7 @@ class SparseGP(EstimatorParams):
             )
         eng, frc, vir = [], [], []
         for sub, feats in parts:
-            Xh, norms = _normalised(_dense_values(feats))
+            Xh, norms = _normalised(dense(feats.values, np.float64))
             n_atoms = [len(a) for a in sub]
             frame_of_atom = np.repeat(np.arange(len(sub)), n_atoms)
             e, f, v = self._gp_rows(
@@ -505,7 +493,7 @@ class SparseGP(EstimatorParams):
                 else np.concatenate([p.virial for p in preds]),
             )
         features = self._features(frames, features, forces, False)
-        X = _dense_values(features)
+        X = dense(features.values, np.float64)
         Xh, norms = _normalised(X)
         spc = self._species_index(frames)
         offsets = _atom_offsets(frames)

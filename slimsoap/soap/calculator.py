@@ -25,12 +25,8 @@ from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Co
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.layout import SparseGradients, frame_layout, pattern_columns
-from slimsoap.systems.neighbours import (
-    SMALL_FRAME,
-    NeighbourList,
-    batch_neighbour_list,
-    neighbour_list,
-)
+from slimsoap.systems.batching import row_budget_runs, small_frame_runs
+from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
@@ -274,7 +270,7 @@ class SOAP(CalculatorBase):
             return Features(values=self._compute_sparse(frames), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         offset = 0
-        for f0, f1 in _frame_batches(frames):
+        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
             if f1 - f0 == 1:
                 exp = self.expand(frames[f0], f0)
             else:  # small molecules: one pair search and one expansion for the batch
@@ -295,14 +291,12 @@ class SOAP(CalculatorBase):
         """CSR values; small frames are contracted together, per set of species present."""
         import scipy.sparse as sp
 
-        values, pending = [], []
-        for f, atoms in enumerate(frames):
-            exp = self.expand(atoms, f, compact=True)
-            pending.append((exp.coefficients, exp.slot_species))
-            if sum(len(c) for c, _ in pending) >= _SPARSE_BATCH or f == len(frames) - 1:
-                x = self._contraction.sparse_values(pending, self.dtype)
-                pending = []
-                values.append(_normalize_sparse(x) if self.normalize else x)
+        values = []
+        for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
+            expansions = [self.expand(frames[f], f, compact=True) for f in range(f0, f1)]
+            pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
+            x = self._contraction.sparse_values(pending, self.dtype)
+            values.append(_normalize_sparse(x) if self.normalize else x)
         return sp.vstack(values, format="csr")
 
     def _compute_gradients(
@@ -434,26 +428,6 @@ class SOAP(CalculatorBase):
         except ValueError:
             self._fitted = previous
             raise
-
-
-def _frame_batches(frames: list[Atoms]) -> list[tuple[int, int]]:
-    """Consecutive frame ranges computed together: runs of small non-periodic frames up to
-    ``_VALUES_BATCH`` atoms (their per-frame Python cost would dominate), others alone."""
-    out, f = [], 0
-    while f < len(frames):
-        g, atoms = f + 1, len(frames[f])
-        if len(frames[f]) <= SMALL_FRAME and not frames[f].pbc.any():
-            while (
-                g < len(frames)
-                and len(frames[g]) <= SMALL_FRAME
-                and not frames[g].pbc.any()
-                and atoms + len(frames[g]) <= _VALUES_BATCH
-            ):
-                atoms += len(frames[g])
-                g += 1
-        out.append((f, g))
-        f = g
-    return out
 
 
 def _restricted_csr(x: np.ndarray, columns: np.ndarray, n_features: int, dtype):

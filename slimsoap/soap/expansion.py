@@ -9,17 +9,8 @@ import numpy as np
 from slimsoap._kernels.soap import expand_density
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap.soap.basis.base import RadialBasis
+from slimsoap.systems.cutoff import cosine_cutoff
 from slimsoap.systems.neighbours import NeighbourList
-
-
-def cutoff_function(r: np.ndarray, r_cut: float, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth cutoff f(r) and df/dr: 1 below r_cut - width, cosine to 0 at r_cut (Å)."""
-    if width == 0:
-        return (r < r_cut).astype(np.float64), np.zeros_like(r)
-    t = np.clip((r - r_cut + width) / width, 0.0, 1.0)
-    f = 0.5 * (1.0 + np.cos(np.pi * t))
-    df = np.where((t > 0) & (t < 1), -0.5 * np.pi / width * np.sin(np.pi * t), 0.0)
-    return f, df
 
 
 @dataclass
@@ -67,7 +58,7 @@ def expand(
     """
     nl = neighbours
     radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
-    fc, dfc = cutoff_function(nl.distances, basis.r_cut, cutoff_width)
+    fc, dfc = cosine_cutoff(nl.distances, basis.r_cut, cutoff_width)
     self_radial = basis.at_origin()
     pair_species = species[nl.neighbours]
     n, P, L1, N = len(species), len(nl.distances), basis.l_max + 1, basis.n_max

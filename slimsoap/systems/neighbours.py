@@ -20,6 +20,7 @@ from ase.geometry import minkowski_reduce
 from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs
 from slimsoap._runtime.limits import check_allocation
 from slimsoap._validation import COINCIDENT_TOL, check_geometry
+from slimsoap.systems.batching import is_small, small_frame_runs
 
 #: Upper bound on the number of bins of the cell list (memory guard for sparse systems).
 _MAX_BINS = 2_000_000
@@ -162,29 +163,21 @@ def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
     return NeighbourList(i, j, d, dist, offsets)
 
 
-#: Non-periodic frames of at most this many atoms are searched together, brute force.
-SMALL_FRAME = 64
-
-
 def batch_neighbour_list(frames: list[Atoms], r_cut: float, first_frame: int = 0) -> NeighbourList:
     """The pairs of several frames at once, over their concatenated atoms (batch indices).
 
-    Runs of small non-periodic frames (≤ ``SMALL_FRAME`` atoms, e.g. molecules) share one
-    brute-force search in a single kernel call, since the Python cost per frame of
-    :func:`neighbour_list` dominates for them; other frames use :func:`neighbour_list`.
+    Runs of small non-periodic frames (:func:`~slimsoap.systems.batching.small_frame_runs`,
+    e.g. molecules) share one brute-force search in a single kernel call, since the Python
+    cost per frame of :func:`neighbour_list` dominates for them; other frames use
+    :func:`neighbour_list`.
     ``first_frame`` numbers the frames in error messages.
     """
     sizes = np.array([len(a) for a in frames], dtype=np.int64)
     starts = np.zeros(len(frames) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    small = [len(a) <= SMALL_FRAME and not a.pbc.any() for a in frames]
     counts, nbrs, vecs, dists = [], [], [], []
-    f = 0
-    while f < len(frames):
-        if small[f]:
-            g = f
-            while g < len(frames) and small[g]:
-                g += 1
+    for f, g in small_frame_runs(frames):
+        if is_small(frames[f]):
             local = starts[f : g + 1] - starts[f]
             pos = np.concatenate([frames[k].positions for k in range(f, g)]).astype(np.float64)
             off, nb, vec, dist, ci, cj = molecule_pairs(pos, local, float(r_cut))
@@ -197,13 +190,11 @@ def batch_neighbour_list(frames: list[Atoms], r_cut: float, first_frame: int = 0
                 )
             counts.append(np.diff(off))
             nbrs.append(nb + starts[f])
-            f = g
         else:
             nl = neighbour_list(frames[f], r_cut, first_frame + f)
             counts.append(np.diff(nl.offsets))
             nbrs.append(nl.neighbours + starts[f])
             vec, dist = nl.vectors, nl.distances
-            f += 1
         vecs.append(vec)
         dists.append(dist)
     offsets = np.zeros(starts[-1] + 1, dtype=np.int64)

@@ -79,7 +79,7 @@ def test_sparse_input_accepted():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (dict(k=0), "k must be a positive integer"),
+        (dict(k=0), "k must be >= 1, got 0"),
         (dict(k=50), "needs at least k \\+ 1"),
         (dict(B=np.zeros((49, 1))), "same environments"),
         (dict(B=np.full((50, 1), np.nan)), "NaN"),

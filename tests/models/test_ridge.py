@@ -153,8 +153,12 @@ def test_bad_input_is_refused():
         EnergyModel(zeta=2, solver="primal", sigma=1).fit(X, s, E, spc)
     with pytest.raises(ValueError, match="NaN"):
         EnergyModel(sigma=1).fit(np.where(X > 1, np.nan, X), s, E, spc)
+    with pytest.raises(TypeError, match="normalize must be True or False, got 'no'"):
+        EnergyModel(sigma=1, normalize="no").fit(X, s, E, spc)
+    with pytest.raises(ValueError, match=r"n_folds must be >= 2, got 1"):
+        EnergyModel(n_folds=1).fit(X, s, E, spc)
     model = EnergyModel(sigma=1).fit(X, s, E, spc)
-    with pytest.raises(ValueError, match=r"\['Fe'\] were not in the training data"):
+    with pytest.raises(ValueError, match=r"\['Fe'\] not in the training data"):
         model.predict(X, s, np.where(spc == 1, 26, spc))
     with pytest.raises(ValueError, match="unknown parameter"):
         model.set_params(zetta=2)

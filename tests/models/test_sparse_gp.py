@@ -191,7 +191,7 @@ def test_bad_input():
     model = SparseGP(DESCRIPTOR, n_sparse=5).fit(train)
     other = train[0].copy()
     other.numbers[0] = 47
-    with pytest.raises(ValueError, match=r"elements \[47\] not in the training data"):
+    with pytest.raises(ValueError, match=r"species \['Ag'\] not in the training data"):
         model.predict([other], features=DESCRIPTOR.compute([train[0]], gradients=True))
 
 
