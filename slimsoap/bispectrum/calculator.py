@@ -11,6 +11,7 @@ from ase.data import chemical_symbols
 
 from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
 from slimsoap.bispectrum.compressions import (
+    FactorMaps,
     build_maps,
     check_parity,
     compression_spec,
@@ -105,6 +106,11 @@ class Bispectrum:
     def species(self) -> list[str]:
         """Chemical symbols, in the order of the species channels (ascending Z)."""
         return [chemical_symbols[z] for z in self.species_z]
+
+    @property
+    def maps(self) -> FactorMaps:
+        """The three factors' channel maps W_l (S·N, K_k) and channel names."""
+        return self._contraction.maps
 
     @property
     def n_features(self) -> int:
