@@ -133,6 +133,12 @@ class Bispectrum:
             for l1, l2, l3, a, b, c in self._contraction.entries
         ]
 
+    def flops_per_atom(self, n_neighbours: float, gradients: bool = False) -> float:
+        """Floating-point operations of the contraction (after the expansion) for one centre
+        with ``n_neighbours`` neighbours (gradients included when asked); see
+        :meth:`~slimsoap.bispectrum.contraction.Contraction.flops_per_centre`."""
+        return self._contraction.flops_per_centre(self.n_max, n_neighbours, gradients)
+
     def expand(self, atoms: Atoms, frame: int = 0, gradients: bool = False) -> Expansion:
         """Density coefficients (n_atoms, S, N, (L+1)²) of one frame (as ``slimsoap.SOAP``)."""
         species = species_index(atoms.numbers, self.species_z, frame)

@@ -80,6 +80,25 @@ class Contraction:
         """Number of stored entries."""
         return len(self.entries)
 
+    def flops_per_centre(self, n_max: int, n_pairs: float = 0.0, gradients: bool = False) -> float:
+        """Floating-point operations (a multiply-add counts 2) of one centre with ``n_pairs``
+        neighbours, as the kernels do them: the maps X_l W_k (2 (L+1)² S·N K_k per distinct
+        map), 3 per coupling entry per (a, b) group, 2 (2 l3 + 1) per feature; with
+        ``gradients``, per pair: ∂(X W) ((L+1) K 4N + 10 (L+1)² K per distinct map), 14 per
+        coupling entry per group, 12 (2 l3 + 1) + 30 per feature (rows, centre, strain)."""
+        cg_off, _, _, _, blk_w3, grp_block, _, _, grp_off, _ = self.tables
+        nnz = int(np.diff(cg_off)[grp_block].sum())
+        w3 = int(np.repeat(blk_w3[grp_block], np.diff(grp_off)).sum())
+        distinct = [W for k, W in enumerate(self.stacked) if not (k and self.maps.equal[k - 1])]
+        L1, C = self.stacked[0].shape[:2]
+        nlm = L1 * L1
+        flops = sum(2 * nlm * C * W.shape[2] for W in distinct) + 3 * nnz + 2 * w3
+        if gradients:
+            per_pair = sum(L1 * W.shape[2] * 4 * n_max + 10 * nlm * W.shape[2] for W in distinct)
+            per_pair += 14 * nnz + 12 * w3 + 30 * self.n_features
+            flops += n_pairs * per_pair
+        return float(flops)
+
     def mapped(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X_l W_k) of each factor: three (n, (L+1)², K_k) arrays from c (n, S, N, (L+1)²)."""
         n, S, N, nlm = coefficients.shape

@@ -107,3 +107,14 @@ def test_saved_parameters_rebuild_the_calculator():
     np.testing.assert_array_equal(calc.compute(atoms).values, again.compute(atoms).values)
     other = Bispectrum(["H", "O"], 3.0, 2, 2, compression="random", seed=8, n_channels=3)
     assert np.abs(other.compute(atoms).values - calc.compute(atoms).values).max() > 1e-6
+
+
+def test_bad_frames():
+    import numpy as np
+    from ase import Atoms
+
+    calc = Bispectrum(["H", "C"], 3.0, 2, 1)
+    with pytest.raises(ValueError, match=r"species \['O'\]"):
+        calc.compute(Atoms("HO", positions=[[0, 0, 0], [1, 0, 0]]))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        calc.compute(Atoms("HC", positions=[[0, 0, 0], [np.nan, 0, 0]]))
