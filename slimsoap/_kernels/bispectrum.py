@@ -74,22 +74,26 @@ def _factor_gradient(p, s, W, radial_terms, angular_terms, u, dA):
 
 @nb.njit(nogil=True, cache=True)
 def bispectrum_gradients(
-    A1, A2, A3, W1, W2, W3, same12, same23, cg_off, cg_lm, cg_val, blk_lm3, blk_w3,
-    grp_block, grp_a, grp_b, grp_off, ent_c, offsets, pair_species, vectors, distances,
-    radial_terms, angular_terms, pair_row, centre_row, values, grad, strain, first, stop,
+    A1, A2, A3, W1, W2, W3, touch1, touch2, touch3, same12, same23, cg_off, cg_lm, cg_val,
+    blk_lm3, blk_w3, grp_block, grp_a, grp_b, grp_off, ent_c, offsets, pair_species,
+    vectors, distances, radial_terms, angular_terms, pair_row, centre_row, values, grad,
+    strain, first, stop,
 ):  # fmt: skip
     """Values, position gradients and strain gradients of centres first:stop.
 
-    Extra args: W_k (L+1, S·N, K_k) maps; same12/same23 whether factors share a map;
+    Extra args: W_k (L+1, S·N, K_k) maps; touch_k (S, K_k) uint8, 1 where a neighbour of
+    species s can change channel k of factor k (terms with none skipped: work follows the
+    species, an S-fold saving for element maps); same12/same23 whether factors share a map;
     offsets (n_centres+1,), pair_species (P,), vectors (P, 3), distances (P,), and the
     expansion's radial_terms (P, 2, L+1, N), angular_terms (P, 4, (L+1)²); pair_row (P,)
     and centre_row (n_centres,) rows of ``grad`` for (centre, neighbour) and (centre, centre).
     Outputs: values (n_centres, F); grad (n_rows, 3, F) and strain (n_centres, 3, 3, F),
     accumulated (zero them first): ∂B/∂r_j per pair, -Σ of them on the centre's row, and
-    Σ_p r_ij[a] ∂B/∂r_j[b] in strain[i, a, b].
+    Σ_p r_ij[a] ∂B/∂r_j[b] in strain[i, a, b] (skipped when strain has no rows).
     """
     n_groups = len(grp_block)
     nlm = A1.shape[1]
+    with_strain = strain.shape[0] > 0
     T = np.empty((n_groups, nlm))
     dT = np.empty((3, nlm))
     u = np.empty(3)
@@ -129,24 +133,35 @@ def bispectrum_gradients(
                 w3 = blk_w3[t]
                 a = grp_a[g]
                 b = grp_b[g]
-                dT[:, :w3] = 0.0
-                for q in range(cg_off[t], cg_off[t + 1]):
-                    lm1 = cg_lm[q, 0]
-                    lm2 = cg_lm[q, 1]
-                    m3 = cg_lm[q, 2] - base
-                    v1 = cg_val[q] * A1[i, lm1, a]
-                    v2 = cg_val[q] * A2[i, lm2, b]
-                    for x in range(3):
-                        dT[x, m3] += dA1[x, lm1, a] * v2 + v1 * dA2[x, lm2, b]
+                t1 = touch1[s, a] != 0
+                t2 = touch2[s, b] != 0
+                if t1 or t2:
+                    dT[:, :w3] = 0.0
+                    for q in range(cg_off[t], cg_off[t + 1]):
+                        lm1 = cg_lm[q, 0]
+                        lm2 = cg_lm[q, 1]
+                        m3 = cg_lm[q, 2] - base
+                        v1 = cg_val[q] * A1[i, lm1, a] if t2 else 0.0
+                        v2 = cg_val[q] * A2[i, lm2, b] if t1 else 0.0
+                        for x in range(3):
+                            dT[x, m3] += dA1[x, lm1, a] * v2 + v1 * dA2[x, lm2, b]
                 for e in range(grp_off[g], grp_off[g + 1]):
                     c = ent_c[e]
+                    t3 = touch3[s, c] != 0
+                    if not (t1 or t2 or t3):
+                        continue  # no channel of this entry sees the neighbour's species
                     for x in range(3):
                         acc = 0.0
-                        for m in range(w3):
-                            acc += dT[x, m] * A3[i, base + m, c] + T[g, m] * dA3[x, base + m, c]
+                        if t1 or t2:
+                            for m in range(w3):
+                                acc += dT[x, m] * A3[i, base + m, c]
+                        if t3:
+                            for m in range(w3):
+                                acc += T[g, m] * dA3[x, base + m, c]
                         dB[x] = acc
                     for x in range(3):
                         grad[row, x, e] += dB[x]
                         grad[ci, x, e] -= dB[x]
-                        for y in range(3):
-                            strain[i, y, x, e] += vectors[p, y] * dB[x]
+                        if with_strain:
+                            for y in range(3):
+                                strain[i, y, x, e] += vectors[p, y] * dB[x]

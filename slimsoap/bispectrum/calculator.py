@@ -100,7 +100,7 @@ class Bispectrum:
             else np.ones((self.l_max + 1, self.n_max))
         )
         maps = build_maps(compression, self.options, self.species_z, self.n_max, h)
-        self._contraction = Contraction.build(maps, self.l_max, self.parity)
+        self._contraction = Contraction.build(maps, self.n_max, self.l_max, self.parity)
 
     @property
     def species(self) -> list[str]:
@@ -137,7 +137,7 @@ class Bispectrum:
         """Floating-point operations of the contraction (after the expansion) for one centre
         with ``n_neighbours`` neighbours (gradients included when asked); see
         :meth:`~slimsoap.bispectrum.contraction.Contraction.flops_per_centre`."""
-        return self._contraction.flops_per_centre(self.n_max, n_neighbours, gradients)
+        return self._contraction.flops_per_centre(n_neighbours, gradients)
 
     def expand(self, atoms: Atoms, frame: int = 0, gradients: bool = False) -> Expansion:
         """Density coefficients (n_atoms, S, N, (L+1)²) of one frame (as ``slimsoap.SOAP``)."""
@@ -170,7 +170,7 @@ class Bispectrum:
                 values.append(self._contraction.values(exp.coefficients).astype(self.dtype))
                 continue
             keys, pair_row, centre_row = _gradient_rows(exp, len(atoms))
-            x, g, s = self._contraction.gradients(exp, pair_row, centre_row, len(keys))
+            x, g, s = self._contraction.gradients(exp, pair_row, centre_row, len(keys), strain)
             values.append(x.astype(self.dtype))
             pairs.append(keys + offset)
             grads.append(g.astype(self.dtype))

@@ -30,6 +30,9 @@ class Contraction:
         entries: (n_features, 6) int64 (l1, l2, l3, a, b, c) of every column.
         tables: the kernel arrays (see ``slimsoap._kernels.bispectrum``), in kernel order.
         stacked: three (L+1, S·N, K_k) arrays of the maps W_k.
+        touched: three (S, K_k) uint8 arrays, 1 where species s has a non-zero row of W_l
+            (some l) in channel k: a neighbour of that species can change the channel.
+        n_radial: N.
     """
 
     maps: FactorMaps
@@ -37,9 +40,11 @@ class Contraction:
     entries: np.ndarray
     tables: tuple[np.ndarray, ...]
     stacked: tuple[np.ndarray, np.ndarray, np.ndarray]
+    touched: tuple[np.ndarray, np.ndarray, np.ndarray]
+    n_radial: int
 
     @classmethod
-    def build(cls, maps: FactorMaps, l_max: int, parity: str) -> Contraction:
+    def build(cls, maps: FactorMaps, n_max: int, l_max: int, parity: str) -> Contraction:
         """Tables of every stored block and entry."""
         triples = coupled_triples(l_max, maps.equal, parity)
         cg_off, cg_lm, cg_val = [0], [], []
@@ -73,29 +78,46 @@ class Contraction:
             np.concatenate(ent_c).astype(i64),
         )
         stacked = tuple(np.ascontiguousarray(np.stack(m)) for m in maps.maps)
-        return cls(maps, triples, np.concatenate(entries).astype(i64), tables, stacked)
+        touched = tuple(
+            (np.abs(W).reshape(len(W), -1, n_max, W.shape[2]).max(axis=(0, 2)) > 0).astype(np.uint8)
+            for W in stacked
+        )
+        entries = np.concatenate(entries).astype(i64)
+        return cls(maps, triples, entries, tables, stacked, touched, n_max)
 
     @property
     def n_features(self) -> int:
         """Number of stored entries."""
         return len(self.entries)
 
-    def flops_per_centre(self, n_max: int, n_pairs: float = 0.0, gradients: bool = False) -> float:
+    def flops_per_centre(self, n_pairs: float = 0.0, gradients: bool = False) -> float:
         """Floating-point operations (a multiply-add counts 2) of one centre with ``n_pairs``
         neighbours, as the kernels do them: the maps X_l W_k (2 (L+1)² S·N K_k per distinct
-        map), 3 per coupling entry per (a, b) group, 2 (2 l3 + 1) per feature; with
-        ``gradients``, per pair: ∂(X W) ((L+1) K 4N + 10 (L+1)² K per distinct map), 14 per
-        coupling entry per group, 12 (2 l3 + 1) + 30 per feature (rows, centre, strain)."""
-        cg_off, _, _, _, blk_w3, grp_block, _, _, grp_off, _ = self.tables
-        nnz = int(np.diff(cg_off)[grp_block].sum())
-        w3 = int(np.repeat(blk_w3[grp_block], np.diff(grp_off)).sum())
+        map), 3 per coupling entry per (a, b) group, 2 (2 l3 + 1) per feature. With
+        ``gradients``, per pair (averaged over neighbour species, taken equally likely):
+        ∂(X W) ((L+1) K 4N + 10 (L+1)² K per distinct map), 14 per coupling entry of a
+        group whose a or b the species touches, 6 (2 l3 + 1) per feature for each of its two
+        terms that the species touches, and 30 per feature it touches (rows, strain)."""
+        cg_off, _, _, _, blk_w3, grp_block, grp_a, grp_b, grp_off, ent_c = self.tables
+        group_nnz = np.diff(cg_off)[grp_block]
+        ent_group = np.repeat(np.arange(len(grp_block)), np.diff(grp_off))
+        ent_w3 = blk_w3[grp_block][ent_group]
         distinct = [W for k, W in enumerate(self.stacked) if not (k and self.maps.equal[k - 1])]
         L1, C = self.stacked[0].shape[:2]
         nlm = L1 * L1
-        flops = sum(2 * nlm * C * W.shape[2] for W in distinct) + 3 * nnz + 2 * w3
+        flops = sum(2 * nlm * C * W.shape[2] for W in distinct)
+        flops += 3 * group_nnz.sum() + 2 * ent_w3.sum()
         if gradients:
-            per_pair = sum(L1 * W.shape[2] * 4 * n_max + 10 * nlm * W.shape[2] for W in distinct)
-            per_pair += 14 * nnz + 12 * w3 + 30 * self.n_features
+            t1, t2, t3 = self.touched
+            g12 = (t1[:, grp_a] | t2[:, grp_b]).astype(bool)  # (S, n_groups)
+            e12, e3 = g12[:, ent_group], t3[:, ent_c].astype(bool)  # (S, F)
+            per_pair = sum(L1 * W.shape[2] * 4 * self.n_radial + 10 * nlm * W.shape[2]
+                           for W in distinct)  # fmt: skip
+            per_pair += (
+                14 * (g12 * group_nnz).sum(axis=1)
+                + 6 * ((e12 + e3) * ent_w3).sum(axis=1)
+                + 30 * (e12 | e3).sum(axis=1)
+            ).mean()
             flops += n_pairs * per_pair
         return float(flops)
 
@@ -122,23 +144,28 @@ class Contraction:
         return out
 
     def gradients(
-        self, exp: Expansion, pair_row: np.ndarray, centre_row: np.ndarray, n_rows: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Values (n, F), pair gradients (n_rows, 3, F) and strain gradients (n, 3, 3, F),
-        float64, of one expansion with gradients (rows: ``pair_row`` for each pair,
-        ``centre_row`` for each centre's own entry)."""
+        self,
+        exp: Expansion,
+        pair_row: np.ndarray,
+        centre_row: np.ndarray,
+        n_rows: int,
+        strain: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Values (n, F), pair gradients (n_rows, 3, F) and strain gradients (n, 3, 3, F)
+        (None unless ``strain``), float64, of one expansion with gradients (rows:
+        ``pair_row`` for each pair, ``centre_row`` for each centre's own entry)."""
         A = self.mapped(exp.coefficients)
         nl = exp.neighbours
         n, F = len(exp.coefficients), self.n_features
         values = np.empty((n, F))
         grad = np.zeros((n_rows, 3, F))
-        strain = np.zeros((n, 3, 3, F))
+        virial = np.zeros((n if strain else 0, 3, 3, F))
         cg_off, cg_lm, cg_val, blk_lm3, blk_w3, *groups = self.tables
         args = (
-            *A, *self.stacked, bool(self.maps.equal[0]), bool(self.maps.equal[1]), cg_off,
-            cg_lm, cg_val, blk_lm3, blk_w3, *groups, nl.offsets, exp.pair_species,
-            nl.vectors, nl.distances, exp.radial_terms, exp.angular_terms, pair_row,
-            centre_row, values, grad, strain,
+            *A, *self.stacked, *self.touched, bool(self.maps.equal[0]),
+            bool(self.maps.equal[1]), cg_off, cg_lm, cg_val, blk_lm3, blk_w3, *groups,
+            nl.offsets, exp.pair_species, nl.vectors, nl.distances, exp.radial_terms,
+            exp.angular_terms, pair_row, centre_row, values, grad, virial,
         )  # fmt: skip
         run_in_threads(bispectrum_gradients, args, nl.offsets)
-        return values, grad, strain
+        return values, grad, virial if strain else None
