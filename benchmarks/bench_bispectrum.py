@@ -16,7 +16,7 @@ their own expansion. Every thread variable is set to 1 before anything is import
 warm-up, then the median of the repeats. flops/atom are those of slimsoap's contraction
 kernels (:meth:`Bispectrum.flops_per_atom`, expansion excluded).
 
-Run: ``python benchmarks/bench_bispectrum.py [--quick]`` (``--quick``: 1 frame, 1 repeat).
+Run: ``python benchmarks/bench_bispectrum.py [--quick]`` (``--quick``: 1 frame, 3 repeats).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main():
 
     quick = "--quick" in sys.argv[1:]
     data = frames(1 if quick else 4)
-    repeats = 1 if quick else 5
+    repeats = 3 if quick else 5
     n_atoms = sum(len(a) for a in data)
     pairs = np.mean([np.diff(neighbour_list(a, R_CUT).offsets).mean() for a in data])
     print(

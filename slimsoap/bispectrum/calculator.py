@@ -9,6 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from slimsoap._runtime.buffers import zeros
 from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
 from slimsoap.bispectrum.compressions import (
     FactorMaps,
@@ -21,7 +22,7 @@ from slimsoap.bispectrum.contraction import Contraction
 from slimsoap.features import Features
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.expansion import Expansion, expand
-from slimsoap.systems.neighbours import neighbour_list
+from slimsoap.systems.neighbours import NeighbourList, neighbour_list
 
 #: Version of the saved-calculator format (:meth:`Bispectrum.to_dict`).
 FORMAT_VERSION = 1
@@ -139,13 +140,21 @@ class Bispectrum:
         :meth:`~slimsoap.bispectrum.contraction.Contraction.flops_per_centre`."""
         return self._contraction.flops_per_centre(n_neighbours, gradients)
 
-    def expand(self, atoms: Atoms, frame: int = 0, gradients: bool = False) -> Expansion:
-        """Density coefficients (n_atoms, S, N, (L+1)²) of one frame (as ``slimsoap.SOAP``)."""
+    def expand(
+        self,
+        atoms: Atoms,
+        frame: int = 0,
+        gradients: bool = False,
+        neighbours: NeighbourList | None = None,
+    ) -> Expansion:
+        """Density coefficients (n_atoms, S, N, (L+1)²) of one frame (as ``slimsoap.SOAP``),
+        over ``neighbours`` (found here unless given)."""
         species = species_index(atoms.numbers, self.species_z, frame)
-        nl = neighbour_list(atoms, self.r_cut, frame)
+        if neighbours is None:
+            neighbours = neighbour_list(atoms, self.r_cut, frame)
         return expand(
             species, len(self.species_z), self.basis, self.cutoff_width, self.center_weight,
-            gradients, nl,
+            gradients, neighbours,
         )  # fmt: skip
 
     def compute(
@@ -157,32 +166,46 @@ class Bispectrum:
         ``gradients``, ``gradient_pairs`` (n_pairs, 2) [row, atom] (unique, sorted, the
         centre included, periodic images merged), ``gradients`` (n_pairs, 3, n_features)
         ∂x/∂r in feature units per Å and, with ``strain``, ``strain_gradients``
-        (n_atoms, 3, 3, n_features) = Σ_j r_ij ⊗ ∂x_i/∂r_j.
+        (n_atoms, 3, 3, n_features) = Σ_j r_ij ⊗ ∂x_i/∂r_j. The outputs are allocated
+        once; float32 results are computed per frame in float64 and then rounded.
         """
         frames = as_frames(frames)
         frame_index = np.concatenate(
             [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
         )
-        values, pairs, grads, strains, offset = [], [], [], [], 0
+        atom_off = np.concatenate([[0], np.cumsum([len(a) for a in frames])])
+        F = self.n_features
+        values = np.empty((atom_off[-1], F), dtype=self.dtype)
+        if not gradients:
+            for f, atoms in enumerate(frames):
+                c = self.expand(atoms, f).coefficients
+                values[atom_off[f] : atom_off[f + 1]] = self._contraction.values(c)
+            return Features(values=values, frame_index=frame_index)
+        neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
+        rows = [_gradient_rows(nl, len(a)) for nl, a in zip(neighbours, frames)]
+        row_off = np.concatenate([[0], np.cumsum([len(keys) for keys, _, _ in rows])])
+        grads = zeros(int(row_off[-1]) * 3 * F, self.dtype).reshape(-1, 3, F)
+        strains = zeros((atom_off[-1] if strain else 0) * 9 * F, self.dtype).reshape(-1, 3, 3, F)
+        direct = self.dtype == np.float64
         for f, atoms in enumerate(frames):
-            exp = self.expand(atoms, f, gradients)
-            if not gradients:
-                values.append(self._contraction.values(exp.coefficients).astype(self.dtype))
-                continue
-            keys, pair_row, centre_row = _gradient_rows(exp, len(atoms))
-            x, g, s = self._contraction.gradients(exp, pair_row, centre_row, len(keys), strain)
-            values.append(x.astype(self.dtype))
-            pairs.append(keys + offset)
-            grads.append(g.astype(self.dtype))
-            if strain:
-                strains.append(s.astype(self.dtype))
-            offset += len(atoms)
-        out = Features(values=np.concatenate(values), frame_index=frame_index)
-        if gradients:
-            out.gradient_pairs = np.concatenate(pairs)
-            out.gradients = np.concatenate(grads)
-            out.strain_gradients = np.concatenate(strains) if strain else None
-        return out
+            exp = self.expand(atoms, f, True, neighbours[f])
+            _, pair_row, centre_row = rows[f]
+            a0, a1, r0, r1 = atom_off[f], atom_off[f + 1], row_off[f], row_off[f + 1]
+            s0, s1 = (a0, a1) if strain else (0, 0)
+            out = (values[a0:a1], grads[r0:r1], strains[s0:s1])
+            work = out if direct else tuple(np.zeros(o.shape) for o in out)
+            self._contraction.gradients(exp, pair_row, centre_row, *work)
+            if not direct:
+                for o, w in zip(out, work):
+                    o[...] = w
+        pairs = np.concatenate([keys + atom_off[f] for f, (keys, _, _) in enumerate(rows)])
+        return Features(
+            values=values,
+            frame_index=frame_index,
+            gradient_pairs=pairs,
+            gradients=grads,
+            strain_gradients=strains if strain else None,
+        )
 
     def get_params(self) -> dict:
         """Constructor arguments (compression options included)."""
@@ -219,10 +242,9 @@ class Bispectrum:
         return cls(**d)
 
 
-def _gradient_rows(exp: Expansion, n_atoms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gradient_rows(nl: NeighbourList, n_atoms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unique sorted (centre, atom) keys (n_rows, 2) of one frame (every centre's own entry
     included, images merged), the row of each pair and the row of each centre."""
-    nl = exp.neighbours
     own = np.arange(n_atoms, dtype=np.int64)
     code = nl.centres.astype(np.int64) * n_atoms + nl.neighbours
     keys = np.unique(np.concatenate([code, own * n_atoms + own]))

@@ -148,24 +148,21 @@ class Contraction:
         exp: Expansion,
         pair_row: np.ndarray,
         centre_row: np.ndarray,
-        n_rows: int,
-        strain: bool = True,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Values (n, F), pair gradients (n_rows, 3, F) and strain gradients (n, 3, 3, F)
-        (None unless ``strain``), float64, of one expansion with gradients (rows:
-        ``pair_row`` for each pair, ``centre_row`` for each centre's own entry)."""
+        values: np.ndarray,
+        grad: np.ndarray,
+        strain: np.ndarray,
+    ) -> None:
+        """Values, pair gradients and strain gradients of one expansion with gradients,
+        written into float64 ``values`` (n, F), and added into zeroed ``grad`` (n_rows, 3, F)
+        and ``strain`` (n, 3, 3, F; 0 rows: not computed). Rows of ``grad``: ``pair_row``
+        (P,) for each pair, ``centre_row`` (n,) for each centre's own entry."""
         A = self.mapped(exp.coefficients)
         nl = exp.neighbours
-        n, F = len(exp.coefficients), self.n_features
-        values = np.empty((n, F))
-        grad = np.zeros((n_rows, 3, F))
-        virial = np.zeros((n if strain else 0, 3, 3, F))
         cg_off, cg_lm, cg_val, blk_lm3, blk_w3, *groups = self.tables
         args = (
             *A, *self.stacked, *self.touched, bool(self.maps.equal[0]),
             bool(self.maps.equal[1]), cg_off, cg_lm, cg_val, blk_lm3, blk_w3, *groups,
             nl.offsets, exp.pair_species, nl.vectors, nl.distances, exp.radial_terms,
-            exp.angular_terms, pair_row, centre_row, values, grad, virial,
+            exp.angular_terms, pair_row, centre_row, values, grad, strain,
         )  # fmt: skip
         run_in_threads(bispectrum_gradients, args, nl.offsets)
-        return values, grad, virial if strain else None
