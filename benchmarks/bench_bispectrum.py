@@ -17,6 +17,12 @@ warm-up, then the median of the repeats. flops/atom are those of slimsoap's cont
 kernels (:meth:`Bispectrum.flops_per_atom`, expansion excluded).
 
 Run: ``python benchmarks/bench_bispectrum.py [--quick]`` (``--quick``: 1 frame, 3 repeats).
+
+``--learning-curve [--quick]``: what body order four adds over ν=2 and ν,μ=1,1 at about
+equal length: sparse-GP fits (energies and forces, polynomial kernel ζ=4) on EMT Cu/Ag/Au
+configurations (``slimsoap.data.gen_alloy``), r_cut 5 Å, for SOAP ``nu2`` (N 4, L 4),
+SOAP ``nu1mu1`` (N 5, L 4) and the bispectra ``nu3`` (N 2, L 2), ``nu1mu2`` (N 3, L 2),
+``nu2muhat1`` (N 3, L 2); energy RMSE per atom and force-component RMSE on a fixed test set.
 """
 
 from __future__ import annotations
@@ -113,5 +119,55 @@ def main():
           f"{'(no peer)':>13}")  # fmt: skip
 
 
+LC_ELEMENTS = ["Cu", "Ag", "Au"]
+
+
+def lc_descriptors():
+    """{name: calculator} of the learning curve, lengths within ~±15 % of each other."""
+    from slimsoap import SOAP
+    from slimsoap.bispectrum.calculator import Bispectrum
+
+    kw = {"sigma": SIGMA, "cutoff_width": WIDTH}
+    return {
+        "SOAP nu2 (N4 L4)": SOAP(LC_ELEMENTS, 5.0, 4, 4, compression="nu2", **kw),
+        "SOAP nu1mu1 (N5 L4)": SOAP(LC_ELEMENTS, 5.0, 5, 4, compression="nu1mu1", **kw),
+        "B nu3 (N2 L2)": Bispectrum(LC_ELEMENTS, 5.0, 2, 2, compression="nu3", **kw),
+        "B nu1mu2 (N3 L2)": Bispectrum(LC_ELEMENTS, 5.0, 3, 2, compression="nu1mu2", **kw),
+        "B nu2muhat1 (N3 L2)": Bispectrum(LC_ELEMENTS, 5.0, 3, 2, compression="nu2muhat1", **kw),
+    }
+
+
+def learning_curve(quick: bool):
+    from slimsoap.data.gen_alloy import generate_alloy
+    from slimsoap.models.sparse_gp import SparseGP, read_targets
+
+    n_frames, n_test, sizes = (60, 20, [10, 20, 40]) if quick else (240, 60, [15, 30, 60, 120])
+    frames = list(generate_alloy(n=n_frames, seed=0, elements=LC_ELEMENTS))
+    order = np.random.default_rng(0).permutation(len(frames))
+    test = [frames[k] for k in order[:n_test]]
+    pool = [frames[k] for k in order[n_test:]]
+    truth = read_targets(test)
+    n_atoms = np.array([len(a) for a in test])
+    print(
+        f"learning curve: EMT {'/'.join(LC_ELEMENTS)}, {len(pool)} training candidates, "
+        f"{n_test} test frames ({n_atoms.sum()} atoms); sparse GP on energies + forces"
+    )
+    print(f"\n{'descriptor':<22}{'length':>7}" + "".join(f"{n:>14}" for n in sizes))
+    print(f"{'':<29}" + "".join(f"{'meV/at  eV/Å':>14}" for _ in sizes))
+    for name, calc in lc_descriptors().items():
+        cells = []
+        for n in sizes:
+            model = SparseGP(calc, n_sparse=200, sigma_energy=0.002, sigma_force=0.05)
+            model.fit(pool[:n])
+            pred = model.predict(test)
+            e = np.sqrt(np.mean(((pred.energy - truth.energy) / n_atoms) ** 2)) * 1e3
+            f = np.sqrt(np.mean((pred.forces - truth.forces) ** 2))
+            cells.append(f"{e:>7.1f} {f:>6.3f}")
+        print(f"{name:<22}{calc.n_features:>7}" + "".join(f"{c:>14}" for c in cells))
+
+
 if __name__ == "__main__":
-    main()
+    if "--learning-curve" in sys.argv[1:]:
+        learning_curve("--quick" in sys.argv[1:])
+    else:
+        main()
