@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 from ase.data import chemical_symbols
@@ -96,9 +97,11 @@ REGISTRY: dict[str, BispectrumCompression] = dict(
     ]
 )
 
-for _c in REGISTRY.values():
-    assert all(d in DENSITIES for d in _c.densities), _c
-    assert _c.densities[0] != _c.densities[2] or len(set(_c.densities)) == 1, _c
+for _c in REGISTRY.values():  # known densities, equal ones adjacent
+    if any(d not in DENSITIES for d in _c.densities) or (
+        _c.densities[0] == _c.densities[2] != _c.densities[1]
+    ):
+        raise ValueError(f"malformed bispectrum compression spec {_c}")
 
 
 def compression_spec(name: str) -> BispectrumCompression:
@@ -142,8 +145,6 @@ def channel_count(density: str, n_max: int, n_species: int, options) -> int:
 
 def _choose(k: int, r: int, strict: bool) -> int:
     """Number of r-tuples of k channels, non-decreasing (or increasing when ``strict``)."""
-    from math import comb
-
     return comb(k, r) if strict else comb(k + r - 1, r)
 
 
