@@ -1,0 +1,1 @@
+"""Compressed SOAP bispectrum (body order four): calculator, vocabulary and coupling."""
