@@ -10,6 +10,8 @@ _EXPORTS = {
     "ACSF": "slimsoap.acsf.calculator",
     "acsf_length": "slimsoap.acsf.calculator",
     "behler_preset": "slimsoap.acsf.presets",
+    "Bispectrum": "slimsoap.bispectrum.calculator",
+    "bispectrum_length": "slimsoap.bispectrum.compressions",
     "distance_correlation": "slimsoap.analysis.distances",
     "imbalance_plane": "slimsoap.analysis.imbalance",
     "information_imbalance": "slimsoap.analysis.imbalance",

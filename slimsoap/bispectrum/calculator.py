@@ -19,16 +19,16 @@ from slimsoap.bispectrum.compressions import (
     resolve_options,
 )
 from slimsoap.bispectrum.contraction import Contraction
+from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
+from slimsoap.io.registry import register_calculator
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.systems.neighbours import NeighbourList, neighbour_list
 
-#: Version of the saved-calculator format (:meth:`Bispectrum.to_dict`).
-FORMAT_VERSION = 1
 
-
-class Bispectrum:
+@register_calculator
+class Bispectrum(CalculatorBase):
     """Compressed SOAP bispectrum (body order four), with position and strain gradients.
 
     B[a,b,c; l1,l2,l3] = Σ_m G[m1,m2,m3] (X_l1 W1)[m1,a] (X_l2 W2)[m2,b] (X_l3 W3)[m3,c],
@@ -208,7 +208,7 @@ class Bispectrum:
         )
 
     def get_params(self) -> dict:
-        """Constructor arguments (compression options included)."""
+        """Constructor arguments as JSON (species as symbols, compression options flat)."""
         return {
             "species": self.species,
             "r_cut": self.r_cut,
@@ -220,26 +220,10 @@ class Bispectrum:
             "radial_basis": self.radial_basis,
             "cutoff_width": self.cutoff_width,
             "center_weight": self.center_weight,
-            "dtype": self.dtype.type,
+            "dtype": self.dtype.name,
             "projection": self.projection,
             **dataclasses.asdict(self.options),
         }
-
-    def to_dict(self) -> dict:
-        """JSON-able hyper-parameters (seed included), rebuilt by :meth:`from_dict`."""
-        d = self.get_params()
-        d["species"] = [int(z) for z in self.species_z]
-        d["dtype"] = self.dtype.name
-        return {"format": FORMAT_VERSION, "calculator": "Bispectrum", **d}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Bispectrum:
-        """Rebuild a calculator from :meth:`to_dict`."""
-        d = dict(d)
-        if d.pop("format", None) != FORMAT_VERSION or d.pop("calculator", None) != "Bispectrum":
-            raise ValueError(f"not a Bispectrum calculator of format {FORMAT_VERSION}")
-        d["dtype"] = np.dtype(d["dtype"]).type
-        return cls(**d)
 
 
 def _gradient_rows(nl: NeighbourList, n_atoms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,11 @@ import numpy as np
 from slimsoap.calculator import constructor_parameters
 
 #: Modules whose import registers the built-in calculators (constants, never from a file).
-_BUILTIN_CALCULATORS = ("slimsoap.soap.calculator", "slimsoap.acsf.calculator")
+_BUILTIN_CALCULATORS = (
+    "slimsoap.soap.calculator",
+    "slimsoap.acsf.calculator",
+    "slimsoap.bispectrum.calculator",
+)
 #: Modules whose import registers the built-in models.
 _BUILTIN_MODELS = ("slimsoap.models.sparse_gp",)
 
