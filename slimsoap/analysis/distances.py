@@ -107,7 +107,7 @@ def distance_blocks(
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield ``(start, stop, D)`` with D = distances of rows start:stop to all rows.
 
-    Computed with :class:`GramDistances` (relative rounding ~1e-16·|x|², so distances that
+    Computed with :class:`GramDistances` (relative rounding ~1e-16 ``|x|²``, so distances that
     are exactly equal may come out unequal in the last digits).
 
     Args:

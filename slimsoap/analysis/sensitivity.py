@@ -68,8 +68,8 @@ def sensitivity_from_jacobian(
     Args:
         jacobian: (n_features, n_coordinates) ∂x/∂R.
         values: (n_features,) descriptor x itself; needed with ``normalize``.
-        normalize: give the eigenvalues of the normalised descriptor x/|x| instead: its
-            Jacobian is (I − x̂x̂ᵀ) J / |x|. Leave False when the descriptor was already
+        normalize: give the eigenvalues of the normalised descriptor ``x/|x|`` instead: its
+            Jacobian is ``(I − x̂x̂ᵀ) J / |x|``. Leave False when the descriptor was already
             normalised by its calculator (its gradients are then already projected).
         scale: divide by the largest eigenvalue (the paper's plots), else feature units²/Å².
 
@@ -117,7 +117,7 @@ def sensitivity_eigenvalues(
         descriptor: any object with ``compute(atoms, gradients=True) -> Features``.
         atoms: the structure (one ``ase.Atoms``).
         center: index of the central atom in ``atoms``.
-        normalize: eigenvalues of x/|x| from the gradients of the raw x (see
+        normalize: eigenvalues of ``x/|x|`` from the gradients of the raw x (see
             :func:`sensitivity_from_jacobian`).
         scale: divide by the largest eigenvalue.
 

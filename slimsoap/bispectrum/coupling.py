@@ -1,7 +1,7 @@
 """Real-harmonic coupling coefficients for the bispectrum, from complex Clebsch–Gordan ones.
 
 The real spherical harmonics of slimsoap (``_kernels.soap.solid_harmonics``: index
-lm = l² + l + m, cos mφ for m > 0, sin |m|φ for m < 0, Condon–Shortley phase in P_l^m) are
+lm = l² + l + m, cos mφ for m > 0, ``sin |m|φ`` for m < 0, Condon–Shortley phase in P_l^m) are
 R = U Y with the complex Y_lm of SciPy and the unitary U of :func:`real_from_complex`.
 Coupling three real coefficient vectors x1, x2, x3 (each transforming like R) with the
 complex coefficients C(l1 m1, l2 m2 | l3 m3) gives

@@ -114,7 +114,7 @@ class SparseGradients:
         return out if dtype is None else out.astype(dtype)
 
     def dot(self, vectors: np.ndarray) -> np.ndarray:
-        """Σ_f g[p, ..., f] vectors[p, f] for every entry: (n_entries, *inner).
+        """Σ_f g[p, ..., f] vectors[p, f] for every entry: ``(n_entries, *inner)``.
 
         Args:
             vectors: (n_entries, n_features), one vector per entry (e.g. ∂E_i/∂x_i of the
