@@ -57,7 +57,7 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "abort_on_example_error": True,
+    "abort_on_example_error": False,
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
 }
