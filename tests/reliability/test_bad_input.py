@@ -239,9 +239,9 @@ CASES = [
     ("read suffix", lambda: read_frames(__file__), ValueError, r"cannot tell the format"),
     # descriptor_length, sensitivity_eigenvalues' descriptor
     ("descriptor_length n_species 0", lambda: slimsoap.descriptor_length("nu2", 3, 2, 0),
-     ValueError,      r"n_species must be >= 1"),
+     ValueError, r"n_species must be >= 1"),
     ("descriptor_length n_species -1", lambda: slimsoap.descriptor_length("nu2", 3, 2, -1),
-     ValueError,      r"n_species must be >= 1"),
+     ValueError, r"n_species must be >= 1"),
     ("descriptor_length n_max 0", lambda: slimsoap.descriptor_length("nu2", 0, 2, 2), ValueError,
      r"n_max must be >= 1"),
     ("descriptor_length l_max -1", lambda: slimsoap.descriptor_length("nu2", 3, -1, 2), ValueError,
