@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "slimsoap.cli.analysis",
     "slimsoap.cli.recover",
     "slimsoap.cli.study",
+    "slimsoap.cli.fit",
 ]
 
 
