@@ -156,7 +156,9 @@ def load_data(data: dict, root: Path) -> tuple[list[Atoms], list[Atoms]]:
     fmt = data.get("format")
     if "generate" in data:
         options = dict(data["generate"])
-        frames = list(read_frames(generate(options.pop("kind", "alloy"), **options)))
+        if "kind" not in options:
+            raise ValueError("[data] generate needs a 'kind' (alloy, amino or elpasolite)")
+        frames = list(read_frames(generate(options.pop("kind"), **options)))
     else:
         frames = list(read_frames(root / data["train"], format=fmt))
     if "test" in data:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ase.io import read, write
 
-from slimsoap.cli.fit import _load_model, build_descriptor, build_model, read_config
+from slimsoap.cli.fit import _load_model, build_descriptor, build_model, load_data, read_config
 from slimsoap.cli.main import main
 from slimsoap.data import read_frames
 from slimsoap.models import errors_by_config_type, read_targets
@@ -147,6 +147,7 @@ def test_md_thermostat_and_barostat_run(fitted, tmp_path, engine, ensemble):
 
 
 def test_config_errors_are_clear(tmp_path):
+    write(tmp_path / "train.xyz", [emt_alloy(s) for s in range(3)], format="extxyz")
     bad = tmp_path / "bad.toml"
     bad.write_text('[data]\ntrain = "a.xyz"\nn_test = 2\nbogus = 1\n[descriptor]\n[model]\n')
     with pytest.raises(ValueError, match="unknown keys \\['bogus'\\]"):
@@ -156,6 +157,10 @@ def test_config_errors_are_clear(tmp_path):
         read_config(bad)
     with pytest.raises(ValueError, match="kind must be one of"):
         build_descriptor({"kind": "mace"})
+    with pytest.raises(ValueError, match="needs a 'kind'"):
+        load_data({"generate": {"n": 10}, "n_test": 2}, tmp_path)
+    with pytest.raises(ValueError, match="n_test must be in"):
+        load_data({"train": "train.xyz", "n_test": 10}, tmp_path)
 
 
 def test_example_config_builds_the_benchmark_model():
