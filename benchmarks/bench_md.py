@@ -1,6 +1,6 @@
 """Molecular dynamics with an EMT-trained slimsoap force field (issue 14).
 
-Two measurements:
+Three measurements (``--parts`` picks some):
 
 ``nve``   — stability: NVE velocity Verlet (1 fs) on a 108-atom 5-metal fcc cell
             (3×3×3 conventional cells, random Ni/Cu/Pd/Ag/Pt, Vegard lattice constant)
@@ -10,6 +10,9 @@ Two measurements:
 ``step``  — cost: one energy + forces + stress evaluation (a new geometry each time) on a
             256-atom 5-metal cell (4×4×4), ms per step, for each ``--threads`` count,
             beside ASE's EMT on the same cell.
+``eos``   — physics against the reference: fcc lattice constant and bulk modulus of a
+            random equimolar NiCuPdAgPt and a CuPt 32-atom cell (Birch–Murnaghan fit, atoms
+            kept at their ideal sites), model beside EMT.
 
 Run with ``NUMBA_NUM_THREADS`` at least ``max(--threads)`` (and OMP_NUM_THREADS=1 so that
 NumPy's BLAS does not add threads of its own). The model is the one of
@@ -33,6 +36,7 @@ import numpy as np
 from ase import units
 from ase.build import bulk
 from ase.calculators.emt import EMT
+from ase.eos import EquationOfState
 from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
@@ -43,11 +47,12 @@ METALS = ("Ni", "Cu", "Pd", "Ag", "Pt")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def alloy_cell(repeat: int, seed: int):
-    """A random equimolar 5-metal fcc cell, 4·repeat³ atoms, Vegard lattice constant."""
+def alloy_cell(repeat: int, seed: int, elements=METALS):
+    """A random equimolar fcc cell of ``elements``, 4·repeat³ atoms, Vegard lattice
+    constant."""
     rng = np.random.default_rng(seed)
     n = 4 * repeat**3
-    symbols = rng.permutation([METALS[k % 5] for k in range(n)])
+    symbols = rng.permutation([elements[k % len(elements)] for k in range(n)])
     a = float(np.mean([emt_lattice_constant(s) for s in symbols]))
     atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat(repeat)
     atoms.symbols = symbols
@@ -140,6 +145,36 @@ def bench_step(model, args) -> dict:
     return out
 
 
+def equation_of_state(atoms, calc) -> tuple[float, float]:
+    """Lattice constant (Å) and bulk modulus (GPa) of a cubic fcc supercell from a
+    Birch–Murnaghan fit of E(V) at 7 volumes (±3 % in a), atoms at scaled positions."""
+    n_cells = len(atoms) / 4
+    volumes, energies = [], []
+    for scale in np.linspace(0.97, 1.03, 7):
+        a = atoms.copy()
+        a.set_cell(atoms.cell * scale, scale_atoms=True)
+        a.calc = calc
+        volumes.append(a.get_volume())
+        energies.append(a.get_potential_energy())
+    v0, _, bulk_modulus = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    return float((v0 / n_cells) ** (1 / 3)), float(bulk_modulus / units.GPa)
+
+
+def bench_eos(model, args) -> dict:
+    out = {}
+    for elements in (METALS, ("Cu", "Pt")):
+        atoms = alloy_cell(2, args.seed, elements)
+        name = "".join(elements)
+        a_m, b_m = equation_of_state(atoms, model.calculator())
+        a_e, b_e = equation_of_state(atoms, EMT())
+        out[name] = {"a_model": a_m, "a_emt": a_e, "B_model_GPa": b_m, "B_emt_GPa": b_e}
+        print(
+            f"fcc {name} ({len(atoms)} atoms, unrelaxed): a {a_m:.4f} Å vs EMT {a_e:.4f} Å "
+            f"({a_m - a_e:+.4f}); B {b_m:.1f} GPa vs EMT {b_e:.1f} GPa ({b_m - b_e:+.1f})"
+        )
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", help="model written by 'slimsoap fit' (else fitted here)")
@@ -151,19 +186,21 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=20, help="timed steps per setting")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--parts", nargs="+", choices=("eos", "nve", "step"), default=["eos", "nve", "step"]
+    )
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
-    if max(args.threads) > numba.config.NUMBA_NUM_THREADS:
+    if "step" in args.parts and max(args.threads) > numba.config.NUMBA_NUM_THREADS:
         raise SystemExit(
             f"--threads {max(args.threads)} exceeds NUMBA_NUM_THREADS="
             f"{numba.config.NUMBA_NUM_THREADS}: set it at least that high"
         )
     model = fitted_model(args)
-    results = {
-        "settings": vars(args),
-        "nve": bench_nve(model, args),
-        "step": bench_step(model, args),
-    }
+    parts = {"eos": bench_eos, "nve": bench_nve, "step": bench_step}
+    results = {"settings": vars(args)}
+    for name in args.parts:
+        results[name] = parts[name](model, args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
