@@ -105,17 +105,16 @@ def check_positive(name: str, value: float, strict: bool = True) -> float:
 
 
 def check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an ``int``, refusing booleans, strings, None, non-integral or non-finite
-    numbers, and integers outside [``minimum``, ``maximum``] (no upper bound by default).
+    """``value`` as an ``int``: TypeError for non-numbers (strings, None), ValueError for
+    booleans, non-integral or non-finite numbers and integers outside [``minimum``,
+    ``maximum``] (no upper bound by default).
 
     Integral floats (``3.0``) are accepted, as NumPy integers are.
     """
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or int(value) != value
-    ):
+    boolean = isinstance(value, (bool, np.bool_))
+    if not boolean and not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if boolean or not math.isfinite(value) or int(value) != value:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum or (maximum is not None and value > maximum):
         valid = f">= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"

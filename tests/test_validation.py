@@ -18,11 +18,15 @@ def test_check_int_accepts_integral_numbers(value):
     assert out == 3 and type(out) is int
 
 
-@pytest.mark.parametrize(
-    "value", [True, False, np.bool_(True), "3", None, 2.5, float("nan"), float("inf")]
-)
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), 2.5, float("nan"), float("inf")])
 def test_check_int_refuses_non_integers(value):
     with pytest.raises(ValueError, match=r"^n must be an integer, got "):
+        check_int("n", value, 0)
+
+
+@pytest.mark.parametrize("value", ["3", None, [3]])
+def test_check_int_refuses_non_numbers_with_a_type_error(value):
+    with pytest.raises(TypeError, match=r"^n must be an integer, got "):
         check_int("n", value, 0)
 
 

@@ -292,6 +292,7 @@ def distance_correlation(
         raise ValueError(f"A and B must describe the same environments: {n} vs {B.shape[0]} rows")
     bins = check_int("bins", bins, 1)
     spearman_pairs = check_int("spearman_pairs", spearman_pairs, 3)
+    seed = check_int("seed", seed, 0)
     b = block_rows(n, n, block_size, n_arrays=2)
     scale = np.array([max_distance(A, b), max_distance(B, b)])
     if np.any(scale == 0):

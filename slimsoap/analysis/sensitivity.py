@@ -125,6 +125,11 @@ def sensitivity_eigenvalues(
         (3·n_env,) eigenvalues, descending; n_env counts the centre and the atoms within the
         cutoff (those with a gradient pair). Six are zero for an asymmetric environment.
     """
+    if not callable(getattr(descriptor, "compute", None)):
+        raise ValueError(
+            f"descriptor must be a calculator with compute(atoms, gradients=True) (e.g. "
+            f"slimsoap.SOAP(...)), got {type(descriptor).__name__} {descriptor!r:.40}"
+        )
     features = descriptor.compute(atoms, gradients=True)
     J, _ = jacobian_from_features(features, center)
     row = features.values[center : center + 1]

@@ -415,3 +415,10 @@ class EnergyModel(EstimatorParams):
                 @ self.weights_
             )
         return counts @ self.mu_ + local
+
+    def calculator(self, descriptor, **kwargs):
+        """An ASE calculator of this model on ``descriptor`` (the one it was fitted with):
+        :class:`~slimsoap.models.ase_calculator.SlimsoapCalculator`."""
+        from slimsoap.models.ase_calculator import SlimsoapCalculator
+
+        return SlimsoapCalculator(self, descriptor=descriptor, **kwargs)

@@ -531,6 +531,13 @@ class SparseGP(EstimatorParams):
                 W = W + b_v @ c
         return Prediction(energy, F, W)
 
+    def calculator(self, **kwargs):
+        """An ASE calculator driven by this model (``**kwargs``: those of
+        :class:`~slimsoap.models.ase_calculator.SlimsoapCalculator`)."""
+        from slimsoap.models.ase_calculator import SlimsoapCalculator
+
+        return SlimsoapCalculator(self, **kwargs)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (one ``.npz``, name used as given), its

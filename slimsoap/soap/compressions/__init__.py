@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from slimsoap._validation import species_to_numbers
+from slimsoap._validation import check_int, species_to_numbers
 from slimsoap.soap.compressions import fitted, grouped, masked, mustar, paired, random, tensor
 from slimsoap.soap.compressions.maps import ChannelMap
 from slimsoap.soap.compressions.spec import CompressionSpec, Context
@@ -89,6 +89,9 @@ def descriptor_length(compression: str, n_max: int, l_max: int, n_species: int, 
     ``species_groups``, ``groups`` lists the species themselves. Example:
     ``descriptor_length("nu2", n_max=8, l_max=6, n_species=5) == 5740``.
     """
+    n_max = check_int("n_max", n_max, 1)
+    l_max = check_int("l_max", l_max, 0)
+    n_species = check_int("n_species", n_species, 1)
     if "groups" in options:
         members = [s for g in options["groups"] for s in g]
         species_z = species_to_numbers(members)
