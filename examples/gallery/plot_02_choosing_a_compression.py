@@ -68,6 +68,7 @@ fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
 axes[0].bar(compressions, [lengths[n] for n in compressions])
 axes[0].set_ylabel("features per atom")
 axes[0].set_title("length")
+axes[0].tick_params(axis="x", rotation=30)
 axes[1].scatter(plane.from_reference, plane.to_reference)
 for name, x, y in zip(plane.names, plane.from_reference, plane.to_reference):
     axes[1].annotate(name, (x, y), textcoords="offset points", xytext=(4, 4))
