@@ -18,11 +18,11 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from slimsoap._arrays import dense
 from slimsoap.features import Features
 from slimsoap.models.pair_baseline import PairBaseline
 from slimsoap.models.ridge import EnergyModel
-from slimsoap.models.solvers import dense
-from slimsoap.models.sparse_gp import SparseGP, _dense_values, _normalised, _row_dot
+from slimsoap.models.sparse_gp import SparseGP, _normalised, _row_dot
 from slimsoap.soap.calculator import SOAP
 from slimsoap.systems.neighbours import neighbour_list
 
@@ -118,7 +118,7 @@ class SlimsoapCalculator(Calculator):
 def _sparse_gp_terms(model: SparseGP, atoms: Atoms, features: Features):
     """Energy (eV), forces (n, 3) or None, virial (3, 3) or None, per-atom energies (n,)."""
     pred = model.predict([atoms], features=features, forces=features.gradients is not None)
-    Xh, _ = _normalised(_dense_values(features))
+    Xh, _ = _normalised(dense(features.values, np.float64))
     spc = model._species_index([atoms])
     M = model.sparse_points_.shape[0]
     _, f0, _ = model._kernel_blocks(Xh, spc)
@@ -150,7 +150,7 @@ def _baseline_site_energies(
 def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     """Energy, forces, virial and per-atom energies of an ``EnergyModel``:
     E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε."""
-    X = _dense_values(features)
+    X = dense(features.values, np.float64)
     if model.normalize:
         Xh, norms = _normalised(X)
     else:
