@@ -188,8 +188,11 @@ def to_tensormap(features: Features, calculator, frames: Atoms | Sequence[Atoms]
         env[pairs[:, 0], slot[pairs[:, 1]]] = True
         pair_start = np.searchsorted(pairs[:, 0], np.arange(n_rows + 1))
     keys, blocks = [], []
+    present = np.unique(numbers)
     for neighbour_types, cols in columns.groups().items():
-        for centre in species_z:
+        if not np.all(np.isin(neighbour_types, present)):
+            continue  # a species no frame holds: its channels are exactly zero
+        for centre in present:
             rows = np.flatnonzero(numbers == centre)
             if env is None:
                 if len(rows) == 0:
