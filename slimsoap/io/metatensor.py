@@ -17,7 +17,8 @@ Layout of the TensorMap written by :func:`to_tensormap` (featomic's names where 
   (ACSF) get keys ``center_type`` and one property ``feature`` (the column).
 - gradients ``"positions"``: samples ``(sample, system, atom)``, components ``xyz``,
   ∂x/∂r in feature units per Å, for every gradient pair of the block's rows (only those
-  whose atom is the centre or of a neighbour type when both densities are resolved);
+  whose atom is the centre or of a neighbour type when both densities are resolved and the
+  features are not normalised);
   ``"strain"``: samples ``(sample,)``, components ``(xyz_1, xyz_2)``, slimsoap's strain
   gradients Σ_j r_ij ⊗ ∂x_i/∂r_j (feature units): for r → (1 + ε) r, ∂x/∂ε_ba = strain[a, b].
 - info: ``slimsoap.labels`` (JSON of ``labels()``), ``slimsoap.system_sizes`` (atoms per
@@ -189,6 +190,9 @@ def to_tensormap(features: Features, calculator, frames: Atoms | Sequence[Atoms]
         pair_start = np.searchsorted(pairs[:, 0], np.arange(n_rows + 1))
     keys, blocks = [], []
     present = np.unique(numbers)
+    # with both densities element-resolved only the centre and atoms of the block's
+    # neighbour types move it, unless normalisation spreads every gradient over all columns
+    restrict = len(columns.key_names) == 3 and not getattr(calculator, "normalize", False)
     for neighbour_types, cols in columns.groups().items():
         if not np.all(np.isin(neighbour_types, present)):
             continue  # a species no frame holds: its channels are exactly zero
@@ -213,8 +217,9 @@ def to_tensormap(features: Features, calculator, frames: Atoms | Sequence[Atoms]
                 properties=mts.Labels(columns.property_names, columns.properties[cols]),
             )
             if pairs is not None:
-                _add_gradients(mts, block, features, rows, cols, neighbour_types, numbers,
-                               pair_start, offsets)  # fmt: skip
+                movers = neighbour_types if restrict else ()
+                _add_gradients(mts, block, features, rows, cols, movers, numbers, pair_start,
+                               offsets)  # fmt: skip
             keys.append((int(centre), *neighbour_types))
             blocks.append(block)
     if not blocks:
@@ -231,15 +236,17 @@ def to_tensormap(features: Features, calculator, frames: Atoms | Sequence[Atoms]
     return tm
 
 
-def _add_gradients(mts, block, features, rows, cols, neighbour_types, numbers, pair_start,
+def _add_gradients(mts, block, features, rows, cols, movers, numbers, pair_start,
                    offsets):  # fmt: skip
-    """Attach the ``positions`` (and ``strain``) gradients of ``rows`` × ``cols``."""
+    """Attach the ``positions`` (and ``strain``) gradients of ``rows`` × ``cols``: of every
+    pair of those rows, or, when ``movers`` lists atomic numbers, of the pairs whose atom is
+    the centre or of one of those species."""
     pairs = features.gradient_pairs
     entries = np.concatenate([np.arange(pair_start[r], pair_start[r + 1]) for r in rows])
     sample = np.repeat(np.arange(len(rows)), pair_start[rows + 1] - pair_start[rows])
-    if len(neighbour_types) == 2:  # both densities element-resolved: others cannot move it
+    if movers:
         moving = pairs[entries, 1]
-        keep = (moving == pairs[entries, 0]) | np.isin(numbers[moving], neighbour_types)
+        keep = (moving == pairs[entries, 0]) | np.isin(numbers[moving], movers)
         entries, sample = entries[keep], sample[keep]
     moving = pairs[entries, 1]
     system = features.frame_index[moving]

@@ -63,6 +63,13 @@ def test_round_trip_with_gradients(compression, options, sparse):
     assert_same(from_tensormap(tm), ref)
 
 
+def test_round_trip_of_normalised_features():
+    # normalisation spreads a neighbour's gradient over every block, its species' or not
+    soap = SOAP(SPECIES, r_cut=3.0, n_max=2, l_max=2, normalize=True)
+    ref = soap.compute(FRAMES, gradients=True)
+    assert_same(from_tensormap(to_tensormap(ref, soap, FRAMES)), ref)
+
+
 def test_keys_and_properties_follow_labels():
     soap = SOAP(["H", "C", "O"], r_cut=3.0, n_max=2, l_max=1, compression="nu2")
     atoms = molecule("CH3OH")
