@@ -9,6 +9,7 @@ mts = pytest.importorskip("metatensor")
 from structures import random_alloy, random_cluster  # noqa: E402
 
 from slimsoap import ACSF, SOAP  # noqa: E402
+from slimsoap.io import load_features  # noqa: E402
 from slimsoap.io.metatensor import (  # noqa: E402
     from_tensormap,
     read_mts,
@@ -124,6 +125,9 @@ def test_mts_file_round_trip(tmp_path):
     got, calculator = read_mts(tmp_path / "f.mts")
     assert_same(got, ref)
     assert calculator == soap.to_dict()
+    loaded, calc = load_features(tmp_path / "f.mts")  # the one IO layer reads .mts too
+    assert_same(loaded, ref)
+    assert calc.to_dict() == soap.to_dict()
 
 
 def test_values_only_round_trip_and_sparse_values():
