@@ -40,8 +40,9 @@ from ase.eos import EquationOfState
 from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
-from slimsoap.cli.fit import _load_model, build_descriptor, build_model, load_data, read_config
+from slimsoap.cli.fit import build_descriptor, build_model, load_data, read_config
 from slimsoap.data.gen_alloy import emt_lattice_constant
+from slimsoap.models import load as load_model
 
 METALS = ("Ni", "Cu", "Pd", "Ag", "Pt")
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def alloy_cell(repeat: int, seed: int, elements=METALS):
 
 def fitted_model(args):
     if args.model:
-        return _load_model(args.model)
+        return load_model(args.model)
     config = read_config(ROOT / "examples" / "fit_emt.toml")
     if args.n_train:
         config["data"]["n_train"] = args.n_train

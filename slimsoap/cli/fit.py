@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import tomllib
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from slimsoap.acsf.calculator import ACSF
 from slimsoap.data.generators import generate
 from slimsoap.data.readers import read_frames
 from slimsoap.models import PairBaseline, Prediction, SparseGP, Targets, read_targets
+from slimsoap.models import load as load_model
 from slimsoap.soap.calculator import SOAP
 
 DESCRIPTORS = {"soap": SOAP, "acsf": ACSF}
@@ -74,13 +74,13 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=run_fit)
 
     ev = subparsers.add_parser("evaluate", help="errors of a fitted model on labelled data")
-    ev.add_argument("model", help="model path given by 'slimsoap fit' (without suffix)")
+    ev.add_argument("model", help="model file (.npz) written by 'slimsoap fit'")
     ev.add_argument("data", help="labelled data file (extxyz, ASE db, xsf)")
     ev.add_argument("--out", default=None, help="write PREFIX.csv and PREFIX.png")
     ev.set_defaults(func=run_evaluate)
 
     md = subparsers.add_parser("md", help="molecular dynamics with a fitted model")
-    md.add_argument("model", help="model path given by 'slimsoap fit' (without suffix)")
+    md.add_argument("model", help="model file (.npz) written by 'slimsoap fit'")
     md.add_argument("structure", help="starting structure (any file ASE reads; last frame)")
     md.add_argument("--engine", choices=("ase", "lammps"), default="ase")
     md.add_argument("--steps", type=int, default=1000)
@@ -95,19 +95,6 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------------------ model files
-def _save_model(model: SparseGP, descriptor_config: dict, path: Path) -> None:
-    """``path``.npz/.json (the model) and ``path``.descriptor.json (how to rebuild the
-    descriptor)."""
-    model.save(path)
-    Path(f"{path}.descriptor.json").write_text(json.dumps(descriptor_config, indent=1))
-
-
-def _load_model(path: str | Path) -> SparseGP:
-    """The model written by :func:`_save_model` at ``path``, descriptor rebuilt."""
-    spec = json.loads(Path(f"{path}.descriptor.json").read_text())
-    return SparseGP.load(path, descriptor=build_descriptor(spec))
-
-
 # ----------------------------------------------------------------------------- the config
 def read_config(path: str | Path) -> dict:
     """The parsed TOML config, with unknown tables or ``[data]``/``[output]`` keys refused."""
@@ -275,8 +262,8 @@ def run_fit(args: argparse.Namespace) -> int:
     output = config.get("output", {})
     out_dir = root / output.get("directory", "fit")
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / output.get("name", "model")
-    _save_model(model, config["descriptor"], model_path)
+    model_path = out_dir / f"{output.get('name', 'model')}.npz"
+    model.save(model_path)
     tables = {}
     for name, frames in (("test", test), ("train", train)):
         n_atoms = np.array([len(a) for a in frames])
@@ -292,7 +279,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap evaluate``; returns the exit status."""
-    model = _load_model(args.model)
+    model = load_model(args.model)
     frames = list(read_frames(args.data))
     n_atoms = np.array([len(a) for a in frames])
     targets, pred = read_targets(frames), model.predict(frames)
@@ -308,7 +295,7 @@ def run_md(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap md``; returns the exit status."""
     if args.steps < 1 or args.every < 1 or args.timestep <= 0:
         raise SystemExit("--steps, --every and --timestep must be positive")
-    model = _load_model(args.model)
+    model = load_model(args.model)
     atoms = read(args.structure, index=-1)
     thermalize_momenta(atoms, args.temperature, rng=np.random.default_rng(args.seed))
     xyz, log_path = Path(f"{args.out}.xyz"), Path(f"{args.out}.log")

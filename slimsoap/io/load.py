@@ -20,7 +20,9 @@ def load_features(path: str | os.PathLike) -> tuple[Features, Any]:
       from ``slimsoap featurize``): values, frame index, gradients and its calculator;
     - ``.npz`` with a slimsoap header: :func:`~slimsoap.io.npz.read_features`;
     - ``.npz`` without one, holding exactly one array, or ``.npy``: a (n_rows, n_features)
-      numeric array from any code (no calculator; every row in frame 0).
+      numeric array from any code (no calculator; every row in frame 0);
+    - ``.mts``: a metatensor TensorMap written by :func:`slimsoap.io.metatensor.write_mts`
+      (needs the ``metatensor`` extra).
 
     Raises:
         FileNotFoundError: nothing at ``path``.
@@ -38,6 +40,12 @@ def load_features(path: str | os.PathLike) -> tuple[Features, Any]:
         raise FileNotFoundError(f"no feature file or store at {os.fspath(path)!r}")
     elif path.suffix == ".npz":
         features, calc = _load_npz(path)
+    elif path.suffix == ".mts":
+        from slimsoap.io.metatensor import read_mts
+        from slimsoap.io.registry import calculator_from_dict
+
+        features, d = read_mts(path)
+        calc = None if d is None else calculator_from_dict(d, source=os.fspath(path))
     elif path.suffix == ".npy":
         try:
             values = np.load(path, allow_pickle=False)
@@ -46,7 +54,7 @@ def load_features(path: str | os.PathLike) -> tuple[Features, Any]:
         features, calc = _plain(values, path), None
     else:
         raise ValueError(
-            f"{path}: expected a feature store directory (.zarr), an .npz or an .npy file"
+            f"{path}: expected a feature store directory (.zarr), an .npz, .npy or .mts file"
         )
     if calc is not None and features.values.shape[1] != calc.n_features:
         raise ValueError(

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from ase.io import read, write
 
-from slimsoap.cli.fit import _load_model, build_descriptor, build_model, load_data, read_config
+from slimsoap.cli.fit import build_descriptor, build_model, load_data, read_config
 from slimsoap.cli.main import main
 from slimsoap.data import read_frames
 from slimsoap.models import errors_by_config_type, read_targets
+from slimsoap.models import load as load_model
 
 from .conftest import METALS, emt_alloy
 
@@ -75,7 +76,7 @@ def test_fit_writes_model_errors_and_parity_plot(fitted):
         ("train", "cubic"),
         ("train", "sheared"),
     ]
-    model = _load_model(out / "tiny")
+    model = load_model(out / "tiny.npz")
     test = list(read_frames(fitted / "test.xyz"))
     ref = errors_by_config_type(model.predict(test), read_targets(test), [len(a) for a in test])
     row = next(r for r in rows if r["set"] == "test" and r["config_type"] == "all")
@@ -95,7 +96,7 @@ def test_evaluate_reproduces_the_test_table(fitted, tmp_path, capsys):
         main(
             [
                 "evaluate",
-                str(fitted / "out" / "tiny"),
+                str(fitted / "out" / "tiny.npz"),
                 str(fitted / "test.xyz"),
                 "--out",
                 str(prefix),
@@ -117,7 +118,13 @@ def run_md(fitted, tmp_path, *options):
     start = emt_alloy(30, repeat=(2, 2, 1), rattle=0.0)
     write(tmp_path / "start.xyz", start)
     prefix = tmp_path / "_".join(options).replace("-", "")
-    args = ["md", str(fitted / "out" / "tiny"), str(tmp_path / "start.xyz"), "--out", str(prefix)]
+    args = [
+        "md",
+        str(fitted / "out" / "tiny.npz"),
+        str(tmp_path / "start.xyz"),
+        "--out",
+        str(prefix),
+    ]
     assert main([*args, "--steps", "20", "--every", "5", "--temperature", "500", *options]) == 0
     log = np.loadtxt(f"{prefix}.log")
     frames = read(f"{prefix}.xyz", index=":")
