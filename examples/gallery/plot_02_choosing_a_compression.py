@@ -15,7 +15,7 @@ import slimsoap
 from slimsoap.data import generate, read_frames
 from slimsoap.models import EnergyModel, learning_curve
 
-frames = list(read_frames(generate("alloy", n=80, seed=0)))
+frames = list(read_frames(generate("alloy", n=60, seed=0)))
 species = sorted({s for atoms in frames for s in atoms.get_chemical_symbols()})
 energies = np.array([atoms.info["energy"] for atoms in frames])
 print(f"{len(frames)} frames, {sum(map(len, frames))} atoms, elements {species}")
@@ -47,7 +47,7 @@ for name, x, y in zip(plane.names, plane.from_reference, plane.to_reference):
 # %%
 # Accuracy: energies from a linear ridge model
 # --------------------------------------------
-# The last 20 structures are the test set; training sets of 10, 20 and 40 structures are
+# The last 15 structures are the test set; training sets of 10, 20 and 40 structures are
 # drawn from the others (3 draws each), σ chosen by cross-validation.
 curve = learning_curve(
     features,
@@ -57,7 +57,7 @@ curve = learning_curve(
     train_sizes=[10, 20, 40],
     n_repeats=3,
     model=EnergyModel(zeta=1),
-    test_structures=range(60, 80),
+    test_structures=range(45, 60),
 )
 summary = curve.summary()
 

@@ -20,7 +20,7 @@ from dask.distributed import Client, LocalCluster
 import slimsoap
 from slimsoap.data import generate, read_frames
 
-frames = list(read_frames(generate("alloy", n=40, seed=0)))
+frames = list(read_frames(generate("alloy", n=60, seed=0)))
 species = sorted({s for atoms in frames for s in atoms.get_chemical_symbols()})
 soap = slimsoap.SOAP(species, r_cut=4.5, n_max=4, l_max=3, compression="nu1mu1")
 out = Path(tempfile.mkdtemp())
