@@ -7,6 +7,9 @@ is recovered from it exactly (paper §II.4). :func:`slimsoap.recover` does it fr
 features and reports the rank and conditioning of the maps.
 """
 
+import tempfile
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from ase.build import bulk
@@ -33,9 +36,6 @@ print("worst condition number:", f"{report.condition.max():.1e}", "exact:", repo
 # %%
 # The same through a file: write the compressed features with their calculator, read them
 # back and recover without knowing the seed.
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
 path = Path(tempfile.mkdtemp()) / "random.npz"
 slimsoap.io.write_features(path, compressed, random)
 stored, calculator = slimsoap.io.load_features(path)

@@ -17,6 +17,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
 import slimsoap
+from slimsoap.lammps import attach, create_system, load_lammps
 from slimsoap.models import PairBaseline, SparseGP
 
 SPECIES = ["Ni", "Cu"]
@@ -88,8 +89,6 @@ print(f"ASE: total energy drift over 60 fs: {1000 * (ase_energy[-1] - ase_energy
 # :func:`slimsoap.lammps.create_system` copies the cell, atoms and velocities (the cell
 # must be in LAMMPS's lower-triangular form); :func:`slimsoap.lammps.attach` makes the
 # model the force field. LAMMPS's integrator, thermo output and dumps work unchanged.
-from slimsoap.lammps import attach, create_system, load_lammps  # noqa: E402
-
 lmp = load_lammps()
 create_system(lmp, start, SPECIES)
 fix = attach(lmp, model, SPECIES)

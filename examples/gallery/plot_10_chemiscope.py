@@ -9,6 +9,7 @@ their descriptors (PCA or a sketch-map). Here the map of 60 EMT alloy cells by t
 matplotlib.
 """
 
+import gzip
 import json
 import tempfile
 from pathlib import Path
@@ -32,8 +33,6 @@ print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB")
 
 # %%
 # What is in the file (it is gzipped JSON):
-import gzip  # noqa: E402
-
 with gzip.open(path, "rt") as f:
     data = json.load(f)
 print("structures:", len(data["structures"]))
