@@ -31,7 +31,12 @@ reference = full.compute(atoms).values
 error = np.abs(recovered - reference).max() / np.abs(reference).max()
 print(f"largest recovery error relative to the largest entry: {error:.1e}")
 print("rank of P_l per l (first atom):", report.rank[0], "of", report.max_rank)
-print("worst condition number:", f"{report.condition.max():.1e}", "exact:", report.exact.all())
+print(
+    "worst condition number:",
+    f"{report.condition.max():.1e}",
+    "exact:",
+    report.exact.all(),
+)
 
 # %%
 # The same through a file: write the compressed features with their calculator, read them

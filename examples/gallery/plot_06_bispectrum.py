@@ -30,7 +30,8 @@ rotated = atoms.copy()
 rotated.rotate(37, "x", rotate_cell=True)
 rotated.rotate(71, "z", rotate_cell=True)
 print(
-    "rotation changes at most:", np.abs(b.compute(rotated).values - b.compute(atoms).values).max()
+    "rotation changes at most:",
+    np.abs(b.compute(rotated).values - b.compute(atoms).values).max(),
 )
 
 # %%

@@ -26,12 +26,20 @@ soap = slimsoap.SOAP(species, r_cut=4.5, n_max=4, l_max=3, compression="nu1mu1")
 out = Path(tempfile.mkdtemp())
 
 cluster = LocalCluster(
-    n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+    n_workers=2,
+    threads_per_worker=1,
+    dashboard_address=":0",
+    silence_logs=logging.ERROR,
 )
 with cluster:
     with Client(cluster) as client:
         store = slimsoap.featurize(
-            frames, soap, out / "alloy.zarr", batch_size=10, client=client, progress=False
+            frames,
+            soap,
+            out / "alloy.zarr",
+            batch_size=10,
+            client=client,
+            progress=False,
         )
 print("stored values:", store.values().shape)
 

@@ -113,7 +113,11 @@ ax0.scatter(reference_f.ravel(), prediction.forces.ravel(), s=4)
 ax0.plot([-2, 2], [-2, 2], "k:")
 ax0.set_xlabel("EMT force (eV/Å)")
 ax0.set_ylabel("SparseGP force (eV/Å)")
-ax1.plot(np.arange(len(ase_energy)), 1000 * (np.array(ase_energy) - ase_energy[0]), label="ASE")
+ax1.plot(
+    np.arange(len(ase_energy)),
+    1000 * (np.array(ase_energy) - ase_energy[0]),
+    label="ASE",
+)
 ax1.plot(np.arange(1, 61), 1000 * (lammps_energy - ase_energy[0]), "--", label="LAMMPS")
 ax1.set_xlabel("time (fs)")
 ax1.set_ylabel("total energy − E(0) (meV)")

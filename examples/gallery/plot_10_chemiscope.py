@@ -38,7 +38,9 @@ with gzip.open(path, "rt") as f:
 print("structures:", len(data["structures"]))
 print("properties:", sorted(data["properties"]))
 print(
-    "map axes:", data["settings"]["map"]["x"]["property"], data["settings"]["map"]["y"]["property"]
+    "map axes:",
+    data["settings"]["map"]["x"]["property"],
+    data["settings"]["map"]["y"]["property"],
 )
 
 # %%

@@ -46,7 +46,10 @@ x = descriptors(soap, frames[0], positions)
 F = soap.compute(frames[0], gradients=True)
 reference = np.zeros((len(frames[0]), 3))
 np.add.at(reference, F.gradient_pairs[:, 1], F.gradients.sum(axis=2))
-print("autograd = slimsoap gradients:", np.allclose(grad.numpy(), reference, rtol=0, atol=1e-12))
+print(
+    "autograd = slimsoap gradients:",
+    np.allclose(grad.numpy(), reference, rtol=0, atol=1e-12),
+)
 
 # %%
 # A per-atom network E = Σ_i NN(x_i), trained on energies and forces.
