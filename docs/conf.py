@@ -12,6 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the Dask example's scheduler and workers log at INFO by default: keep the build log quiet
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
 import generate  # noqa: E402  (docs/_ext, after the path is set)
 

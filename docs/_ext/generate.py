@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 #: Width of the generated ``--help`` text (argparse reads $COLUMNS).
-HELP_WIDTH = 88
+HELP_WIDTH = 80
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -24,7 +24,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def _literal(text: str) -> list[str]:
-    return ["::", "", *("    " + line if line else "" for line in text.rstrip().splitlines()), ""]
+    lines = text.rstrip().splitlines()
+    return [".. code-block:: text", "", *("    " + line if line else "" for line in lines), ""]
 
 
 def _command_sections(parser: argparse.ArgumentParser, level: int) -> list[str]:
