@@ -51,3 +51,11 @@ def test_every_gallery_example_is_a_script_with_a_title():
     for path in examples:
         doc = path.read_text().split('"""')[1].strip().splitlines()
         assert len(doc) > 2 and set(doc[1]) == {"="} and len(doc[1]) == len(doc[0]), path.name
+
+
+def test_api_page_documents_every_top_level_name():
+    import slimsoap
+
+    text = (ROOT / "docs" / "api" / "slimsoap.rst").read_text()
+    missing = [n for n in slimsoap.__all__ if f":: slimsoap.{n}\n" not in text]
+    assert not missing, f"add to docs/api/slimsoap.rst: {missing}"
