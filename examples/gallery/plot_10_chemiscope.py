@@ -47,6 +47,8 @@ print(
 # The same projection, one point per structure (the mean of its atoms' rows).
 means = np.array([F.values[F.frame_index == f].mean(axis=0) for f in range(F.n_frames)])
 xy = pca_map(means)
+stored = np.array([data["properties"][f"pca[{k}]"]["values"] for k in (1, 2)]).T
+print("same map as in the file:", np.allclose(xy, stored))
 fig, ax = plt.subplots(figsize=(5.5, 4))
 points = ax.scatter(xy[:, 0], xy[:, 1], c=energy, cmap="viridis")
 fig.colorbar(points, label="energy per atom (eV)")
