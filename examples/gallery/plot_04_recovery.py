@@ -16,10 +16,12 @@ from ase.build import bulk
 
 import slimsoap
 
-atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
-atoms.symbols[::3] = "Ni"
+atoms = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(2)
+atoms.symbols[::4] = "Ni"
+atoms.symbols[1::4] = "Pd"
+atoms.symbols[2::4] = "Ag"
 atoms.rattle(0.1, seed=1)
-species = ["Ni", "Cu"]
+species = ["Ni", "Cu", "Pd", "Ag"]
 
 random = slimsoap.SOAP(species, 4.0, 4, 3, compression="random", seed=1)
 full = slimsoap.SOAP(species, 4.0, 4, 3, compression="nu2")

@@ -24,7 +24,8 @@ for compression in ["nu3", "nu2mu1", "nu1mu2", "mu3"]:
     print(f"{compression:7s} {b.n_features:5d} features, values {F.values.shape}")
 
 # %%
-# Rotations leave it unchanged; a reflection too, with the default even parity.
+# Rotations leave it unchanged; a reflection (x → −x) too, with the default even parity
+# (``parity="all"`` adds the odd-l1+l2+l3 entries, which change sign).
 b = slimsoap.Bispectrum(["Ni", "Cu"], 4.0, 3, 2, compression="nu1mu2")
 rotated = atoms.copy()
 rotated.rotate(37, "x", rotate_cell=True)
@@ -33,6 +34,11 @@ print(
     "rotation changes at most:",
     np.abs(b.compute(rotated).values - b.compute(atoms).values).max(),
 )
+
+mirrored = atoms.copy()
+mirrored.positions[:, 0] *= -1  # the cubic cell maps onto itself
+even = b.compute(atoms).values
+print("reflection changes at most:", np.abs(b.compute(mirrored).values - even).max())
 
 # %%
 # Lengths with the number of elements, against SOAP's ν = 2 (N = 8, L = 4).
