@@ -1,6 +1,7 @@
 """slimsoap: compressed SOAP power spectra and ACSF for many-element atomistic ML."""
 
 from slimsoap._runtime.buffers import free_cached_buffers
+from slimsoap._runtime.threads import get_num_threads, set_num_threads
 from slimsoap.acsf.calculator import ACSF, acsf_length
 from slimsoap.acsf.presets import behler_preset
 from slimsoap.analysis import (
@@ -9,11 +10,10 @@ from slimsoap.analysis import (
     information_imbalance,
     sensitivity_eigenvalues,
 )
-from slimsoap.features import Features
+from slimsoap.features import Features, SparseGradients
 from slimsoap.io.store import FeatureStore
 from slimsoap.soap.calculator import SOAP
 from slimsoap.soap.compressions.vocabulary import descriptor_length
-from slimsoap.soap.gradients.layout import SparseGradients
 from slimsoap.soap.recovery import RankReport, read_features, recover, write_features
 from slimsoap.study.pipeline import StudyConfig, featurize, run_study
 
@@ -31,12 +31,14 @@ __all__ = [
     "distance_correlation",
     "featurize",
     "free_cached_buffers",
+    "get_num_threads",
     "imbalance_plane",
     "information_imbalance",
     "read_features",
     "recover",
     "run_study",
     "sensitivity_eigenvalues",
+    "set_num_threads",
     "write_features",
 ]
 __version__ = "0.1.0"

@@ -38,8 +38,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap.features import Features
-from slimsoap.soap.gradients.layout import SparseGradients
+from slimsoap.features import Features, SparseGradients
 
 #: Version of the store layout (attribute ``slimsoap_store``).
 STORE_FORMAT = 1

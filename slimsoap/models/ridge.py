@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
+from slimsoap._linalg import unit_rows
 from slimsoap._validation import check_int, check_positive
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
@@ -95,16 +96,6 @@ def check_features(X: Matrix) -> Matrix:
     if not np.all(np.isfinite(data)):
         raise ValueError("features contain NaN or inf")
     return X
-
-
-def normalize_rows(X: Matrix) -> Matrix:
-    """Each row divided by its Euclidean norm (all-zero rows stay zero)."""
-    if sp.issparse(X):
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        return sp.csr_matrix(sp.diags(scale) @ X)
-    norms = np.linalg.norm(X, axis=1)
-    return X / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 def structure_matrix(structure_index: np.ndarray, n_structures: int) -> sp.csr_matrix:
@@ -284,7 +275,7 @@ class EnergyModel(EstimatorParams):
     def _prepare(self, X, structure_index, species):
         X = check_features(X)
         if self.normalize:
-            X = normalize_rows(X)
+            X = unit_rows(X)[0]
         s = np.asarray(structure_index)
         n_structures = check_structure_index(s, X.shape[0])
         numbers = as_numbers(species)
