@@ -120,3 +120,32 @@ def test_normalize_in_chunks_equals_whole(monkeypatch, cluster):
     assert len(whole.gradients) > 7 and len(whole.strain_gradients) > 7
     np.testing.assert_allclose(chunked.gradients, whole.gradients, rtol=0, atol=1e-15)
     np.testing.assert_allclose(chunked.strain_gradients, whole.strain_gradients, atol=1e-15)
+
+
+def test_gradient_plans_are_immutable_and_cached_per_layout(periodic):
+    """A plan is built once per (species, layout) on the calculator and cannot be changed;
+    a layout refuses a plan of the other kind and outputs of the wrong size."""
+    from dataclasses import FrozenInstanceError
+
+    from slimsoap.soap.gradients.layout import frame_layout
+    from slimsoap.systems.neighbours import neighbour_list
+
+    soap = SOAP(["Cu", "Ag", "Au"], 4.0, 3, 2, compression="nu1mu1")
+    dense = soap._contraction.gradient_plan((0, 1, 2), False)
+    sparse = soap._contraction.gradient_plan((0, 1, 2), True)
+    assert soap._contraction.gradient_plan((0, 1, 2), False) is dense
+    assert sparse is not dense and sparse.tables.n_direct == 3 and dense.tables.n_direct == 1
+    np.testing.assert_array_equal(sparse.columns, dense.columns)
+    with pytest.raises(FrozenInstanceError):
+        dense.tables = sparse.tables
+    nl = neighbour_list(periodic, soap.r_cut, 0)
+    with pytest.raises(ValueError, match="sparse gradient plan needs atom_slot"):
+        frame_layout(nl, sparse)
+    with pytest.raises(ValueError, match="sparse gradient plan needs atom_slot"):
+        frame_layout(nl, dense, np.zeros(len(periodic), dtype=np.int64))
+    layout = frame_layout(nl, dense)
+    with pytest.raises(ValueError, match="layout needs out"):
+        layout.output(np.zeros(layout.size - 1), np.zeros(0))
+    assert layout.output(np.zeros(layout.size), np.zeros(layout.strain_size)).out.size == (
+        layout.size
+    )
