@@ -154,7 +154,7 @@ class Contraction:
                 RestrictedBlock(w1, w2, block.symmetric, keep, scale[np.ix_(a1, a2)][keep])
             )
             cols.append(sub[keep])
-        return Restricted(blocks, np.concatenate(cols))
+        return Restricted(tuple(blocks), np.concatenate(cols))
 
     def _lookup_table(self, l: int) -> tuple[np.ndarray, np.ndarray]:
         """(K1, K2) global packed column of each block entry (-1: not stored) and scale."""
@@ -236,7 +236,7 @@ class Restricted(NamedTuple):
     """:class:`RestrictedBlock` per l and the global packed column (F',) of every stored
     entry, blocks concatenated, for one set of species."""
 
-    blocks: list[RestrictedBlock]
+    blocks: tuple[RestrictedBlock, ...]
     columns: np.ndarray
 
 
@@ -244,12 +244,21 @@ _T = TypeVar("_T")
 
 
 def _cached(cache: dict, key: Hashable, maxsize: int, build: Callable[[], _T]) -> _T:
-    """``cache[key]``, built on a miss; the oldest entry goes when ``maxsize`` is passed."""
-    if key not in cache:
+    """``cache[key]``, built on a miss; the oldest entry goes when ``maxsize`` is reached.
+
+    Safe when threads share a calculator: a value may then be built twice (the same one),
+    and nothing is locked (calculators stay picklable).
+    """
+    value = cache.get(key)
+    if value is None:
+        value = build()
         if len(cache) >= maxsize:
-            del cache[next(iter(cache))]
-        cache[key] = build()
-    return cache[key]
+            try:
+                cache.pop(next(iter(cache)), None)
+            except (StopIteration, RuntimeError):  # emptied or resized by another thread
+                pass
+        cache[key] = value
+    return value
 
 
 def _restrict(w: np.ndarray | None, xcols: np.ndarray):
