@@ -12,7 +12,7 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
 - ``energy``: (n_frames,) float64, ``atoms.info["energy"]`` in eV (NaN where absent);
 - with gradients, ``gradient_pairs`` (n_pairs, 2) int64 ``[row, atom]`` (global atom
   indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å; a sparse
-  store holds them as species-block rows (:class:`~slimsoap.sparse_gradients.SparseGradients`):
+  store holds them as species-block rows (:class:`~slimsoap.features.SparseGradients`):
   ``gradient_data`` (n_gdata,), ``gradient_start`` (n_pairs,) int64, ``gradient_pattern``
   (n_pairs,) int64, and the columns of every pattern ``pattern_columns`` (n_pcols,) int64
   with ``pattern_ptr`` (n_patterns + 1,) int64;
@@ -40,9 +40,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap.features import Features
+from slimsoap.features import Features, SparseGradients
 from slimsoap.io.registry import calculator_from_dict
-from slimsoap.soap.gradients.layout import SparseGradients
 
 #: Version of the store layout (attribute ``slimsoap_store``).
 STORE_FORMAT = 2
@@ -417,7 +416,7 @@ class FeatureStore:
 
     def strain_gradients(self):
         """The stored strain gradients in memory (dense (n_rows, 3, 3, n_features), or
-        :class:`~slimsoap.sparse_gradients.SparseGradients` with inner (3, 3)), or None."""
+        :class:`~slimsoap.features.SparseGradients` with inner (3, 3)), or None."""
         if not self.has_strain:
             return None
         g, n = self._group, self.n_rows
@@ -441,7 +440,7 @@ class FeatureStore:
 
     def gradients(self):
         """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
-        :class:`~slimsoap.sparse_gradients.SparseGradients` of a sparse store."""
+        :class:`~slimsoap.features.SparseGradients` of a sparse store."""
         if not self.has_gradients:
             return None
         g, n = self._group, self._size("n_pairs")

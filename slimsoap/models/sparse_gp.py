@@ -40,14 +40,14 @@ import scipy.sparse as sp
 from ase import Atoms
 
 from slimsoap._arrays import dense
+from slimsoap._linalg import project_rows, unit_rows
 from slimsoap._validation import as_frames, check_int, check_positive, species_index
-from slimsoap.features import Features
+from slimsoap.features import Features, SparseGradients
 from slimsoap.io.registry import register_model
 from slimsoap.models.pair_baseline import PairBaseline
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.ridge import element_counts, fit_chemical_potentials, structure_matrix
 from slimsoap.models.selection import select_sparse_points
-from slimsoap.soap.gradients.layout import SparseGradients
 
 #: Target memory (bytes) of one block of force rows while the design matrix is built.
 _BLOCK_BYTES = 128 * 2**20
@@ -110,13 +110,6 @@ def _row_dot(grads: np.ndarray | SparseGradients, vectors: np.ndarray) -> np.nda
     if isinstance(grads, SparseGradients):
         return grads.dot(vectors)
     return np.einsum("p...d,pd->p...", grads, vectors)
-
-
-def _normalised(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(x̂, |x|) with |x| replaced by 1 where x = 0 (so x̂ = 0 there)."""
-    norms = np.linalg.norm(X, axis=1)
-    norms = np.where(norms > 0, norms, 1.0)
-    return X / norms[:, None], norms
 
 
 def _atom_offsets(frames: list[Atoms]) -> np.ndarray:
@@ -348,7 +341,7 @@ class SparseGP(EstimatorParams):
             features = self._features(frames, features, has_f.any(), has_v.any())
             chunked = False
         X = dense(features.values, np.float64)
-        Xh, _ = _normalised(X)
+        Xh, _ = unit_rows(X)
         numbers = np.concatenate([a.numbers for a in frames])
         self.elements_ = np.unique(numbers)
         spc = self._species_index(frames)
@@ -420,7 +413,7 @@ class SparseGP(EstimatorParams):
             )
         eng, frc, vir = [], [], []
         for sub, feats in parts:
-            Xh, norms = _normalised(dense(feats.values, np.float64))
+            Xh, norms = unit_rows(dense(feats.values, np.float64))
             n_atoms = [len(a) for a in sub]
             frame_of_atom = np.repeat(np.arange(len(sub)), n_atoms)
             e, f, v = self._gp_rows(
@@ -494,7 +487,7 @@ class SparseGP(EstimatorParams):
             )
         features = self._features(frames, features, forces, False)
         X = dense(features.values, np.float64)
-        Xh, norms = _normalised(X)
+        Xh, norms = unit_rows(X)
         spc = self._species_index(frames)
         offsets = _atom_offsets(frames)
         frame_of_atom = np.repeat(np.arange(len(frames)), np.diff(offsets))
@@ -506,9 +499,9 @@ class SparseGP(EstimatorParams):
         energy = counts @ self.e0_ + np.bincount(
             frame_of_atom, weights=f0 @ alpha, minlength=len(frames)
         )
-        # u_i = ∂ε_i/∂x_i = (v − x̂(x̂·v))/|x|, v = Σ_m α_m f'(t_im) x̂_m
-        v = (f1 * alpha) @ self.sparse_points_
-        u = (v - Xh * np.einsum("id,id->i", Xh, v)[:, None]) / norms[:, None]
+        # u_i = ∂ε_i/∂x_i = (1 − x̂x̂ᵀ) v / |x|, v = Σ_m α_m f'(t_im) x̂_m
+        u = (f1 * alpha) @ self.sparse_points_
+        project_rows(u, Xh, norms)
         F = W = None
         if forces:
             pairs = features.gradient_pairs
