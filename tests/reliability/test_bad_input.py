@@ -39,6 +39,11 @@ def _random_soap():
     return soap(compression="random", seed=0)
 
 
+def _zeros(fill=0.0):
+    """(2, 15) features of the width of ``_random_soap()``, filled with ``fill``."""
+    return np.full((2, _random_soap().n_features), fill)
+
+
 CASES = [
     # SOAP(...)
     ("SOAP r_cut nan", lambda: soap(r_cut=NAN), ValueError, r"r_cut must be > 0, got nan"),
@@ -198,6 +203,30 @@ CASES = [
      r"features have shape \(2, 7\); 'random' gives 15 columns"),
     ("recover lossy", lambda: slimsoap.recover(np.zeros((2, soap().n_features)), soap()),
      ValueError, r"needs a lossless compression"),
+    ("recover chunk 0", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=0), ValueError,
+     r"chunk must be >= 1, got 0"),
+    ("recover chunk -1", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=-1),
+     ValueError, r"chunk must be >= 1, got -1"),
+    ("recover chunk float", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=2.5),
+     ValueError, r"chunk must be an integer"),
+    ("recover rtol -1", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=-1), ValueError,
+     r"rtol must be > 0, got -1"),
+    ("recover rtol zero", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=0), ValueError,
+     r"rtol must be > 0, got 0"),
+    ("recover rtol nan", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=NAN),
+     ValueError, r"rtol must be > 0, got nan"),
+    ("recover rtol inf", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=INF),
+     ValueError, r"rtol must be > 0, got inf"),
+    ("recover rtol 1", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=1.0), ValueError,
+     r"rtol must be < 1"),
+    ("recover rtol str", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol="1e-9"),
+     TypeError, r"rtol must be a number"),
+    ("recover features nan", lambda: slimsoap.recover(_zeros(NAN), _random_soap()), ValueError,
+     r"features contains NaN or inf \(30 entries"),
+    ("recover features inf", lambda: slimsoap.recover(_zeros(INF), _random_soap()), ValueError,
+     r"features contains NaN or inf"),
+    ("recover features empty", lambda: slimsoap.recover(np.zeros((0, 15)), _random_soap()),
+     ValueError, r"no environments"),
     # EnergyModel.fit
     ("EM X nan", lambda: EnergyModel().fit(np.full((4, 3), NAN), IDX, E2, CU4), ValueError,
      r"features contains NaN or inf"),
@@ -279,14 +308,6 @@ PENDING = [
      r"l_max must be >= 0"),
     ("descriptor_length n_max str", lambda: slimsoap.descriptor_length("nu2", "3", 2, 2),
      r"n_max must be an integer"),
-    ("recover chunk 0", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), chunk=0), r"chunk"),
-    ("recover rtol -1", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), rtol=-1), r"rtol"),
-    ("recover rtol nan", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), rtol=NAN), r"rtol"),
-    ("recover features nan", lambda: slimsoap.recover(
-        np.full((2, _random_soap().n_features), NAN), _random_soap()), r"NaN"),
     ("SE descriptor str", lambda: slimsoap.sensitivity_eigenvalues("soap", CU, 0),
      r"descriptor"),
 ]  # fmt: skip
