@@ -28,7 +28,8 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
   strain gradients are stored (fixed by the first batch).
 
 An append writes the arrays first and the committed sizes last (one write of the group's
-metadata, with the writer's ``progress`` record), so a batch interrupted half-way is
+metadata, with the writer's ``progress`` record: one file, renamed into place, never one
+write per attribute as ``attrs.update`` does), so a batch interrupted half-way is
 invisible: readers use the committed sizes, and reopening for append trims anything beyond
 them. Every file zarr writes is written to a temporary name and renamed.
 
@@ -224,7 +225,7 @@ class FeatureStore:
         if occupied:
             shutil.rmtree(path)
         group = _zarr().open_group(path, mode="w")
-        group.attrs.update(
+        group.update_attributes(
             {
                 "slimsoap_store": STORE_FORMAT,
                 "calculator": described,
@@ -528,7 +529,7 @@ class FeatureStore:
                 chunks=(srows, 3, 3, n_features),
                 dtype=dtype,
             )
-        g.attrs.update({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
+        g.update_attributes({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
 
     def append(
         self,
@@ -615,7 +616,7 @@ class FeatureStore:
                 sizes.update(self._append_strain(features.strain_gradients, sizes))
         if progress is not None:
             sizes["progress"] = _json_normal(progress)
-        g.attrs.update(sizes)  # commit: readers see the batch only now
+        g.update_attributes(sizes)  # commit, in one write: readers see the batch only now
 
     def _append_sparse_gradients(self, grads) -> dict[str, int]:
         """Append a batch's SparseGradients; returns the new committed sizes."""

@@ -131,21 +131,20 @@ def _open_for_resume(path: Path, calculator, settings: dict) -> FeatureStore:
         ) from None
     progress = store.progress or {}
     stored = {k: progress.get(k) for k in settings}
-    try:
-        if stored != settings:
-            diff = sorted(k for k in settings if stored[k] != settings[k])
-            raise ValueError(
-                "it was written with other settings ("
-                + ", ".join(f"{k}={stored[k]!r}, not {settings[k]!r}" for k in diff)
-                + ")"
-            )
-        store.check_calculator(calculator)
-    except ValueError as err:
-        raise FileExistsError(
-            f"cannot resume {os.fspath(path)!r}: {str(err).split(': ', 1)[-1]}; pass "
-            "overwrite=True (--overwrite) to replace it, or choose another path"
-        ) from None
-    return store
+    if stored != settings:
+        diff = sorted(k for k in settings if stored[k] != settings[k])
+        given = ", ".join(f"{k}={stored[k]!r}, not {settings[k]!r}" for k in diff)
+        reason = f"it was written with other settings ({given})"
+    else:
+        try:
+            store.check_calculator(calculator)
+            return store
+        except ValueError as err:
+            reason = "it " + str(err).removeprefix(f"{os.fspath(path)!r} ")
+    raise FileExistsError(
+        f"cannot resume {os.fspath(path)!r}: {reason}; pass overwrite=True (--overwrite) to "
+        "replace it, or choose another path"
+    )
 
 
 def _skip_committed(frames: Iterator[Atoms], store: FeatureStore) -> str:
