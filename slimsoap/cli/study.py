@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from pathlib import Path
 
 from slimsoap.study.featurize import featurize, make_client
 from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
@@ -176,9 +177,23 @@ def _calculator(args):
     return SOAP(species, *hyper, compression=args.compression, **seed)
 
 
+def _say_if_resuming(args: argparse.Namespace) -> None:
+    """One line when ``--out`` holds a store that this run will try to continue."""
+    from slimsoap.io.store import FeatureStore
+
+    if args.overwrite or not (Path(args.out) / "zarr.json").is_file():
+        return
+    try:
+        store = FeatureStore.open(args.out)
+    except ValueError:
+        return  # featurize refuses it with the reason
+    print(f"resuming {args.out}: {store.n_frames} frames committed", flush=True)
+
+
 def run_featurize_command(args: argparse.Namespace) -> int:
-    """Handler of ``slimsoap featurize``."""
+    """Handler of ``slimsoap featurize``: an existing store of the same command is resumed."""
     calc = _calculator(args)
+    _say_if_resuming(args)
     t0 = time.perf_counter()
     with make_client(args.scheduler, args.workers) as client:
         store = featurize(

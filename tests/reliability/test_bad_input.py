@@ -13,6 +13,8 @@ import slimsoap
 from slimsoap import ACSF, SOAP, MemoryLimitError
 from slimsoap.data.readers import read_frames
 from slimsoap.models import EnergyModel, SparseGP
+from slimsoap.study.featurize import featurize
+from slimsoap.study.run import StudyConfig
 
 NAN, INF = float("nan"), float("inf")
 CU = bulk("Cu", "fcc", a=3.6, cubic=True)
@@ -227,6 +229,23 @@ CASES = [
      r"features contains NaN or inf"),
     ("recover features empty", lambda: slimsoap.recover(np.zeros((0, 15)), _random_soap()),
      ValueError, r"no environments"),
+    # study and featurize settings
+    ("StudyConfig batch_size 0", lambda: StudyConfig(batch_size=0), ValueError,
+     r"batch_size must be >= 1, got 0"),
+    ("StudyConfig n_repeats float", lambda: StudyConfig(n_repeats=2.5), ValueError,
+     r"n_repeats must be an integer"),
+    ("StudyConfig max_environments None", lambda: StudyConfig(max_environments=None),
+     ValueError, r"max_environments must be an integer"),
+    ("StudyConfig train_sizes 0", lambda: StudyConfig(train_sizes=(5, 0)), ValueError,
+     r"train_sizes must be >= 1, got 0"),
+    ("featurize batch_size True", lambda: featurize([CU], soap(), "never.zarr", batch_size=True),
+     ValueError, r"batch_size must be an integer, got True"),
+    ("featurize max_pending 0", lambda: featurize([CU], soap(), "never.zarr", max_pending=0),
+     ValueError, r"max_pending must be >= 1"),
+    ("featurize chunk_rows -1", lambda: featurize([CU], soap(), "never.zarr", chunk_rows=-1),
+     ValueError, r"chunk_rows must be >= 1"),
+    ("featurize gradients 'no'", lambda: featurize([CU], soap(), "never.zarr", gradients="no"),
+     TypeError, r"gradients must be True or False"),
     # EnergyModel.fit
     ("EM X nan", lambda: EnergyModel().fit(np.full((4, 3), NAN), IDX, E2, CU4), ValueError,
      r"features contains NaN or inf"),

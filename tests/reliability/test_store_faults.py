@@ -119,7 +119,9 @@ def test_ctrl_c_says_how_many_rows_were_committed_and_resumes(data, reference, t
         f"committed to {out}; run the same command again to resume\n"
     )
     assert 2 <= store.n_frames < 40
-    assert subprocess.run(_command(data, out), capture_output=True, timeout=300).returncode == 0
+    again = subprocess.run(_command(data, out), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming {out}: {store.n_frames} frames committed\n" in again.stdout
     _assert_same_store(out, reference)
 
 
