@@ -10,6 +10,10 @@
   process writes them to the store in frame order, keeping at most ``max_pending`` batches
   in flight. The store is therefore identical to the local one, value for value.
 
+Each batch is committed (rows, then sizes and a digest of the frames so far, in one
+metadata write); running the same call again after a crash, ``kill -9`` or Ctrl-C
+(:class:`FeaturizeInterrupted`) resumes after the committed frames (DESIGN §9).
+
 :func:`make_client` gives a client for ``"local-cluster"`` (a ``LocalCluster`` on this
 machine) or for the address of a running scheduler.
 """
