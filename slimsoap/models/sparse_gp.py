@@ -617,12 +617,40 @@ class SparseGP(EstimatorParams):
         model.sparse_points_ = arrays["sparse_points"]
         model.sparse_species_ = arrays["sparse_species"]
         model.rank_ = require(meta, "rank", int, source)
+        _check_model_arrays(model, source)
         if descriptor is not None and descriptor.n_features != model.sparse_points_.shape[1]:
             raise ValueError(
                 f"{source}: sparse points have {model.sparse_points_.shape[1]} features, its "
                 f"descriptor gives {descriptor.n_features}"
             )
         return model
+
+
+def _check_model_arrays(model: SparseGP, source: str) -> None:
+    """Refuse fitted arrays of the wrong shape, dtype or with NaN/inf (ValueError naming
+    ``source`` and the array): a damaged file must not load into a model that predicts."""
+    if model.sparse_points_.ndim != 2:
+        raise ValueError(f"{source}: array 'sparse_points' must be 2-D (M, n_features)")
+    M = len(model.sparse_points_)
+    S = len(model.elements_)
+    n_base = 0 if model.baseline is None else model.baseline.n_columns(S)
+    expected = {
+        "coef": (M + n_base,),
+        "e0": (S,),
+        "sparse_species": (M,),
+    }
+    for name, shape in expected.items():
+        a = getattr(model, f"{name}_")
+        if a.shape != shape:
+            raise ValueError(f"{source}: array {name!r} has shape {a.shape}, expected {shape}")
+    for name in ("coef", "e0", "sparse_points"):
+        a = getattr(model, f"{name}_")
+        if a.dtype.kind != "f" or not np.all(np.isfinite(a)):
+            raise ValueError(f"{source}: array {name!r} holds NaN/inf or is not floating point")
+    if model.elements_.dtype.kind not in "iu" or model.sparse_species_.dtype.kind not in "iu":
+        raise ValueError(f"{source}: arrays 'elements' and 'sparse_species' must be integers")
+    if M and (model.sparse_species_.min() < 0 or model.sparse_species_.max() >= S):
+        raise ValueError(f"{source}: array 'sparse_species' indexes past the {S} elements")
 
 
 # ------------------------------------------------------------------------ error report
