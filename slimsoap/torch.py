@@ -25,8 +25,7 @@ import torch
 from ase import Atoms
 
 from slimsoap._validation import as_frames
-from slimsoap.features import Features
-from slimsoap.soap.gradients.layout import SparseGradients
+from slimsoap.features import Features, SparseGradients
 
 
 def _deformed(frames: list[Atoms], positions: np.ndarray, strain: np.ndarray | None):

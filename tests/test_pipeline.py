@@ -12,7 +12,7 @@ from slimsoap.cli.main import main
 from slimsoap.data import read_frames, write_extxyz
 from slimsoap.io.store import FeatureStore
 from slimsoap.soap.recovery import recover
-from slimsoap.study.featurize import batches, featurize
+from slimsoap.study.featurize import featurize
 from slimsoap.study.run import StudyConfig, load_frames, run_study
 
 
@@ -26,12 +26,6 @@ def frames():
 def _iterate(frames):
     """A generator: featurize must not need len() or indexing."""
     yield from frames
-
-
-def test_batches():
-    assert [len(b) for b in batches(range(7), 3)] == [3, 3, 1]
-    with pytest.raises(ValueError, match="batch_size"):
-        next(batches(range(3), 0))
 
 
 def test_unknown_data_and_compression_are_named(tmp_path):
@@ -84,8 +78,8 @@ def test_featurize_sparse_and_errors(tmp_path, frames):
     whole = soap.compute(frames, gradients=True, sparse=True)
     np.testing.assert_array_equal(grads.gradient_pairs, whole.gradient_pairs)
     np.testing.assert_array_equal(grads.gradients[:], whole.gradients[:])
-    with pytest.raises(FileExistsError):
-        featurize(frames, soap, tmp_path / "s.zarr", progress=False)
+    with pytest.raises(FileExistsError, match=r"cannot resume .*batch_size=5, not 64"):
+        featurize(frames, soap, tmp_path / "s.zarr", progress=False, sparse=True)
 
 
 def _table(path):

@@ -69,32 +69,45 @@ def test_strain_gradients_finite_strain(periodic, normalize):
     assert_strain_gradients(soap, periodic)
 
 
-def test_threads_give_the_same_gradients():
+def test_threads_give_the_same_gradients(monkeypatch):
     """Centres split over threads (expansion, contraction, gradients) give the same numbers
     as one thread, bit for bit."""
-    import numba
+    from concurrent.futures import ThreadPoolExecutor
+
     from structures import random_alloy
 
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
-    frames = [random_alloy(["C", "O", "N"], repeat=4, seed=5), random_alloy(["C", "N"], seed=6)]
-    soap = SOAP(["C", "N", "O"], 3.0, 3, 3, compression="nu1mu1")
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = soap.compute(frames, gradients=True, sparse=True)
-        values_one = soap.compute(frames).values
-        numba.set_num_threads(2)
-        two = soap.compute(frames, gradients=True, sparse=True)
-        values_two = soap.compute(frames).values
-    finally:
-        numba.set_num_threads(before)
+    import slimsoap
     from slimsoap._runtime import threads as _threads
 
-    assert 2 in _threads._pools  # the work was really split
+    submitted = []
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(_threads, "ThreadPoolExecutor", CountingPool)
+    frames = [random_alloy(["C", "O", "N"], repeat=4, seed=5), random_alloy(["C", "N"], seed=6)]
+    soap = SOAP(["C", "N", "O"], 3.0, 3, 3, compression="nu1mu1")
+    before = slimsoap.get_num_threads()
+    try:
+        slimsoap.set_num_threads(1)
+        one = soap.compute(frames, gradients=True, sparse=True)
+        dense_one = soap.compute(frames, gradients=True)
+        values_one = soap.compute(frames).values
+        assert not submitted
+        slimsoap.set_num_threads(2)
+        two = soap.compute(frames, gradients=True, sparse=True)
+        dense_two = soap.compute(frames, gradients=True)
+        values_two = soap.compute(frames).values
+    finally:
+        slimsoap.set_num_threads(before)
+    assert len(submitted) > 0  # the work was really split
     np.testing.assert_array_equal(values_two, values_one)
     np.testing.assert_array_equal(two.gradients.data, one.gradients.data)
     np.testing.assert_array_equal(two.strain_gradients.data, one.strain_gradients.data)
+    np.testing.assert_array_equal(dense_two.gradients, dense_one.gradients)
+    np.testing.assert_array_equal(dense_two.strain_gradients, dense_one.strain_gradients)
 
 
 def test_normalize_in_chunks_equals_whole(monkeypatch, cluster):
@@ -102,8 +115,37 @@ def test_normalize_in_chunks_equals_whole(monkeypatch, cluster):
     the same numbers."""
     soap = SOAP(["H", "C", "N", "O"], r_cut=3.5, n_max=3, l_max=3, normalize=True)
     whole = soap.compute(cluster, gradients=True)
-    monkeypatch.setattr("slimsoap.soap.calculator._NORMALIZE_CHUNK", 7)
+    monkeypatch.setattr("slimsoap._linalg.PROJECT_CHUNK", 7)
     chunked = soap.compute(cluster, gradients=True)
     assert len(whole.gradients) > 7 and len(whole.strain_gradients) > 7
     np.testing.assert_allclose(chunked.gradients, whole.gradients, rtol=0, atol=1e-15)
     np.testing.assert_allclose(chunked.strain_gradients, whole.strain_gradients, atol=1e-15)
+
+
+def test_gradient_plans_are_immutable_and_cached_per_layout(periodic):
+    """A plan is built once per (species, layout) on the calculator and cannot be changed;
+    a layout refuses a plan of the other kind and outputs of the wrong size."""
+    from dataclasses import FrozenInstanceError
+
+    from slimsoap.soap.gradients.layout import frame_layout
+    from slimsoap.systems.neighbours import neighbour_list
+
+    soap = SOAP(["Cu", "Ag", "Au"], 4.0, 3, 2, compression="nu1mu1")
+    dense = soap._contraction.gradient_plan((0, 1, 2), False)
+    sparse = soap._contraction.gradient_plan((0, 1, 2), True)
+    assert soap._contraction.gradient_plan((0, 1, 2), False) is dense
+    assert sparse is not dense and sparse.tables.n_direct == 3 and dense.tables.n_direct == 1
+    np.testing.assert_array_equal(sparse.columns, dense.columns)
+    with pytest.raises(FrozenInstanceError):
+        dense.tables = sparse.tables
+    nl = neighbour_list(periodic, soap.r_cut, 0)
+    with pytest.raises(ValueError, match="sparse gradient plan needs atom_slot"):
+        frame_layout(nl, sparse)
+    with pytest.raises(ValueError, match="sparse gradient plan needs atom_slot"):
+        frame_layout(nl, dense, np.zeros(len(periodic), dtype=np.int64))
+    layout = frame_layout(nl, dense)
+    with pytest.raises(ValueError, match="layout needs out"):
+        layout.output(np.zeros(layout.size - 1), np.zeros(0))
+    assert layout.output(np.zeros(layout.size), np.zeros(layout.strain_size)).out.size == (
+        layout.size
+    )

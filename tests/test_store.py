@@ -36,7 +36,9 @@ def _append_in_batches(store, calc, frames, sizes, **kw):
     for size in sizes:
         batch = frames[start : start + size]
         energy = [a.info["energy"] for a in batch]
-        store.append(calc.compute(batch, **kw), _numbers(batch), energy, n_frames=len(batch))
+        store.append(
+            calc.compute(batch, **kw), _numbers(batch), energy, len(batch), calculator=calc
+        )
         start += size
 
 
@@ -55,7 +57,9 @@ def test_dense_with_gradients_in_batches_equals_one_computation(tmp_path, soap, 
     # a batch without strain gradients does not fit a store that has them
     with pytest.raises(ValueError, match="with strain gradients"):
         FeatureStore.open(tmp_path / "f.zarr", mode="a").append(
-            soap.compute(frames[:1], gradients=True, strain=False), _numbers(frames[:1])
+            soap.compute(frames[:1], gradients=True, strain=False),
+            _numbers(frames[:1]),
+            calculator=soap,
         )
 
 
@@ -166,22 +170,24 @@ def test_errors(tmp_path, soap, frames):
     dense_rows = soap.compute(frames[:1], gradients=True)
     dense_rows.values = sp.csr_matrix(dense_rows.values)
     with pytest.raises(ValueError, match="species-block gradients"):
-        sparse_grads.append(dense_rows, _numbers(frames[:1]))
+        sparse_grads.append(dense_rows, _numbers(frames[:1]), calculator=soap)
     with pytest.raises(FileNotFoundError, match="no feature store"):
         FeatureStore.open(tmp_path / "missing.zarr")
     feats = soap.compute(frames[:1])
     with pytest.raises(ValueError, match="numbers must have shape"):
-        store.append(feats, [29])
+        store.append(feats, [29], calculator=soap)
     with pytest.raises(ValueError, match="dense values"):
-        store.append(soap.compute(frames[:1], sparse=True), _numbers(frames[:1]))
+        store.append(soap.compute(frames[:1], sparse=True), _numbers(frames[:1]), calculator=soap)
     with pytest.raises(ValueError, match="without gradients"):
-        store.append(soap.compute(frames[:1], gradients=True), _numbers(frames[:1]))
-    store.append(feats, _numbers(frames[:1]))
+        store.append(
+            soap.compute(frames[:1], gradients=True), _numbers(frames[:1]), calculator=soap
+        )
+    store.append(feats, _numbers(frames[:1]), calculator=soap)
     wrong = Features(np.zeros((2, 5)), np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="5 features, the store"):
-        store.append(wrong, [29, 29])
+        store.append(wrong, [29, 29], calculator=soap)
     with pytest.raises(PermissionError, match="read-only"):
-        FeatureStore.open(path).append(feats, _numbers(frames[:1]))
+        FeatureStore.open(path).append(feats, _numbers(frames[:1]), calculator=soap)
     with pytest.raises(ValueError, match="'MACE', not a registered slimsoap calculator"):
         calculator_from_dict({"class": "MACE", "format": 1, "params": {}})
     with pytest.raises(ValueError, match="not a zarr feature store"):

@@ -1,7 +1,100 @@
-"""SOAP hot loops: real spherical harmonics and the density expansion with gradients."""
+"""SOAP hot loops: real spherical harmonics, the density expansion, the packed contraction
+and its gradients. The gradient kernel reads four named bundles of arrays (NamedTuples,
+which Numba passes as tuples): :class:`PlanArrays` and :class:`PatternTables` built once
+per gradient plan, :class:`FrameArrays` and :class:`FrameOutput` per frame."""
+
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
+
+class PlanArrays(NamedTuple):
+    """A gradient plan's blocks of every l, packed for :func:`pair_gradients`.
+
+    S' channel slots, N radial functions, F' stored entries, T touched entries.
+    """
+
+    #: (L+1,) int64 widths K1_l, K2_l of each block.
+    k1: np.ndarray
+    k2: np.ndarray
+    #: (L+1, S'·N, Kmax) float64 maps per l, zero-padded to the widest block.
+    w1: np.ndarray
+    w2: np.ndarray
+    #: (L+1,) bool: map 1 / map 2 is the identity (its ``w*`` ignored); the block is Y1 Y1^T.
+    w1_id: np.ndarray
+    w2_id: np.ndarray
+    symmetric: np.ndarray
+    #: (F',) int64, int64, float64: block row, block column and packing scale of each entry.
+    rows: np.ndarray
+    cols: np.ndarray
+    scale: np.ndarray
+    #: (L+2,) int64: entries of l are col0[l]:col0[l+1].
+    col0: np.ndarray
+    #: (L+1, S'+1) int64 CSR over (l, β) of the entries a neighbour in slot β can change.
+    touch_ptr: np.ndarray
+    #: (T,) int64 those entries and (T,) float64 their scale.
+    touch_idx: np.ndarray
+    touch_scale: np.ndarray
+    #: (2, T) int64 workspace indices of each touched entry (see :func:`pair_gradients`).
+    gather: np.ndarray
+
+
+class PatternTables(NamedTuple):
+    """Where a plan's entries go in the blocks of each output pattern (dense or sparse).
+
+    ``widths[k]`` columns of pattern k; ``local[k, e]`` column of entry e in it (-1: not
+    stored); for patterns k < ``n_direct`` (a neighbour's own) the touched entries of
+    (l, β) are cut into runs ``segments[seg_ptr[l, β]:seg_ptr[l, β+1]]`` =
+    (t0, length, a0, da, b0, db, dest0) along which the gather indices and the destination
+    move by fixed steps.
+    """
+
+    widths: np.ndarray
+    local: np.ndarray
+    n_direct: int
+    seg_ptr: np.ndarray
+    segments: np.ndarray
+
+
+class FrameArrays(NamedTuple):
+    """One frame's pairs and projected coefficients (P pairs, n centres)."""
+
+    #: (n+1,) int64: pairs of centre i are offsets[i]:offsets[i+1].
+    offsets: np.ndarray
+    #: (P,) channel slot of each neighbour.
+    pair_slot: np.ndarray
+    #: (P, 3) r̂_ij and r_ij (Å).
+    units: np.ndarray
+    vectors: np.ndarray
+    #: (P, 2, L+1, N) and (P, 4, (L+1)²) from :func:`expand_density`.
+    radial_terms: np.ndarray
+    angular_terms: np.ndarray
+    #: (n, (L+1)², K1max), (n, (L+1)², K2max) projected coefficients (X_l W)^T.
+    y1t: np.ndarray
+    y2t: np.ndarray
+
+
+class FrameOutput(NamedTuple):
+    """Where :func:`pair_gradients` writes one frame (Q entries = pairs merged + centres).
+
+    Entry q's (3, widths[k]) block, k = entry_pattern[q], starts at out[entry_base[q]];
+    centre i's (3, 3, widths[k]) strain block at strain[strain_base[i]] (k the centre
+    entry's pattern). ``out`` must be zero-initialised; ``strain`` is overwritten, and
+    skipped when it has size 0.
+    """
+
+    #: (P,), (n,) int64 output entry of each pair / centre.
+    pair_entry: np.ndarray
+    centre_entry: np.ndarray
+    #: (Q,) int64.
+    entry_base: np.ndarray
+    entry_pattern: np.ndarray
+    #: (n,) int64.
+    strain_base: np.ndarray
+    #: flat float arrays.
+    out: np.ndarray
+    strain: np.ndarray
 
 
 @nb.njit(cache=True)
@@ -222,47 +315,8 @@ def packed_entries(y1, y2, rows, cols, scale, out, col0, first, stop):
 
 
 @nb.njit(cache=True, fastmath=True, nogil=True)
-def pair_gradients(
-    offsets,
-    pair_slot,
-    units,
-    vectors,
-    radial_terms,
-    angular_terms,
-    y1t,
-    y2t,
-    k1,
-    k2,
-    w1,
-    w2,
-    w1_id,
-    w2_id,
-    symmetric,
-    rows,
-    cols,
-    scale,
-    col0,
-    touch_ptr,
-    touch_idx,
-    touch_scale,
-    gather,
-    pair_entry,
-    centre_entry,
-    entry_base,
-    entry_pattern,
-    widths,
-    local,
-    n_direct,
-    seg_ptr,
-    segments,
-    out,
-    strain,
-    strain_base,
-    with_strain,
-    first,
-    stop,
-):
-    """Gradients of every packed block p_l = Y1 Y2^T of centres first:stop, into ``out``.
+def pair_gradients(plan, tables, frame, dest, first, stop):
+    """Gradients of every packed block p_l = Y1 Y2^T of centres first:stop, into ``dest``.
 
     For pair p = (i, j), j in channel slot β, ∂X_l is non-zero only in β's N columns and is
     rank two: ∂X[x, n, m] = h_n r̂_x Y_m + k_n ∂_xY_m (see :func:`expand_density`). So
@@ -285,22 +339,23 @@ def pair_gradients(
     give unit-stride loops that vectorise).
 
     Args:
-        units, vectors: (P, 3) r̂_ij and r_ij (Å); radial_terms (P, 2, L+1, N) and
-            angular_terms (P, 4, (L+1)²) from :func:`expand_density`.
-        y1t, y2t: (n, (L+1)², K1max), (n, (L+1)², K2max) projected coefficients (X_l W)^T
-            of every centre, the first k1[l] / k2[l] channels valid at l.
-        w1, w2: (L+1, S·N, Kmax) maps per l (ignored where w*_id[l] says identity);
-            symmetric[l]: the block is Y1 Y1^T, packed as a triangle.
-        rows, cols, scale: (F,) every stored entry (all l; those of l are col0[l]:col0[l+1]).
-        gather: (2, T): touched entry t of β is W[gather[0, t]] + W[gather[1, t]] of a flat
-            workspace: for a symmetric identity block W = [A | A^T | 0], A = ∂X_β^T Y2
-            (N × K2), so no K1 × K2 matrix is formed per pair; for any other block
-            W = [M1 | M2] of direction x (each (K1max, K2max), row-major).
-        pair_entry, centre_entry: (P,), (n,) output entry of each pair / centre.
-        strain: flat; centre i's (3, 3, widths[k]) strain gradient Σ_j r_ij ⊗ ∂p_i/∂r_j
-            (k the centre entry's pattern) starts at strain_base[i]; written when
-            ``with_strain``.
+        plan: :class:`PlanArrays`. Touched entry t of β is W[gather[0, t]] + W[gather[1, t]]
+            of a flat workspace: for a symmetric identity block W = [A | A^T | 0],
+            A = ∂X_β^T Y2 (N × K2), so no K1 × K2 matrix is formed per pair; for any other
+            block W = [M1 | M2] of direction x (each (K1max, K2max), row-major).
+        tables: :class:`PatternTables` of the output layout.
+        frame: :class:`FrameArrays`; of y1t / y2t the first k1[l] / k2[l] channels are
+            valid at l.
+        dest: :class:`FrameOutput`; the strain gradient of centre i is
+            Σ_j r_ij ⊗ ∂p_i/∂r_j.
+        first, stop: the centres to compute.
     """
+    (k1, k2, w1, w2, w1_id, w2_id, symmetric, rows, cols, scale, col0,
+     touch_ptr, touch_idx, touch_scale, gather) = plan  # fmt: skip
+    widths, local, n_direct, seg_ptr, segments = tables
+    offsets, pair_slot, units, vectors, radial_terms, angular_terms, y1t, y2t = frame
+    pair_entry, centre_entry, entry_base, entry_pattern, strain_base, out, strain = dest
+    with_strain = strain.shape[0] > 0
     L1 = k1.shape[0]
     N = radial_terms.shape[3]
     K1m = y1t.shape[2]

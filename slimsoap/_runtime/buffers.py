@@ -1,4 +1,4 @@
-"""Large zero-initialised output buffers, recycled between calls.
+"""Large zero-initialised output buffers, recycled between calls through one bounded pool.
 
 Gradient outputs are hundreds of MB per frame, and mapping fresh pages costs this VM more
 system time than the gradient kernel itself: NumPy's huge-page allocations took 0.9–2.4 s
@@ -6,10 +6,14 @@ per GB on a first touch (the kernel compacts memory to find huge pages), ordinar
 populated in one system call (MAP_POPULATE) ~0.3–0.4 s per GB. Allocators that serve many
 smaller blocks from the heap (e.g. featomic's) reuse their pages from one call to the next.
 
-So a new buffer is mapped with MAP_POPULATE where the platform has it, and the buffers
-handed out go back to a small pool when the last array viewing them dies: the next request
-of a similar size reuses one (zeroed with a memset, no page mapping). At most
-:data:`MAX_POOLED` buffers are kept; :func:`free_cached_buffers` releases them.
+So a new buffer is mapped with MAP_POPULATE where the platform has it, and a buffer handed
+out by :meth:`BufferPool.zeros` goes back to its pool when the last array viewing it dies:
+the next request of a similar size reuses it (zeroed with a memset, no page mapping).
+
+The bound: a pool keeps at most ``max_buffers`` idle buffers holding at most ``max_bytes``
+together (the smallest go first); buffers in use are the caller's and are never counted or
+limited. The calculators share :data:`OUTPUT_BUFFERS` (2 buffers, 4 GiB);
+:func:`free_cached_buffers` releases its idle buffers.
 """
 
 from __future__ import annotations
@@ -19,54 +23,86 @@ import threading
 
 import numpy as np
 
-#: Below this many bytes, np.zeros is as good.
+#: Below this many bytes, np.zeros is as good (never pooled).
 MIN_BYTES = 64 * 2**20
-#: Buffers kept for reuse.
-MAX_POOLED = 2
 #: A pooled buffer serves a request of at least this fraction of its size.
 MIN_FILL = 0.5
 
-_pool: list[np.ndarray] = []
-#: Guards the pool: arrays die (and return their buffers) in any thread. Re-entrant, since a
-#: garbage collection inside a pool operation may run another buffer's return.
-_lock = threading.RLock()
+
+class BufferPool:
+    """Idle zeroed buffers for reuse, bounded in count and bytes; thread-safe.
+
+    Args:
+        max_buffers: idle buffers kept at most (≥ 0).
+        max_bytes: bytes of idle buffers kept at most (≥ 0).
+    """
+
+    def __init__(self, max_buffers: int, max_bytes: int):
+        for name, v in (("max_buffers", max_buffers), ("max_bytes", max_bytes)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{name} must be an integer ≥ 0, got {v!r}")
+        self.max_buffers, self.max_bytes = int(max_buffers), int(max_bytes)
+        self._idle: list[np.ndarray] = []  # ascending size
+        # re-entrant: a garbage collection inside a pool operation may return a buffer
+        self._lock = threading.RLock()
+
+    @property
+    def idle_bytes(self) -> int:
+        """Bytes held by idle buffers."""
+        with self._lock:
+            return sum(r.nbytes for r in self._idle)
+
+    def __len__(self) -> int:
+        """Idle buffers held."""
+        return len(self._idle)
+
+    def zeros(self, size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
+        """A writable, zero-initialised 1-D array of ``size`` elements; from ``MIN_BYTES``
+        on, its memory comes from (and returns to) this pool."""
+        dtype = np.dtype(dtype)
+        nbytes = int(size) * dtype.itemsize
+        if nbytes < MIN_BYTES:
+            return np.zeros(int(size), dtype=dtype)
+        raw = None
+        with self._lock:
+            for k, r in enumerate(self._idle):
+                if nbytes <= r.nbytes and nbytes >= MIN_FILL * r.nbytes:
+                    raw = self._idle.pop(k)
+                    break
+        if raw is None:
+            raw = _fresh(nbytes)
+        else:
+            raw[:nbytes] = 0
+        return np.asarray(_Owner(self, raw, nbytes)).view(dtype)
+
+    def clear(self) -> int:
+        """Release every idle buffer; returns the bytes freed."""
+        with self._lock:
+            freed = sum(r.nbytes for r in self._idle)
+            self._idle.clear()
+        return freed
+
+    def _give_back(self, raw: np.ndarray) -> None:
+        with self._lock:
+            self._idle.append(raw)
+            self._idle.sort(key=lambda r: r.nbytes)
+            total = sum(r.nbytes for r in self._idle)
+            while self._idle and (len(self._idle) > self.max_buffers or total > self.max_bytes):
+                total -= self._idle.pop(0).nbytes
 
 
 class _Owner:
-    """Exports a raw buffer to NumPy and returns it to the pool when no array uses it."""
+    """Exports a raw buffer to NumPy and gives it back to its pool when no array uses it."""
 
-    def __init__(self, raw: np.ndarray, nbytes: int):
-        self.raw = raw
+    def __init__(self, pool: BufferPool, raw: np.ndarray, nbytes: int):
+        self.pool, self.raw = pool, raw
         self.__array_interface__ = dict(raw[:nbytes].__array_interface__)
 
     def __del__(self):
         try:
-            with _lock:
-                _pool.append(self.raw)
-                _pool.sort(key=lambda r: r.nbytes)
-                while len(_pool) > MAX_POOLED:
-                    _pool.pop(0)
+            self.pool._give_back(self.raw)
         except Exception:  # interpreter shutdown
             pass
-
-
-def zeros(size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
-    """A writable, zero-initialised 1-D array of ``size`` elements (recycled when large)."""
-    dtype = np.dtype(dtype)
-    nbytes = int(size) * dtype.itemsize
-    if nbytes < MIN_BYTES:
-        return np.zeros(int(size), dtype=dtype)
-    raw = None
-    with _lock:
-        for k, r in enumerate(_pool):
-            if nbytes <= r.nbytes and nbytes >= MIN_FILL * r.nbytes:
-                raw = _pool.pop(k)
-                break
-    if raw is None:
-        raw = _fresh(nbytes)
-    else:
-        raw[:nbytes] = 0
-    return np.asarray(_Owner(raw, nbytes)).view(dtype)
 
 
 def _fresh(nbytes: int) -> np.ndarray:
@@ -78,9 +114,15 @@ def _fresh(nbytes: int) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=np.uint8)
 
 
+#: The pool of the calculators' gradient outputs.
+OUTPUT_BUFFERS = BufferPool(max_buffers=2, max_bytes=4 * 2**30)
+
+
+def zeros(size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """A zeroed 1-D output array from :data:`OUTPUT_BUFFERS` (see :meth:`BufferPool.zeros`)."""
+    return OUTPUT_BUFFERS.zeros(size, dtype)
+
+
 def free_cached_buffers() -> int:
-    """Release the recycled output buffers; returns the bytes freed."""
-    with _lock:
-        freed = sum(r.nbytes for r in _pool)
-        _pool.clear()
-    return freed
+    """Release the idle output buffers of :data:`OUTPUT_BUFFERS`; returns the bytes freed."""
+    return OUTPUT_BUFFERS.clear()

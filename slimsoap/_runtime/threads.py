@@ -1,44 +1,118 @@
-"""Run a GIL-releasing Numba kernel over ranges of centres in parallel threads."""
+"""The threads slimsoap's kernels run in: one owned pool, sized by ``set_num_threads``.
+
+The Numba kernels release the GIL and write disjoint outputs per centre, so ranges of
+centres run in plain Python threads (no Numba threading layer is used). The number of
+threads is ``NUMBA_NUM_THREADS`` from the environment (default: the CPUs this process may
+run on) until :func:`set_num_threads` changes it. The one pool of worker threads is made
+on first use, replaced when the count changes, and shut down at interpreter exit.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
+#: Below this much work (e.g. pairs) per call, a kernel runs in the calling thread.
+MIN_WORK = 128
+#: Least work per thread when a call is split.
+WORK_PER_THREAD = 64
 
-def run_in_threads(kernel, args: tuple, offsets: np.ndarray) -> None:
-    """kernel(*args, first, stop) over all centres, in ``numba.get_num_threads()`` threads.
 
-    The kernel must release the GIL and write disjoint outputs per centre. ``offsets``
-    (n_centres + 1,) is the cumulative work (e.g. pairs) of the centres: the ranges get
-    about equal shares. Small jobs (under ~64 units of work per thread) run in one call.
+class KernelThreads:
+    """A thread count and the pool of that many workers that kernels are split over."""
+
+    def __init__(self, n_threads: int):
+        self._n = _check_threads(n_threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def n_threads(self) -> int:
+        """Threads a kernel call is split over (at most)."""
+        return self._n
+
+    def set(self, n_threads: int) -> None:
+        """Use ``n_threads`` (≥ 1) from the next kernel call; the old pool is shut down
+        (calls already running finish in it)."""
+        n = _check_threads(n_threads)
+        with self._lock:
+            if n != self._n and self._pool is not None:
+                self._pool.shutdown(wait=False)
+                self._pool = None
+            self._n = n
+
+    def run(self, kernel: Callable, args: tuple, offsets: np.ndarray) -> None:
+        """kernel(*args, first, stop) over all centres, split into up to ``n_threads``
+        ranges of about equal work ``offsets`` (n_centres + 1,) cumulative."""
+        n = len(offsets) - 1
+        work = int(offsets[-1])
+        threads = 1 if work < MIN_WORK else min(self._n, n, work // WORK_PER_THREAD)
+        if threads <= 1:
+            kernel(*args, 0, n)
+            return
+        cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], threads + 1)[1:-1])
+        bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
+        with self._lock:  # submitted under the lock: set() cannot shut the pool down between
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._n, thread_name_prefix="slimsoap")
+            jobs = [
+                self._pool.submit(kernel, *args, int(a), int(b))
+                for a, b in zip(bounds[:-1], bounds[1:])
+                if b > a
+            ]
+        for job in jobs:
+            job.result()
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (a later call makes a new pool)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+
+def _check_threads(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"the number of threads must be an integer ≥ 1, got {n!r}")
+    return int(n)
+
+
+def _default_threads() -> int:
+    """``NUMBA_NUM_THREADS`` if set, else the CPUs available to this process."""
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is None:
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return len(cpus) if cpus else os.cpu_count() or 1
+    try:
+        return _check_threads(int(value))
+    except ValueError:
+        raise ValueError(f"NUMBA_NUM_THREADS must be an integer ≥ 1, got {value!r}") from None
+
+
+_THREADS = KernelThreads(_default_threads())
+atexit.register(_THREADS.shutdown)
+
+
+def run_in_threads(kernel: Callable, args: tuple, offsets: np.ndarray) -> None:
+    """Run a GIL-releasing kernel over all centres in the kernel threads
+    (:meth:`KernelThreads.run`)."""
+    _THREADS.run(kernel, args, offsets)
+
+
+def set_num_threads(n: int) -> None:
+    """Number of threads slimsoap's kernels use from now on (an integer ≥ 1).
+
+    Results are bit-identical for any count (centres are split, never a sum). The default
+    is ``NUMBA_NUM_THREADS`` from the environment, else the CPUs available.
     """
-    n = len(offsets) - 1
-    work = int(offsets[-1])
-    threads = 1 if work < 128 else min(numba.get_num_threads(), n, work // 64)
-    if threads <= 1:
-        kernel(*args, 0, n)
-        return
-    cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], threads + 1)[1:-1])
-    bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
-    pool = _executor(threads)
-    jobs = [
-        pool.submit(kernel, *args, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a
-    ]
-    for job in jobs:
-        job.result()
+    _THREADS.set(n)
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _executor(threads: int) -> ThreadPoolExecutor:
-    """One long-lived pool per thread count (threads are reused across calls)."""
-    with _pools_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="slimsoap")
-        return _pools[threads]
+def get_num_threads() -> int:
+    """Number of threads slimsoap's kernels use."""
+    return _THREADS.n_threads

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slimsoap._registry import SpecRegistry
 from slimsoap.soap.compressions.spec import CompressionOptions, NoOptions
 
 
@@ -112,35 +113,14 @@ def _pair_names(symbols):
     return [f"{symbols[b]}-{symbols[g]}" for b, g in species_pairs(len(symbols))]
 
 
-_REGISTRY: dict[str, ACSFCompressionSpec] = {}
-
-
-def register(spec: ACSFCompressionSpec) -> ACSFCompressionSpec:
-    """Add ``spec`` to the ACSF compressions; refuses a name already registered."""
-    if not isinstance(spec, ACSFCompressionSpec):
-        raise TypeError(f"register() takes an ACSFCompressionSpec, got {type(spec).__name__}")
-    if spec.name in _REGISTRY:
-        raise ValueError(f"ACSF compression {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def unregister(name: str) -> None:
-    """Remove an ACSF compression (e.g. one a test registered)."""
-    get(name)
-    del _REGISTRY[name]
-
-
-def get(name: str) -> ACSFCompressionSpec:
-    """The spec of ACSF compression ``name``; ValueError listing the valid names otherwise."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"unknown ACSF compression {name!r}; valid: {list(_REGISTRY)}")
-    return _REGISTRY[name]
-
-
-def names() -> list[str]:
-    """Registered ACSF compression names, in registration order."""
-    return list(_REGISTRY)
+#: Every ACSF compression, by name.
+_REGISTRY: SpecRegistry[ACSFCompressionSpec] = SpecRegistry("ACSF compression", ACSFCompressionSpec)
+register, unregister, get, names = (
+    _REGISTRY.register,
+    _REGISTRY.unregister,
+    _REGISTRY.get,
+    _REGISTRY.names,
+)
 
 
 for _spec in (

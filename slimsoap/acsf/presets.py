@@ -36,7 +36,7 @@ def behler_preset(r_cut: float) -> dict[str, np.ndarray]:
 
     Returns:
         ``{"g2_params": (8, 2) [η (Å⁻²), R_s (Å)], "g4_params": (18, 3) [η (Å⁻²), ζ, λ]}``,
-        ready to pass as keyword arguments to :class:`slimsoap.acsf.ACSF`.
+        ready to pass as keyword arguments to :class:`slimsoap.ACSF`.
     """
     r_cut = check_positive("r_cut", r_cut)
     scale = r_cut / REFERENCE_CUTOFF

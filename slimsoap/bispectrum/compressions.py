@@ -25,6 +25,7 @@ from math import comb
 import numpy as np
 from ase.data import chemical_symbols
 
+from slimsoap._registry import SpecRegistry
 from slimsoap._validation import check_int
 
 #: Density names, in the order factors are listed in a spec.
@@ -76,41 +77,37 @@ class BispectrumCompression:
 
 
 def _spec(name, *densities, **kw):
-    return name, BispectrumCompression(name, tuple(densities), **kw)
+    return BispectrumCompression(name, tuple(densities), **kw)
 
 
 #: Every bispectrum compression by name.
-REGISTRY: dict[str, BispectrumCompression] = dict(
-    [
-        _spec("nu3", "element", "element", "element"),
-        _spec("nu2mu1", "element", "element", "total"),
-        _spec("nu1mu2", "element", "total", "total"),
-        _spec("mu3", "total", "total", "total"),
-        _spec("nu2muhat1", "element", "element", "total_proj"),
-        _spec("nu1mu1muhat1", "element", "total", "total_proj"),
-        _spec("nu1muhat2", "element", "total_proj", "total_proj"),
-        _spec("nuhat1mu2", "element_proj", "total", "total"),
-        _spec("mu2muhat1", "total", "total", "total_proj"),
-        _spec("nuhat3", "element_proj", "element_proj", "element_proj"),
-        _spec("muhat3", "total_proj", "total_proj", "total_proj"),
-        _spec("random", "random", "random", "random", options=RandomOptions, seeded=True),
-    ]
+REGISTRY: SpecRegistry[BispectrumCompression] = SpecRegistry(
+    "bispectrum compression", BispectrumCompression, sort_names=True
 )
-
-for _c in REGISTRY.values():  # known densities, equal ones adjacent
+for _c in (
+    _spec("nu3", "element", "element", "element"),
+    _spec("nu2mu1", "element", "element", "total"),
+    _spec("nu1mu2", "element", "total", "total"),
+    _spec("mu3", "total", "total", "total"),
+    _spec("nu2muhat1", "element", "element", "total_proj"),
+    _spec("nu1mu1muhat1", "element", "total", "total_proj"),
+    _spec("nu1muhat2", "element", "total_proj", "total_proj"),
+    _spec("nuhat1mu2", "element_proj", "total", "total"),
+    _spec("mu2muhat1", "total", "total", "total_proj"),
+    _spec("nuhat3", "element_proj", "element_proj", "element_proj"),
+    _spec("muhat3", "total_proj", "total_proj", "total_proj"),
+    _spec("random", "random", "random", "random", options=RandomOptions, seeded=True),
+):  # known densities, equal ones adjacent
     if any(d not in DENSITIES for d in _c.densities) or (
         _c.densities[0] == _c.densities[2] != _c.densities[1]
     ):
         raise ValueError(f"malformed bispectrum compression spec {_c}")
+    REGISTRY.register(_c)
 
 
 def compression_spec(name: str) -> BispectrumCompression:
     """The registered spec of ``name``; ValueError listing the valid names otherwise."""
-    if name not in REGISTRY:
-        raise ValueError(
-            f"unknown bispectrum compression {name!r}; valid: {', '.join(sorted(REGISTRY))}"
-        )
-    return REGISTRY[name]
+    return REGISTRY.get(name)
 
 
 def resolve_options(name: str, options: dict):

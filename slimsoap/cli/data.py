@@ -40,7 +40,12 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     gen.add_argument("--cache", default=None, help="cache directory ($SLIMSOAP_CACHE)")
     gen.add_argument("--elements", nargs="+", default=None, help="alloy/elpasolite elements")
     gen.add_argument("--energies", action="store_true", help="elpasolite GFN1-xTB proxy")
-    gen.add_argument("--overwrite", action="store_true", help="rebuild even if cached")
+    gen.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="rebuild even if cached or --out exists (a NAME.json beside --out that slimsoap "
+        "did not write is never replaced)",
+    )
     parser.set_defaults(func=run)
     return parser
 

@@ -155,10 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "scheduler", None):
             check_scheduler(args.scheduler)
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
-        _report("interrupted")
+        _report(_one_line(err) if str(err) else "interrupted")  # e.g. rows committed
         return EXIT_INTERRUPTED
     except UsageError as err:
         if debug:

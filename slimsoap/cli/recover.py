@@ -11,9 +11,12 @@ such format) the recovery error is printed.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
+from slimsoap._arrays import dense
+from slimsoap.cli import UsageError
 from slimsoap.features import Features
 from slimsoap.io import load_features, write_features
 from slimsoap.soap import compressions
@@ -25,13 +28,16 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     lossless = " / ".join(compressions.names(recoverable=True))
     p = subparsers.add_parser("recover", help=f"full nu2 spectra from stored {lossless} features")
     p.add_argument("input", help="compressed features: a store (.zarr) or an .npz feature file")
-    p.add_argument("output", help="where to write the recovered full spectra (.npz)")
+    p.add_argument("output", help="where to write the recovered full spectra (a new .npz)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace OUTPUT if it exists (not INPUT)"
+    )
     p.add_argument("--original", help="directly computed nu2 features (.zarr/.npz), for errors")
     p.add_argument(
         "--rtol",
         type=float,
         default=None,
-        help="relative eigenvalue tolerance (default 1e5 x machine epsilon)",
+        help="relative eigenvalue tolerance (default 100 × machine epsilon of the features' dtype)",
     )
     p.add_argument("--chunk", type=int, default=4096, help="environments processed at once")
     p.set_defaults(func=run_recover)
@@ -39,6 +45,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_recover(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap recover``; returns the exit status."""
+    _check_output(args)
     features, soap = _with_calculator(args.input)
     x = features.values
     full, report = recover(x, soap, rtol=args.rtol, return_report=True, chunk=args.chunk)
@@ -52,8 +59,7 @@ def run_recover(args: argparse.Namespace) -> int:
     print(report.summary())
     if args.original:
         original, ref_soap = _with_calculator(args.original)
-        ref = original.values
-        ref = ref.toarray() if hasattr(ref, "toarray") else ref
+        ref = dense(original.values)
         if ref.shape != full.shape or ref_soap.to_dict() != target.to_dict():
             print(
                 f"--original does not match: shape {ref.shape}, calculator "
@@ -65,6 +71,21 @@ def run_recover(args: argparse.Namespace) -> int:
         print(f"max relative recovery error: {err:.3e}")
     print(f"wrote {args.output}")
     return 0
+
+
+def _check_output(args: argparse.Namespace) -> None:
+    """Refuse an output that is not a new ``.npz`` (or, with ``--overwrite``, an existing
+    file other than the inputs)."""
+    out = Path(args.output)
+    if out.suffix != ".npz":
+        raise UsageError(f"argument output: must be an .npz file name, got {args.output!r}")
+    for flag, given in (("input", args.input), ("--original", args.original)):
+        if given is not None and out.resolve() == Path(given).resolve():
+            raise UsageError(f"argument output: is the {flag} file {given!r}; name a new file")
+    if out.is_dir():
+        raise UsageError(f"argument output: {args.output!r} is a directory")
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output!r} exists; pass --overwrite to replace it")
 
 
 def _with_calculator(path: str):

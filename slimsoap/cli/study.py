@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from pathlib import Path
 
 from slimsoap.study.featurize import featurize, make_client
 from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
@@ -79,7 +80,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_study_command)
 
-    f = subparsers.add_parser("featurize", help="descriptors of a data set into a zarr store")
+    f = subparsers.add_parser(
+        "featurize",
+        help="descriptors of a data set into a zarr store (an interrupted run resumes when "
+        "the same command is given again)",
+    )
     f.add_argument("input", help="data file or directory (read_frames), or 'qm9pack'")
     f.add_argument("--compression", default="nu2", help="SOAP compression (nu2)")
     f.add_argument("--out", required=True, help="output store directory (STORE.zarr)")
@@ -91,13 +96,22 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     )
     f.add_argument("--species", nargs="+", default=None, help="elements (default: scan INPUT)")
     f.add_argument("--n", type=int, default=None, help="only the first N frames")
-    f.add_argument("--gradients", action="store_true", help="also store ∂x/∂r (dense only)")
+    f.add_argument(
+        "--gradients",
+        action="store_true",
+        help="also store ∂x/∂r (dense; with --sparse species-block rows)",
+    )
     f.add_argument(
         "--sparse",
         action="store_true",
         help="store values as CSR (with --gradients: species-block gradient rows)",
     )
-    f.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    f.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing slimsoap store (anything else at --out is refused); "
+        "without it, a store from the same command is resumed",
+    )
     _add_soap_options(f, {**_defaults(quick=False), "batch_size": "default 64"})
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     f.set_defaults(func=run_featurize_command)
@@ -163,9 +177,23 @@ def _calculator(args):
     return SOAP(species, *hyper, compression=args.compression, **seed)
 
 
+def _say_if_resuming(args: argparse.Namespace) -> None:
+    """One line when ``--out`` holds a store that this run will try to continue."""
+    from slimsoap.io.store import FeatureStore
+
+    if args.overwrite or not (Path(args.out) / "zarr.json").is_file():
+        return
+    try:
+        store = FeatureStore.open(args.out)
+    except ValueError:
+        return  # featurize refuses it with the reason
+    print(f"resuming {args.out}: {store.n_frames} frames committed", flush=True)
+
+
 def run_featurize_command(args: argparse.Namespace) -> int:
-    """Handler of ``slimsoap featurize``."""
+    """Handler of ``slimsoap featurize``: an existing store of the same command is resumed."""
     calc = _calculator(args)
+    _say_if_resuming(args)
     t0 = time.perf_counter()
     with make_client(args.scheduler, args.workers) as client:
         store = featurize(

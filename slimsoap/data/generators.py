@@ -73,8 +73,11 @@ def generate(
         n: number of configurations; ``None`` uses the generator's default.
         seed: non-negative integer seed; same arguments → byte-identical file.
         cache: cache directory (see ``cache_dir``); ignored when ``out`` is given.
-        out: explicit output file instead of the cache.
-        overwrite: rebuild even if the file exists.
+        out: explicit output file instead of the cache. If it exists it is returned only
+            when the metadata beside it records these arguments; otherwise it is refused
+            unless ``overwrite``.
+        overwrite: rebuild even if the file exists. A ``NAME.json`` beside ``out`` that
+            slimsoap did not write is never replaced (FileExistsError).
         **options: generator options (``elements=`` for alloy/elpasolite,
             ``energies=True`` for elpasolite).
 
@@ -89,12 +92,15 @@ def generate(
         n = DEFAULT_N[kind]
     n = check_int("n", n, 1)
     options = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in options.items()}
+    request = {"kind": kind, "n_requested": n, "seed": seed, "options": options}
     if out is None:
         path = cache_dir(cache) / (_file_name(kind, n, seed, options) + ".extxyz")
+        if path.exists() and not overwrite:
+            return path
     else:
         path = Path(out)
-    if path.exists() and not overwrite:
-        return path
+        if _check_out(path, request, overwrite):
+            return path
     path.parent.mkdir(parents=True, exist_ok=True)
     report: dict = {}
     kwargs = dict(options)
@@ -107,14 +113,54 @@ def generate(
     finally:
         tmp.unlink(missing_ok=True)
     meta = {
-        "kind": kind,
-        "n_requested": n,
+        **request,
         "n_written": count,
-        "seed": seed,
-        "options": options,
         "report": report,
         "versions": _versions(packages),
         "format_version": FORMAT_VERSION,
     }
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    _meta_path(path).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def _meta_path(path: Path) -> Path:
+    """The metadata file beside a generated ``path`` (``NAME.json`` for ``NAME.extxyz``)."""
+    return path.with_suffix(".json")
+
+
+def _read_meta(path: Path) -> dict | None:
+    """The generator metadata at ``path``, or None if the file is not one slimsoap wrote."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    keys = {"kind", "n_requested", "seed", "options", "format_version"}
+    return meta if isinstance(meta, dict) and keys <= set(meta) else None
+
+
+def _check_out(path: Path, request: dict, overwrite: bool) -> bool:
+    """For an explicit output ``path``: True if it already holds the set ``request``
+    describes (with its metadata); False if it may be written. Refuses (FileExistsError)
+    to replace a file without ``overwrite`` or to clobber a metadata file slimsoap did not
+    write."""
+    meta_path = _meta_path(path)
+    if meta_path == path:
+        raise ValueError(f"out {os.fspath(path)!r}: ends in .json, where the metadata goes")
+    if path.is_dir():
+        raise FileExistsError(f"out {os.fspath(path)!r} is a directory; name a file")
+    meta = _read_meta(meta_path)
+    if meta_path.exists() and meta is None:
+        raise FileExistsError(
+            f"refusing to write {os.fspath(meta_path)!r} (the metadata beside --out): it "
+            "exists and was not written by slimsoap; move it or choose another --out"
+        )
+    if not path.exists() or overwrite:
+        return False
+    same = meta is not None and meta.get("format_version") == FORMAT_VERSION
+    same = same and all(meta.get(k) == v for k, v in request.items())
+    if same:
+        return True
+    raise FileExistsError(
+        f"out {os.fspath(path)!r} exists and is not the data set these arguments generate; "
+        "pass overwrite=True (--overwrite) to replace it, or choose another path"
+    )

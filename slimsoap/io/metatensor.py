@@ -38,8 +38,7 @@ import scipy.sparse as sp
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
-from slimsoap.features import Features
-from slimsoap.soap.gradients.layout import SparseGradients
+from slimsoap.features import Features, SparseGradients
 
 _RADIAL = re.compile(r"n(\d+)")
 _INFO = "slimsoap."

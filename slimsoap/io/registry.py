@@ -199,6 +199,10 @@ def calculator_from_dict(
         )
     params = calculators.check_params(name, d.get("params"), source)
     arrays = dict(arrays or {})
+    for key, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            raise ValueError(f"{source}: fitted array {key!r} contains NaN or inf")
     try:
         calc = cls(**params)
         calc.restore_fitted(arrays)

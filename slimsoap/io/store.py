@@ -12,7 +12,7 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
 - ``energy``: (n_frames,) float64, ``atoms.info["energy"]`` in eV (NaN where absent);
 - with gradients, ``gradient_pairs`` (n_pairs, 2) int64 ``[row, atom]`` (global atom
   indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å; a sparse
-  store holds them as species-block rows (:class:`~slimsoap.sparse_gradients.SparseGradients`):
+  store holds them as species-block rows (:class:`~slimsoap.features.SparseGradients`):
   ``gradient_data`` (n_gdata,), ``gradient_start`` (n_pairs,) int64, ``gradient_pattern``
   (n_pairs,) int64, and the columns of every pattern ``pattern_columns`` (n_pcols,) int64
   with ``pattern_ptr`` (n_patterns + 1,) int64;
@@ -27,25 +27,41 @@ Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
   ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``, ``n_sdata``; ``strain`` says whether
   strain gradients are stored (fixed by the first batch).
 
-An append writes the arrays first and the committed sizes last, so a batch interrupted
-half-way is invisible: readers use the committed sizes, and reopening for append trims
-anything beyond them.
+An append writes the arrays first and the committed sizes last (one write of the group's
+metadata, with the writer's ``progress`` record: one file, renamed into place, never one
+write per attribute as ``attrs.update`` does), so a batch interrupted half-way is
+invisible: readers use the committed sizes, and reopening for append trims anything beyond
+them. Every file zarr writes is written to a temporary name and renamed.
+
+Nothing is lost and nothing is read wrong (DESIGN §9):
+
+- ``create(..., overwrite=True)`` replaces only a slimsoap store (a directory whose
+  ``zarr.json`` carries ``slimsoap_store`` and that holds nothing but zarr nodes); any other
+  file or directory is refused, naming what is there;
+- every chunk carries a CRC-32C checksum (zarr's ``crc32c`` codec) and every chunk is
+  written, even one equal to the fill value, so a reader checks that each chunk it needs is
+  present and intact and raises :class:`StoreCorruptionError` naming the array and chunk;
+- an append must name the calculator that computed the batch; one that differs from the
+  stored calculator (``to_dict()`` or fitted arrays) is refused.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap.features import Features
+from slimsoap._validation import check_int
+from slimsoap.features import Features, SparseGradients
 from slimsoap.io.registry import calculator_from_dict
-from slimsoap.soap.gradients.layout import SparseGradients
 
-#: Version of the store layout (attribute ``slimsoap_store``).
-STORE_FORMAT = 2
+#: Version of the store layout (attribute ``slimsoap_store``); 3 added per-chunk checksums.
+STORE_FORMAT = 3
 #: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
 #: the partly filled last chunk, so chunks much larger than a batch make appends slow.
 CHUNK_BYTES = 1 << 22
@@ -67,12 +83,91 @@ def _zarr():
 # --- the store -------------------------------------------------------------------------------
 
 
+class StoreCorruptionError(ValueError):
+    """A chunk of a feature store is missing or fails its checksum."""
+
+
 def _chunk_rows(row_bytes: int, chunk_rows: int | None) -> int:
     if chunk_rows is not None:
-        if isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-        return int(chunk_rows)
+        return check_int("chunk_rows", chunk_rows, 1)
     return int(min(max(CHUNK_BYTES // max(row_bytes, 1), 1), 1 << 16))
+
+
+def _codecs() -> dict:
+    """Array options: zstd (zarr's default) then a CRC-32C checksum of every chunk."""
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    return {"compressors": (ZstdCodec(level=0), Crc32cCodec())}
+
+
+#: Runtime option of every array: write all chunks, so a missing chunk means damage.
+_WRITE_ALL = {"write_empty_chunks": True}
+
+
+def _is_zarr_temporary(name: str) -> bool:
+    """A file zarr was writing when its process died (``NAME.<uuid>.partial``)."""
+    return name.endswith(".partial")
+
+
+def _store_attributes(path: Path) -> dict | None:
+    """The group attributes of ``path/zarr.json`` if it is a slimsoap store, else None."""
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return None
+    attrs = meta.get("attributes") if isinstance(meta, dict) else None
+    if meta.get("node_type") != "group" or not isinstance(attrs, dict):
+        return None
+    return attrs if "slimsoap_store" in attrs else None
+
+
+def check_replaceable(path: str | os.PathLike) -> None:
+    """Refuse (FileExistsError naming what is there) unless ``path`` is absent, an empty
+    directory, or a slimsoap feature store holding nothing but zarr nodes."""
+    path = Path(path)
+    if not (path.exists() or path.is_symlink()):
+        return
+    if path.is_symlink() or not path.is_dir():
+        kind = "a symbolic link" if path.is_symlink() else "a file"
+        raise FileExistsError(
+            f"refusing to replace {os.fspath(path)!r}: it is {kind}, not a slimsoap feature store"
+        )
+    entries = sorted(path.iterdir())
+    if not entries:
+        return
+    if _store_attributes(path) is not None:
+        foreign = [
+            e.name
+            for e in entries
+            if not (
+                e.name == "zarr.json"
+                or _is_zarr_temporary(e.name)
+                or (e.is_dir() and not e.is_symlink() and (e / "zarr.json").is_file())
+            )
+        ]
+        if not foreign:
+            return
+        what = f"a slimsoap store that also holds {_listing(foreign)}"
+    else:
+        what = f"not a slimsoap feature store; it holds {_listing([e.name for e in entries])}"
+    raise FileExistsError(
+        f"refusing to replace {os.fspath(path)!r}: {what}. Remove it yourself or choose "
+        "another path"
+    )
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
+def _listing(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(repr(n) for n in names[:shown]) + more
+
+
+def _json_normal(d):
+    """``d`` as it reads back from JSON (tuples become lists, keys strings)."""
+    return json.loads(json.dumps(d))
 
 
 class FeatureStore:
@@ -102,23 +197,37 @@ class FeatureStore:
         """A new, empty store at ``path``.
 
         Args:
-            path: directory to create (conventionally ``*.zarr``).
+            path: directory to create (conventionally ``*.zarr``); an existing empty
+                directory is used as it is.
             calculator: the SOAP/ACSF calculator whose output will be stored (its JSON is
                 saved), or ``None`` for descriptors from elsewhere.
             sparse: store values as CSR (``data``/``indices``/``indptr``).
             gradients: the batches carry position gradients (species-block sparse rows in
                 a sparse store, dense rows otherwise).
             chunk_rows: rows per chunk (default: about 4 MiB of values per chunk).
-            overwrite: replace an existing store; otherwise an existing path is an error.
+            overwrite: replace an existing slimsoap store. Anything else at ``path`` (a
+                file, a directory that is not a store) is refused, never deleted.
+
+        Raises:
+            FileExistsError: ``path`` holds something and ``overwrite`` is False, or it
+                holds something other than a slimsoap store.
         """
         path = Path(path)
-        if path.exists() and not overwrite:
+        if chunk_rows is not None:
+            chunk_rows = check_int("chunk_rows", chunk_rows, 1)
+        described = None if calculator is None else _json_normal(calculator.to_dict())
+        fitted = {} if calculator is None else calculator.fitted_arrays()
+        occupied = path.is_symlink() or (path.exists() and not _is_empty_dir(path))
+        if occupied and not overwrite:
             raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True to replace it")
+        check_replaceable(path)
+        if occupied:
+            shutil.rmtree(path)
         group = _zarr().open_group(path, mode="w")
-        group.attrs.update(
+        group.update_attributes(
             {
                 "slimsoap_store": STORE_FORMAT,
-                "calculator": None if calculator is None else calculator.to_dict(),
+                "calculator": described,
                 "sparse": bool(sparse),
                 "gradients": bool(gradients),
                 "chunk_rows": chunk_rows,
@@ -126,9 +235,16 @@ class FeatureStore:
             }
         )
         if calculator is not None:
-            fitted = group.create_group("fitted")
-            for name, array in calculator.fitted_arrays().items():
-                fitted.create_array(name, data=np.asarray(array))
+            group_fitted = group.create_group("fitted")
+            for name, array in fitted.items():
+                array = np.asarray(array)
+                group_fitted.create_array(
+                    name,
+                    data=array,
+                    chunks=tuple(max(d, 1) for d in array.shape),
+                    config=_WRITE_ALL,
+                    **_codecs(),
+                )
         return cls(group, path, writable=True)
 
     @classmethod
@@ -195,15 +311,76 @@ class FeatureStore:
         d = self.calculator_dict
         if d is None:
             return None
-        fitted = {}
-        if "fitted" in self._group:
-            fitted = {name: arr[...] for name, arr in self._group["fitted"].arrays()}
-        return calculator_from_dict(d, fitted, source=f"{os.fspath(self.path)}: 'calculator'")
+        return calculator_from_dict(
+            d, self.fitted_arrays(), source=f"{os.fspath(self.path)}: 'calculator'"
+        )
+
+    def fitted_arrays(self) -> dict[str, np.ndarray]:
+        """The stored calculator's fitted arrays, by name (checked like every chunk)."""
+        if "fitted" not in self._group:
+            return {}
+        names = sorted(name for name, _ in self._group["fitted"].arrays())
+        return {name: self._read(f"fitted/{name}") for name in names}
+
+    # -- checked reads ---------------------------------------------------------------------
+
+    def _read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows ``start:stop`` of array ``name`` (whole for a 0-d array), after checking that
+        every chunk they need exists; a checksum failure names the damaged chunk."""
+        arr = self._group[name]
+        if arr.ndim == 0:
+            self._check_chunks(name, arr, 0, 1)
+            return self._checked(name, arr, ...)
+        stop = arr.shape[0] if stop is None else stop
+        self._check_chunks(name, arr, start, stop)
+        return self._checked(name, arr, slice(start, stop))
+
+    def _chunk_keys(self, arr, start: int, stop: int):
+        """(key, first row, last row) of every chunk holding rows ``start:stop``."""
+        if arr.ndim == 0:
+            yield arr.metadata.encode_chunk_key(()), 0, 0
+            return
+        if stop <= start:
+            return
+        size = arr.chunks[0]
+        rest = [range(-(-n // c)) for n, c in zip(arr.shape[1:], arr.chunks[1:])]
+        for i in range(start // size, (stop - 1) // size + 1):
+            for idx in itertools.product([i], *rest):
+                yield arr.metadata.encode_chunk_key(idx), i * size, (i + 1) * size - 1
+
+    def _check_chunks(self, name: str, arr, start: int, stop: int) -> None:
+        root = self.path / arr.path
+        for key, first, last in self._chunk_keys(arr, start, stop):
+            if not (root / key).is_file():
+                raise StoreCorruptionError(
+                    f"{os.fspath(self.path)!r}: chunk {key!r} of array {name!r} (rows "
+                    f"{first}-{last}) is missing: the store is damaged; featurize again with "
+                    "overwrite to rebuild it"
+                )
+
+    def _checked(self, name: str, arr, selection):
+        try:
+            return arr[selection]
+        except ValueError as err:
+            if "checksum" not in str(err):
+                raise
+        lo, hi = (0, 1) if arr.ndim == 0 else (selection.start, selection.stop)
+        for key, first, last in self._chunk_keys(arr, lo, hi):
+            try:
+                arr[...] if arr.ndim == 0 else arr[first : last + 1]
+            except ValueError:
+                raise StoreCorruptionError(
+                    f"{os.fspath(self.path)!r}: chunk {key!r} of array {name!r} (rows "
+                    f"{first}-{last}) fails its checksum: the file was changed or damaged"
+                ) from None
+        raise StoreCorruptionError(  # pragma: no cover - a chunk failed, then read fine
+            f"{os.fspath(self.path)!r}: array {name!r} fails its checksum"
+        )
 
     def _array(self, name: str, size: str):
         if name not in self._group:
             return np.zeros(0, dtype=np.int64)
-        return self._group[name][: self._size(size)]
+        return self._read(name, 0, self._size(size))
 
     @property
     def frame_index(self) -> np.ndarray:
@@ -221,6 +398,51 @@ class FeatureStore:
         return self._array("energy", "n_frames")
 
     # -- writing ---------------------------------------------------------------------------
+
+    def check_calculator(self, calculator) -> None:
+        """Refuse ``calculator`` unless it is the one whose output this store holds: the
+        same ``to_dict()`` (seed included) and bit-identical fitted arrays, or None for a
+        store written without a calculator."""
+        where = os.fspath(self.path)
+        stored = self.calculator_dict
+        if stored is None or calculator is None:
+            if (stored is None) != (calculator is None):
+                raise ValueError(
+                    f"{where!r} holds features "
+                    + ("without a calculator; the batch names one" if stored is None else
+                       f"of a {stored.get('class')}; pass the calculator that computed the "
+                       "batch (calculator=) so it can be checked")
+                )  # fmt: skip
+            return
+        given = _json_normal(calculator.to_dict())
+        if given != stored:
+            params, other = stored.get("params", {}), given.get("params", {})
+            keys = sorted(k for k in set(params) | set(other) if params.get(k) != other.get(k))
+            raise ValueError(
+                f"{where!r} holds features of another calculator: "
+                + (f"parameters {keys} differ" if keys else f"{given.get('class')!r} vs "
+                   f"{stored.get('class')!r}")
+            )  # fmt: skip
+        mine, theirs = self.fitted_arrays(), calculator.fitted_arrays()
+        for name in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(name), theirs.get(name)
+            b = None if b is None else np.asarray(b)
+            if (
+                a is None
+                or b is None
+                or a.dtype != b.dtype
+                or a.shape != b.shape
+                or a.tobytes() != np.ascontiguousarray(b).tobytes()
+            ):
+                raise ValueError(
+                    f"{where!r} holds features of another calculator: its fitted array "
+                    f"{name!r} differs"
+                )
+
+    @property
+    def progress(self) -> dict | None:
+        """What the writer committed with the last batch (see :meth:`append`), or None."""
+        return self._group.attrs.get("progress")
 
     def _check_writable(self):
         if not self._writable:
@@ -248,57 +470,65 @@ class FeatureStore:
         }
         for name, size in sizes.items():
             if name in self._group:
-                arr = self._group[name]
+                arr = self._writer(name)
                 n = self._size(size)
                 if arr.shape[0] != n:
                     arr.resize((n, *arr.shape[1:]))
         for name, n in (("indptr", self.n_rows), ("pattern_ptr", self._size("n_patterns"))):
             if name in self._group and self._group[name].shape[0] != n + 1:
-                self._group[name].resize((n + 1,))
+                self._writer(name).resize((n + 1,))
+
+    def _writer(self, name: str):
+        """Array ``name`` for writing: every chunk written, fill-valued ones too."""
+        return self._group[name].with_config(_WRITE_ALL)
+
+    def _new(self, name: str, **kwargs):
+        """A new array of the group, checksummed, every chunk written."""
+        return self._group.create_array(name, config=_WRITE_ALL, **_codecs(), **kwargs)
 
     def _create_arrays(self, n_features: int, dtype: np.dtype, strain: bool):
         g = self._group
         rows = _chunk_rows(n_features * dtype.itemsize, self._group.attrs.get("chunk_rows"))
         if self.sparse:
-            g.create_array("data", shape=(0,), chunks=(rows * 64,), dtype=dtype)
-            g.create_array("indices", shape=(0,), chunks=(rows * 64,), dtype=np.int64)
-            indptr = g.create_array("indptr", shape=(1,), chunks=(rows * 64,), dtype=np.int64)
+            self._new("data", shape=(0,), chunks=(rows * 64,), dtype=dtype)
+            self._new("indices", shape=(0,), chunks=(rows * 64,), dtype=np.int64)
+            indptr = self._new("indptr", shape=(1,), chunks=(rows * 64,), dtype=np.int64)
             indptr[:] = 0
         else:
-            g.create_array("values", shape=(0, n_features), chunks=(rows, n_features), dtype=dtype)
+            self._new("values", shape=(0, n_features), chunks=(rows, n_features), dtype=dtype)
         for name in ("frame_index", "numbers"):
-            g.create_array(name, shape=(0,), chunks=(rows * 64,), dtype=np.int64)
-        g.create_array("energy", shape=(0,), chunks=(4096,), dtype=np.float64)
+            self._new(name, shape=(0,), chunks=(rows * 64,), dtype=np.int64)
+        self._new("energy", shape=(0,), chunks=(4096,), dtype=np.float64)
         if self.has_gradients:
             grows = _chunk_rows(3 * n_features * dtype.itemsize, None)
-            g.create_array("gradient_pairs", shape=(0, 2), chunks=(grows * 64, 2), dtype=np.int64)
+            self._new("gradient_pairs", shape=(0, 2), chunks=(grows * 64, 2), dtype=np.int64)
         if self.has_gradients and self.sparse:
             chunk = CHUNK_BYTES // 8
-            g.create_array("gradient_data", shape=(0,), chunks=(chunk,), dtype=dtype)
+            self._new("gradient_data", shape=(0,), chunks=(chunk,), dtype=dtype)
             for name in ("gradient_start", "gradient_pattern", "pattern_columns"):
-                g.create_array(name, shape=(0,), chunks=(chunk,), dtype=np.int64)
-            ptr = g.create_array("pattern_ptr", shape=(1,), chunks=(4096,), dtype=np.int64)
+                self._new(name, shape=(0,), chunks=(chunk,), dtype=np.int64)
+            ptr = self._new("pattern_ptr", shape=(1,), chunks=(4096,), dtype=np.int64)
             ptr[:] = 0
         elif self.has_gradients:
-            g.create_array(
+            self._new(
                 "gradients",
                 shape=(0, 3, n_features),
                 chunks=(grows, 3, n_features),
                 dtype=dtype,
             )
         if strain and self.sparse:
-            g.create_array("strain_data", shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=dtype)
+            self._new("strain_data", shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=dtype)
             for name in ("strain_start", "strain_pattern"):
-                g.create_array(name, shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=np.int64)
+                self._new(name, shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=np.int64)
         elif strain:
             srows = _chunk_rows(9 * n_features * dtype.itemsize, None)
-            g.create_array(
+            self._new(
                 "strain_gradients",
                 shape=(0, 3, 3, n_features),
                 chunks=(srows, 3, 3, n_features),
                 dtype=dtype,
             )
-        g.attrs.update({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
+        g.update_attributes({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
 
     def append(
         self,
@@ -306,6 +536,8 @@ class FeatureStore:
         numbers: np.ndarray,
         energy: np.ndarray | None = None,
         n_frames: int | None = None,
+        calculator=None,
+        progress: dict | None = None,
     ) -> None:
         """Append one batch: its rows follow the stored ones, its frames follow theirs.
 
@@ -316,8 +548,14 @@ class FeatureStore:
             energy: (batch frames,) energies in eV (NaN where unknown); default all NaN.
             n_frames: frames in the batch (default ``features.n_frames``; give it when the
                 batch ends with frames that have no rows).
+            calculator: the calculator that computed the batch; required when the store
+                holds one, and refused unless equal to it (``to_dict()`` and fitted arrays).
+            progress: a JSON object the writer keeps with the committed sizes (attribute
+                ``progress``, written in the same metadata update: :func:`featurize`
+                records what it needs to resume there).
         """
         self._check_writable()
+        self.check_calculator(calculator)
         x = features.values
         n_rows = x.shape[0]
         n_frames = features.n_frames if n_frames is None else int(n_frames)
@@ -354,26 +592,30 @@ class FeatureStore:
         if self.sparse:
             x = sp.csr_matrix(x)
             nnz0 = self._size("nnz")
-            g["data"].append(x.data.astype(g["data"].dtype, copy=False))
-            g["indices"].append(x.indices.astype(np.int64))
-            g["indptr"].append(x.indptr[1:].astype(np.int64) + nnz0)
+            self._writer("data").append(x.data.astype(g["data"].dtype, copy=False))
+            self._writer("indices").append(x.indices.astype(np.int64))
+            self._writer("indptr").append(x.indptr[1:].astype(np.int64) + nnz0)
             sizes["nnz"] = nnz0 + x.nnz
         else:
-            g["values"].append(np.asarray(x, dtype=g["values"].dtype), axis=0)
-        g["frame_index"].append(features.frame_index.astype(np.int64) + frame0)
-        g["numbers"].append(numbers)
-        g["energy"].append(energy)
+            self._writer("values").append(np.asarray(x, dtype=g["values"].dtype), axis=0)
+        self._writer("frame_index").append(features.frame_index.astype(np.int64) + frame0)
+        self._writer("numbers").append(numbers)
+        self._writer("energy").append(energy)
         if self.has_gradients:
-            g["gradient_pairs"].append(features.gradient_pairs.astype(np.int64) + row0, axis=0)
+            self._writer("gradient_pairs").append(
+                features.gradient_pairs.astype(np.int64) + row0, axis=0
+            )
             sizes["n_pairs"] = self._size("n_pairs") + len(features.gradient_pairs)
             if self.sparse:
                 sizes.update(self._append_sparse_gradients(features.gradients))
             else:
                 grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense
-                g["gradients"].append(grads, axis=0)
+                self._writer("gradients").append(grads, axis=0)
             if self.has_strain:
                 sizes.update(self._append_strain(features.strain_gradients, sizes))
-        g.attrs.update(sizes)  # commit: readers see the batch only now
+        if progress is not None:
+            sizes["progress"] = _json_normal(progress)
+        g.update_attributes(sizes)  # commit, in one write: readers see the batch only now
 
     def _append_sparse_gradients(self, grads) -> dict[str, int]:
         """Append a batch's SparseGradients; returns the new committed sizes."""
@@ -384,12 +626,14 @@ class FeatureStore:
             )
         g = self._group
         d0, p0, c0 = (self._size(k) for k in ("n_gdata", "n_patterns", "n_pcols"))
-        g["gradient_data"].append(grads.data.astype(g["gradient_data"].dtype, copy=False))
-        g["gradient_start"].append(grads.start.astype(np.int64) + d0)
-        g["gradient_pattern"].append(grads.pattern.astype(np.int64) + p0)
+        self._writer("gradient_data").append(
+            grads.data.astype(g["gradient_data"].dtype, copy=False)
+        )
+        self._writer("gradient_start").append(grads.start.astype(np.int64) + d0)
+        self._writer("gradient_pattern").append(grads.pattern.astype(np.int64) + p0)
         widths = np.array([len(c) for c in grads.columns], dtype=np.int64)
-        g["pattern_columns"].append(np.concatenate(grads.columns).astype(np.int64))
-        g["pattern_ptr"].append(c0 + np.cumsum(widths))
+        self._writer("pattern_columns").append(np.concatenate(grads.columns).astype(np.int64))
+        self._writer("pattern_ptr").append(c0 + np.cumsum(widths))
         return {
             "n_gdata": d0 + len(grads.data),
             "n_patterns": p0 + len(widths),
@@ -400,14 +644,16 @@ class FeatureStore:
         """Append a batch's strain gradients (patterns numbered as its gradients' were)."""
         g = self._group
         if not self.sparse:
-            g["strain_gradients"].append(
+            self._writer("strain_gradients").append(
                 np.asarray(strain, dtype=g["strain_gradients"].dtype), axis=0
             )
             return {}
         s0 = self._size("n_sdata")
-        g["strain_data"].append(strain.data.astype(g["strain_data"].dtype, copy=False))
-        g["strain_start"].append(strain.start.astype(np.int64) + s0)
-        g["strain_pattern"].append(strain.pattern.astype(np.int64) + self._size("n_patterns"))
+        self._writer("strain_data").append(strain.data.astype(g["strain_data"].dtype, copy=False))
+        self._writer("strain_start").append(strain.start.astype(np.int64) + s0)
+        self._writer("strain_pattern").append(
+            strain.pattern.astype(np.int64) + self._size("n_patterns")
+        )
         return {"n_sdata": s0 + len(strain.data)}
 
     @property
@@ -417,16 +663,16 @@ class FeatureStore:
 
     def strain_gradients(self):
         """The stored strain gradients in memory (dense (n_rows, 3, 3, n_features), or
-        :class:`~slimsoap.sparse_gradients.SparseGradients` with inner (3, 3)), or None."""
+        :class:`~slimsoap.features.SparseGradients` with inner (3, 3)), or None."""
         if not self.has_strain:
             return None
-        g, n = self._group, self.n_rows
+        n = self.n_rows
         if not self.sparse:
-            return g["strain_gradients"][:n]
+            return self._read("strain_gradients", 0, n)
         return SparseGradients(
-            g["strain_data"][: self._size("n_sdata")],
-            g["strain_start"][:n],
-            g["strain_pattern"][:n].astype(np.int32),
+            self._read("strain_data", 0, self._size("n_sdata")),
+            self._read("strain_start", 0, n),
+            self._read("strain_pattern", 0, n).astype(np.int32),
             self._pattern_columns(),
             self.n_features,
             (3, 3),
@@ -434,23 +680,22 @@ class FeatureStore:
 
     def _pattern_columns(self) -> list[np.ndarray]:
         """The global columns of every stored sparse-gradient pattern."""
-        g = self._group
-        ptr = g["pattern_ptr"][: self._size("n_patterns") + 1]
-        flat = g["pattern_columns"][: self._size("n_pcols")]
+        ptr = self._read("pattern_ptr", 0, self._size("n_patterns") + 1)
+        flat = self._read("pattern_columns", 0, self._size("n_pcols"))
         return [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
 
     def gradients(self):
         """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
-        :class:`~slimsoap.sparse_gradients.SparseGradients` of a sparse store."""
+        :class:`~slimsoap.features.SparseGradients` of a sparse store."""
         if not self.has_gradients:
             return None
-        g, n = self._group, self._size("n_pairs")
+        n = self._size("n_pairs")
         if not self.sparse:
-            return g["gradients"][:n]
+            return self._read("gradients", 0, n)
         return SparseGradients(
-            g["gradient_data"][: self._size("n_gdata")],
-            g["gradient_start"][:n],
-            g["gradient_pattern"][:n].astype(np.int32),
+            self._read("gradient_data", 0, self._size("n_gdata")),
+            self._read("gradient_start", 0, n),
+            self._read("gradient_pattern", 0, n).astype(np.int32),
             self._pattern_columns(),
             self.n_features,
         )
@@ -466,11 +711,11 @@ class FeatureStore:
             return np.zeros((0, 0))
         stop = max(stop, start)
         if not self.sparse:
-            return self._group["values"][start:stop]
-        ptr = self._group["indptr"][start : stop + 1]
+            return self._read("values", start, stop)
+        ptr = self._read("indptr", start, stop + 1)
         lo, hi = int(ptr[0]), int(ptr[-1])
         return sp.csr_matrix(
-            (self._group["data"][lo:hi], self._group["indices"][lo:hi], ptr - lo),
+            (self._read("data", lo, hi), self._read("indices", lo, hi), ptr - lo),
             shape=(stop - start, self.n_features),
         )
 
@@ -483,6 +728,7 @@ class FeatureStore:
             )
         import dask.array as da
 
+        self._check_chunks("values", self._group["values"], 0, self.n_rows)
         return da.from_zarr(self._group["values"])[: self.n_rows]
 
     def iter_rows(self, block: int = 4096):
@@ -494,7 +740,7 @@ class FeatureStore:
         """Everything in memory, as the calculator would have returned it for all frames."""
         pairs = None
         if self.has_gradients:
-            pairs = self._group["gradient_pairs"][: self._size("n_pairs")]
+            pairs = self._read("gradient_pairs", 0, self._size("n_pairs"))
         return Features(
             values=self.values(),
             frame_index=self.frame_index,
@@ -520,5 +766,5 @@ def write_store(
         gradients=features.gradients is not None,
         overwrite=overwrite,
     )
-    store.append(features, numbers, energy)
+    store.append(features, numbers, energy, calculator=calculator)
     return store

@@ -19,10 +19,11 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from slimsoap._arrays import dense
+from slimsoap._linalg import project_rows, unit_rows
 from slimsoap.features import Features
 from slimsoap.models.pair_baseline import PairBaseline
 from slimsoap.models.ridge import EnergyModel
-from slimsoap.models.sparse_gp import SparseGP, _normalised, _row_dot
+from slimsoap.models.sparse_gp import SparseGP, _row_dot
 from slimsoap.soap.calculator import SOAP
 from slimsoap.systems.neighbours import neighbour_list
 
@@ -118,7 +119,7 @@ class SlimsoapCalculator(Calculator):
 def _sparse_gp_terms(model: SparseGP, atoms: Atoms, features: Features):
     """Energy (eV), forces (n, 3) or None, virial (3, 3) or None, per-atom energies (n,)."""
     pred = model.predict([atoms], features=features, forces=features.gradients is not None)
-    Xh, _ = _normalised(dense(features.values, np.float64))
+    Xh, _ = unit_rows(dense(features.values, np.float64))
     spc = model._species_index([atoms])
     M = model.sparse_points_.shape[0]
     _, f0, _ = model._kernel_blocks(Xh, spc)
@@ -152,7 +153,7 @@ def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε."""
     X = dense(features.values, np.float64)
     if model.normalize:
-        Xh, norms = _normalised(X)
+        Xh, norms = unit_rows(X)
     else:
         Xh, norms = X, np.ones(len(X))
     local, v = _energy_model_local(model, Xh)
@@ -163,7 +164,8 @@ def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     energies = model.mu_[spc] + local
     u = v
     if model.normalize:  # ∂x̂/∂x = (1 − x̂x̂ᵀ)/|x|
-        u = (v - Xh * np.einsum("id,id->i", Xh, v)[:, None]) / norms[:, None]
+        u = np.array(v, dtype=np.float64)
+        project_rows(u, Xh, norms)
     forces = virial = None
     if features.gradients is not None:
         pairs = features.gradient_pairs

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
 from slimsoap._arrays import dense
+from slimsoap._linalg import unit_rows
 from slimsoap._validation import check_bool, check_finite, check_int, check_positive, species_index
 from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
@@ -96,16 +97,6 @@ def check_features(X: Matrix) -> Matrix:
         raise ValueError(f"features must be 2-D (n_atoms, n_features), got shape {X.shape}")
     check_finite("features", data)
     return X
-
-
-def normalize_rows(X: Matrix) -> Matrix:
-    """Each row divided by its Euclidean norm (all-zero rows stay zero)."""
-    if sp.issparse(X):
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        return sp.csr_matrix(sp.diags(scale) @ X)
-    norms = np.linalg.norm(X, axis=1)
-    return X / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 def structure_matrix(structure_index: np.ndarray, n_structures: int) -> sp.csr_matrix:
@@ -277,7 +268,7 @@ class EnergyModel(EstimatorParams):
     def _prepare(self, X, structure_index, species):
         X = check_features(X)
         if check_bool("normalize", self.normalize):
-            X = normalize_rows(X)
+            X = unit_rows(X)[0]
         s = np.asarray(structure_index)
         n_structures = check_structure_index(s, X.shape[0])
         numbers = as_numbers(species)

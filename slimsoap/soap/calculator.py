@@ -8,7 +8,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from slimsoap._runtime.buffers import zeros
+from slimsoap._linalg import unit_rows
 from slimsoap._validation import (
     as_frames,
     check_bool,
@@ -24,14 +24,12 @@ from slimsoap.soap.basis import make_basis
 from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Context
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
-from slimsoap.soap.gradients.layout import SparseGradients, frame_layout, pattern_columns
+from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
-#: Rows of gradients projected at once by ``normalize``.
-_NORMALIZE_CHUNK = 1024
 #: Dense values: atoms of small molecules expanded and contracted in one batch.
 _VALUES_BATCH = 2048
 
@@ -247,7 +245,7 @@ class SOAP(CalculatorBase):
 
         With ``sparse=True`` the values are a ``scipy.sparse.csr_matrix`` built per
         environment from the species present (no dense row is ever formed), and gradients
-        a :class:`~slimsoap.sparse_gradients.SparseGradients`: each (row, atom) entry stores
+        a :class:`~slimsoap.features.SparseGradients`: each (row, atom) entry stores
         only the columns a neighbour of that atom's species can change (all the frame's
         species for the centre's own entry) — the same numbers as the dense arrays, about
         2/S of the memory for maps that keep species apart. Not with ``normalize``.
@@ -265,7 +263,7 @@ class SOAP(CalculatorBase):
             [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
         )
         if gradients:
-            return self._compute_gradients(frames, frame_index, sparse, strain)
+            return compute_gradients(self, frames, frame_index, sparse, strain)
         if sparse:
             return Features(values=self._compute_sparse(frames), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
@@ -283,7 +281,7 @@ class SOAP(CalculatorBase):
             n = len(exp.coefficients)
             x = self._contraction.values(exp.coefficients, self.dtype, values[offset : offset + n])
             if self.normalize:
-                self._normalize(x, None, None, None)
+                unit_rows(x, out=x)
             offset += n
         return Features(values=values, frame_index=frame_index)
 
@@ -296,98 +294,8 @@ class SOAP(CalculatorBase):
             expansions = [self.expand(frames[f], f, compact=True) for f in range(f0, f1)]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)
-            values.append(_normalize_sparse(x) if self.normalize else x)
+            values.append(unit_rows(x)[0] if self.normalize else x)
         return sp.vstack(values, format="csr")
-
-    def _compute_gradients(
-        self, frames: list[Atoms], frame_index: np.ndarray, sparse: bool, strain: bool
-    ) -> Features:
-        """Values and gradients; every frame's gradients go into one flat array, laid out
-        up front (dense rows, or species-block sparse rows over the frame's species)."""
-        import scipy.sparse as sp
-
-        n_total, F = len(frame_index), self.n_features
-        neighbours = [neighbour_list(atoms, self.r_cut, f) for f, atoms in enumerate(frames)]
-        setups, slot_of_atom = [], []
-        for f, atoms in enumerate(frames):
-            slots = species_index(atoms.numbers, self.species_z, f)
-            slot_of_atom.append(slots)
-            species = np.unique(slots) if sparse else np.arange(len(self.species_z))
-            plan = self._contraction.gradient_plan(tuple(species.tolist()))
-            atom_slot = np.searchsorted(species, slots) if sparse else None
-            setups.append((plan, frame_layout(neighbours[f], plan, atom_slot)))
-        bounds = np.cumsum([0] + [lay.size for _, lay in setups])
-        sbounds = np.cumsum([0] + [lay.strain_size if strain else 0 for _, lay in setups])
-        data = zeros(int(bounds[-1]), self.dtype)
-        sdata = zeros(int(sbounds[-1]), self.dtype)
-        values = [] if sparse else np.empty((n_total, F), dtype=self.dtype)
-        pairs, starts, patterns, sstarts, spatterns, columns, known = [], [], [], [], [], [], {}
-        offset = 0
-        for f, atoms in enumerate(frames):
-            plan, lay = setups[f]
-            lay.out = data[bounds[f] : bounds[f + 1]]
-            lay.strain = sdata[sbounds[f] : sbounds[f + 1]]
-            exp = self._expand_pairs(slot_of_atom[f], neighbours[f], True, sparse)
-            c = exp.coefficients
-            xr = self._contraction.add_gradients(c, exp, plan, lay)
-            pairs.append(lay.keys + offset)
-            if sparse:
-                values.append(_restricted_csr(xr, plan.columns, F, self.dtype))
-                key = tuple(exp.slot_species.tolist())
-                if key not in known:
-                    known[key] = len(columns)
-                    columns.extend(pattern_columns(plan))
-                starts.append(bounds[f] + lay.entry_base)
-                patterns.append(known[key] + lay.entry_pattern)
-                sstarts.append(sbounds[f] + lay.strain_base)
-                spatterns.append(np.full(len(atoms), known[key] + plan.n_slots))
-            else:
-                x = values[offset : offset + len(atoms)]
-                x[:, plan.columns] = xr
-                if self.normalize:
-                    g = lay.out.reshape(-1, 3, F)
-                    s = lay.strain.reshape(-1, 3, 3, F) if strain else None
-                    self._normalize(x, lay.keys, g, s)
-            offset += len(atoms)
-        out = Features(values=values, frame_index=frame_index)
-        out.gradient_pairs = np.concatenate(pairs)
-        if sparse:
-            out.values = sp.vstack(values, format="csr")
-            out.gradients = SparseGradients(
-                data, np.concatenate(starts), np.concatenate(patterns).astype(np.int32), columns, F
-            )
-            if strain:
-                out.strain_gradients = SparseGradients(
-                    sdata,
-                    np.concatenate(sstarts),
-                    np.concatenate(spatterns).astype(np.int32),
-                    columns,
-                    F,
-                    (3, 3),
-                )
-        else:
-            out.gradients = data.reshape(-1, 3, F)
-            if strain:
-                out.strain_gradients = sdata.reshape(n_total, 3, 3, F)
-        return out
-
-    @staticmethod
-    def _normalize(x, pairs, grads, strain):
-        """x ← x/|x| in place; gradients and strain gradients projected: (1 - x̂x̂ᵀ) dx / |x|
-        (in chunks of rows, so no temporary the size of the gradients is made)."""
-        norm = np.linalg.norm(x, axis=1)
-        norm = np.where(norm > 0, norm, 1.0)
-        x /= norm[:, None]
-        for g, rows in ((grads, None if pairs is None else pairs[:, 0]), (strain, None)):
-            if g is None:
-                continue
-            rows = np.arange(len(g)) if rows is None else rows
-            for a in range(0, len(g), _NORMALIZE_CHUNK):
-                part, r = g[a : a + _NORMALIZE_CHUNK], rows[a : a + _NORMALIZE_CHUNK]
-                xr = x[r]
-                proj = np.einsum("p...f,pf->p...", part, xr)
-                part -= proj[..., None] * xr.reshape(len(r), *(1,) * (part.ndim - 2), -1)
-                part /= norm[r].reshape(-1, *(1,) * (part.ndim - 1))
 
     # --- data-driven maps ----------------------------------------------------------------
 
@@ -428,26 +336,3 @@ class SOAP(CalculatorBase):
         except ValueError:
             self._fitted = previous
             raise
-
-
-def _restricted_csr(x: np.ndarray, columns: np.ndarray, n_features: int, dtype):
-    """CSR (n, n_features) of rows x (n, F') over global ``columns``, exact zeros dropped."""
-    import scipy.sparse as sp
-
-    order = np.argsort(columns)
-    n, width = x.shape
-    out = sp.csr_matrix(
-        (x[:, order].astype(dtype).ravel(), np.tile(columns[order], n), np.arange(n + 1) * width),
-        shape=(n, n_features),
-    )
-    out.eliminate_zeros()
-    return out
-
-
-def _normalize_sparse(x):
-    """Rows of a CSR matrix divided by their norms (zero rows left as they are)."""
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    norms = np.where(norms > 0, norms, 1.0)
-    x = x.tocsr(copy=True)
-    x.data /= np.repeat(norms, np.diff(x.indptr))
-    return x

@@ -1,21 +1,28 @@
-"""The one contraction p_l = (X_l W1_l)^T (X_l W2_l), packed, and its gradients (DESIGN §2-3).
+"""The one contraction p_l = (X_l W1_l)^T (X_l W2_l), packed (DESIGN §2-3).
 
-Every compression is a :class:`~slimsoap.channels.ChannelMap`; this module never looks at
-which one. Packing stores, per l, the entries ``p_l[rows, cols] * scale`` of the block.
+Every compression is a :class:`~slimsoap.soap.compressions.maps.ChannelMap`; this
+module never looks at which one. Packing stores, per l, the entries
+``p_l[rows, cols] * scale`` of the block. Gradients are computed by
+:mod:`slimsoap.soap.gradients` from the plans and projections made here.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap._kernels.soap import packed_entries, pair_gradients
+from slimsoap._kernels.soap import packed_entries
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap.soap.compressions.maps import ChannelMap
-from slimsoap.soap.expansion import Expansion
+from slimsoap.soap.gradients.plan import GradientPlan, build_plan
+
+#: Restricted maps kept per contraction (one per set of species present).
+_MAX_RESTRICTED = 4096
+#: Gradient plans kept per contraction (one per set of species and layout).
+_MAX_GRADIENT_PLANS = 256
 
 
 class Contraction:
@@ -32,6 +39,9 @@ class Contraction:
         self.starts = np.concatenate([[0], np.cumsum([b.size for b in maps.blocks])])
         self.n_features = int(self.starts[-1])
         self._lookup = [None] * (l_max + 1)  # per l: (K1, K2) packed column or -1, for sparse
+        # built on demand, owned by this contraction (dropped with it), bounded
+        self._restricted: dict[tuple[int, ...], Restricted] = {}
+        self._gradient_plans: dict[tuple[tuple[int, ...], bool], GradientPlan] = {}
 
     def _x(self, c: np.ndarray, l: int) -> np.ndarray:
         """X_l^T as (n, S·N, 2l+1)."""
@@ -102,14 +112,14 @@ class Contraction:
                     pieces.append(c[rows][:, np.searchsorted(slots, species)])
             cg = np.concatenate(pieces)  # (n_g, S_env, N, (L+1)²)
             gdata = []
-            plan = self._plan(species)
-            for l, (w1, w2, keep, scale) in enumerate(plan.blocks):
+            plan = self.restricted(species)
+            for l, b in enumerate(plan.blocks):
                 xt = cg[..., l * l : (l + 1) ** 2].reshape(len(members), -1, 2 * l + 1)
-                y1 = self._project(w1, xt)
-                y2 = y1 if w2 is _SAME else self._project(w2, xt)
+                y1 = self._project(b.w1, xt)
+                y2 = y1 if b.symmetric else self._project(b.w2, xt)
                 p = np.matmul(y1, y2.transpose(0, 2, 1))
-                gdata.append(p[:, keep] * scale)
-            cols = plan.cols
+                gdata.append(p[:, b.keep] * b.scale)
+            cols = plan.columns
             rows_out.append(np.repeat(members, len(cols)))
             cols_out.append(np.tile(cols, len(members)))
             data_out.append(np.concatenate(gdata, axis=1).astype(dtype).ravel())
@@ -122,24 +132,29 @@ class Contraction:
         out.sort_indices()
         return out
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one cache per calculator is intended)
-    def _plan(self, species: tuple[int, ...]) -> _SparsePlan:
-        """Restricted maps and global columns for environments holding ``species``."""
+    def restricted(self, species: tuple[int, ...]) -> Restricted:
+        """Maps restricted to the channels of ``species`` (ascending species indices) and
+        the global packed columns of their stored entries; cached on this contraction."""
+        return _cached(self._restricted, species, _MAX_RESTRICTED, lambda: self._restrict(species))
+
+    def _restrict(self, species: tuple[int, ...]) -> Restricted:
         radial = np.arange(self.N)
         xcols = (np.array(species)[:, None] * self.N + radial[None, :]).ravel()
         blocks, cols = [], []
         for l, block in enumerate(self.maps.blocks):
             a1, w1 = _restrict(block.w1, xcols)
             if block.symmetric:
-                a2, w2 = a1, _SAME
+                a2, w2 = a1, w1
             else:
                 a2, w2 = _restrict(block.w2, xcols)
             index, scale = self._lookup_table(l)
             sub = index[np.ix_(a1, a2)]
             keep = sub >= 0
-            blocks.append((w1, w2, keep, scale[np.ix_(a1, a2)][keep]))
+            blocks.append(
+                RestrictedBlock(w1, w2, block.symmetric, keep, scale[np.ix_(a1, a2)][keep])
+            )
             cols.append(sub[keep])
-        return _SparsePlan(blocks, np.concatenate(cols))
+        return Restricted(tuple(blocks), np.concatenate(cols))
 
     def _lookup_table(self, l: int) -> tuple[np.ndarray, np.ndarray]:
         """(K1, K2) global packed column of each block entry (-1: not stored) and scale."""
@@ -153,61 +168,40 @@ class Contraction:
             self._lookup[l] = (index, scale)
         return self._lookup[l]
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 (one cache per calculator is intended)
-    def gradient_plan(self, species: tuple[int, ...]) -> GradientPlan:
-        """The blocks restricted to coefficients over the channels of ``species``, for gradients.
+    def gradient_plan(self, species: tuple[int, ...], sparse: bool) -> GradientPlan:
+        """The blocks restricted to coefficients over the channels of ``species``, with the
+        tables of a dense (``sparse`` False) or species-block sparse output layout.
 
         ``species`` are the (ascending) species of the coefficients' channel slots: all S
         for dense output, those of one frame for block-sparse output. Restricted entry t
-        (blocks concatenated over l) is global packed column ``plan.columns[t]``.
+        (blocks concatenated over l) is global packed column ``plan.columns[t]``. Cached
+        on this contraction.
         """
-        plan = self._plan(species)
-        blocks, col0 = [], 0
-        for w1, w2, keep, scale in plan.blocks:
-            rows, cols = np.nonzero(keep)
-            symmetric = w2 is _SAME
-            w2 = w1 if symmetric else w2
-            touch = _touched_entries(rows, cols, w1 is None, w2 is None, len(species), self.N)
-            blocks.append(
-                GradientBlock(
-                    w1,
-                    w2,
-                    symmetric,
-                    rows.astype(np.int64),
-                    cols.astype(np.int64),
-                    np.ascontiguousarray(scale, dtype=np.float64),
-                    *touch,
-                    col0,
-                )
-            )
-            col0 += len(rows)
-        return GradientPlan(blocks, plan.cols, len(species), self.N)
+        key = (species, bool(sparse))
 
-    def add_gradients(
-        self, c: np.ndarray, exp: Expansion, plan: GradientPlan, layout
-    ) -> np.ndarray:
-        """Write ∂p_i/∂r_j of every pair (and the centres' own, and strain) into ``layout``.
+        def build():
+            r = self.restricted(species)
+            return build_plan(r.blocks, r.columns, len(species), self.N, bool(sparse))
+
+        return _cached(self._gradient_plans, key, _MAX_GRADIENT_PLANS, build)
+
+    def gradient_inputs(
+        self, c: np.ndarray, plan: GradientPlan
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Descriptors over a plan's entries and the projections its gradients read.
 
         Args:
             c: (n, S', N, (L+1)²) coefficients over the plan's species slots.
-            exp: the frame's expansion with gradient factors (pair slots as in ``c``).
             plan: from :meth:`gradient_plan` for those slots.
-            layout: a :class:`~slimsoap.sparse_gradients.FrameLayout`; its ``out`` must be
-                zero-initialised (gradients accumulate into it); ``strain``, if any, is
-                overwritten.
 
         Returns:
-            (n, F') the descriptors over the plan's restricted entries (global columns
-            ``plan.columns``), from the same projections.
-
-        The work per pair follows N (the neighbour's channels), not S·N, and, for maps that
-        keep species apart, the stored entries per pair follow 1/S of the block.
+            values (n, F'): the descriptors over the plan's restricted entries (global
+            columns ``plan.columns``); y1t (n, (L+1)², K1max) and y2t (n, (L+1)², K2max):
+            (X_l W1_l)^T and (X_l W2_l)^T of every l side by side, zero past each l's width.
         """
-        nl = exp.neighbours
-        units = nl.vectors / nl.distances[:, None]
-        k = plan.kernel_arrays()
-        y1t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w1"].shape[2]))
-        y2t = np.zeros((c.shape[0], (self.L + 1) ** 2, k["w2"].shape[2]))
+        w1, w2 = plan.arrays.w1, plan.arrays.w2
+        y1t = np.zeros((c.shape[0], (self.L + 1) ** 2, w1.shape[2]))
+        y2t = np.zeros((c.shape[0], (self.L + 1) ** 2, w2.shape[2]))
         values = np.empty((c.shape[0], plan.n_entries))
         for l, block in enumerate(plan.blocks):
             xt = c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], -1, 2 * l + 1)
@@ -217,159 +211,54 @@ class Contraction:
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
             args = (y1, y2, block.rows, block.cols, block.scale, values, block.col0)
             run_in_threads(packed_entries, args, np.arange(len(c) + 1))
-        lay, tab = layout, layout.tables
-        args = (
-            nl.offsets, exp.pair_species, units, nl.vectors, exp.radial_terms,
-            exp.angular_terms, y1t, y2t, k["k1"], k["k2"], k["w1"], k["w2"],
-            k["w1_id"], k["w2_id"], k["symmetric"], k["rows"], k["cols"],
-            k["scale"], k["col0"], k["touch_ptr"], k["touch_idx"], k["touch_scale"],
-            k["gather"], lay.pair_entry, lay.centre_entry, lay.entry_base, lay.entry_pattern,
-            tab.widths, tab.local, tab.n_direct, tab.seg_ptr, tab.segments,
-            lay.out, lay.strain, lay.strain_base, lay.strain.size > 0,
-        )  # fmt: skip
-        run_in_threads(pair_gradients, args, nl.offsets)
-        return values
+        return values, y1t, y2t
 
 
-def _touched_entries(
-    rows: np.ndarray, cols: np.ndarray, w1_id: bool, w2_id: bool, n_slots: int, n_max: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stored entries a neighbour in each channel slot can change, as CSR over slots.
+class RestrictedBlock(NamedTuple):
+    """One l of a map pair restricted to some species' channels.
 
-    Moving a neighbour of slot β changes only X's columns of β, so through an identity
-    map only the channels of β; a projected map (W ≠ I) can spread it to every channel.
-    Returns (ptr (S'+1,), idx): entries of β are idx[ptr[β]:ptr[β+1]], ascending.
+    Attributes:
+        w1, w2: (S'·N, K1'), (S'·N, K2') the maps' rows for those channels and the columns
+            they reach (None: identity); w2 is w1 for a symmetric block.
+        symmetric: the block is (X W1)^T (X W1).
+        keep: (K1', K2') bool mask of the stored entries of the small block.
+        scale: (F_l,) their packing scale.
     """
-    lists = []
-    for beta in range(n_slots):
-        rows_hit = (not w1_id) | (rows // n_max == beta)
-        cols_hit = (not w2_id) | (cols // n_max == beta)
-        lists.append(np.flatnonzero(np.broadcast_to(rows_hit | cols_hit, rows.shape)))
-    ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
-    return ptr, np.concatenate(lists).astype(np.int64)
-
-
-def _gather(block: GradientBlock, k1: int, k2: int, n_slots: int, n_max: int) -> np.ndarray:
-    """(2, T) indices of a block's touched entries into the kernel's flat workspace of one
-    direction; entry t is W[gather[0, t]] + W[gather[1, t]].
-
-    Symmetric identity blocks: W = [A (N × C) | A^T (C × N) | 0], A = ∂X_β^T X over the C
-    channels, so p[r, c] = A[r-c0, c] (r in β) + A^T[r, c-c0] (c in β), a missing term
-    reading the zero at 2·N·C (both terms then run with unit steps along a packed row).
-    Any other block: W = [M1 | M2], each (k1, k2) row-major (the widest block's widths),
-    p[r, c] = M1[r, c] + M1[c, r] (symmetric) or M1[r, c] + M2[r, c].
-    """
-    r, c = block.rows[block.touch_idx], block.cols[block.touch_idx]
-    if block.symmetric and block.w1 is None:
-        width = n_slots * n_max
-        nk, beta = n_max * width, np.repeat(np.arange(n_slots), np.diff(block.touch_ptr))
-        c0 = beta * n_max
-        first = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
-        second = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
-    else:
-        first = r * k2 + c
-        second = c * k2 + r if block.symmetric else 3 * k1 * k2 + r * k2 + c
-    return np.stack([first, second]).astype(np.int64)
-
-
-@dataclass
-class GradientBlock:
-    """One l of a :class:`GradientPlan`: maps (None = identity), stored entries (rows, cols
-    of the (K1, K2) block, scale), entries touched per slot (CSR) and the block's first
-    entry."""
 
     w1: np.ndarray | None
     w2: np.ndarray | None
     symmetric: bool
-    rows: np.ndarray
-    cols: np.ndarray
+    keep: np.ndarray
     scale: np.ndarray
-    touch_ptr: np.ndarray
-    touch_idx: np.ndarray
-    col0: int
 
 
-@dataclass
-class GradientPlan:
-    """Blocks restricted to some species' channels; ``columns`` (F',) global packed column
-    of each restricted entry; ``n_slots`` species channels."""
+class Restricted(NamedTuple):
+    """:class:`RestrictedBlock` per l and the global packed column (F',) of every stored
+    entry, blocks concatenated, for one set of species."""
 
-    blocks: list[GradientBlock]
+    blocks: tuple[RestrictedBlock, ...]
     columns: np.ndarray
-    n_slots: int
-    n_radial: int
-    #: tables derived from the plan (kernel arrays, output layouts), by key
-    derived: dict = field(default_factory=dict)
-
-    @property
-    def n_entries(self) -> int:
-        """F', restricted entries over all l."""
-        return len(self.columns)
-
-    def touched(self, slot: int) -> np.ndarray:
-        """Restricted entries (ascending) that a neighbour in ``slot`` can change."""
-        return np.concatenate(
-            [b.col0 + b.touch_idx[b.touch_ptr[slot] : b.touch_ptr[slot + 1]] for b in self.blocks]
-        )
-
-    def kernel_arrays(self) -> dict[str, np.ndarray]:
-        """The blocks of every l packed for ``pair_gradients``: maps padded to the widest
-        block, entries concatenated (entry e of l is col0[l] + e), touched entries per
-        (l, slot) as CSR with their gather indices."""
-        if "kernel" not in self.derived:
-            self.derived["kernel"] = self._pack()
-        return self.derived["kernel"]
-
-    def _pack(self) -> dict[str, np.ndarray]:
-        blocks, L1 = self.blocks, len(self.blocks)
-        channels = self.n_slots * self.n_radial
-        k1 = np.array([channels if b.w1 is None else b.w1.shape[1] for b in blocks])
-        k2 = np.array([channels if b.w2 is None else b.w2.shape[1] for b in blocks])
-        maps = {}
-        for name, widths in (("w1", k1), ("w2", k2)):
-            w = np.zeros((L1, channels, int(widths.max())))
-            for l, b in enumerate(blocks):
-                m = getattr(b, name)
-                if m is not None:
-                    w[l, :, : m.shape[1]] = m
-            maps[name] = w
-        touch_ptr = np.zeros((L1, self.n_slots + 1), dtype=np.int64)
-        start = 0
-        for l, b in enumerate(blocks):
-            touch_ptr[l] = start + b.touch_ptr
-            start += len(b.touch_idx)
-        return dict(
-            k1=k1,
-            k2=k2,
-            **maps,
-            w1_id=np.array([b.w1 is None for b in blocks]),
-            w2_id=np.array([b.w2 is None for b in blocks]),
-            symmetric=np.array([b.symmetric for b in blocks]),
-            rows=np.concatenate([b.rows for b in blocks]),
-            cols=np.concatenate([b.cols for b in blocks]),
-            scale=np.concatenate([b.scale for b in blocks]),
-            col0=np.array([b.col0 for b in blocks] + [self.n_entries], dtype=np.int64),
-            touch_ptr=touch_ptr,
-            touch_idx=np.concatenate([b.col0 + b.touch_idx for b in blocks]),
-            touch_scale=np.concatenate([b.scale[b.touch_idx] for b in blocks]),
-            gather=np.concatenate(
-                [_gather(b, int(k1.max()), int(k2.max()), self.n_slots, self.n_radial)
-                 for b in blocks], axis=1),
-        )  # fmt: skip
 
 
-#: Marks a symmetric block's second map as the first one.
-_SAME = object()
+_T = TypeVar("_T")
 
 
-@dataclass
-class _SparsePlan:
-    """Per-l (W1 and W2 restricted to the present species' rows and reachable channels,
-    mask of the stored entries of the small block, their scale) and the global packed
-    column of every stored entry, for one set of present species."""
+def _cached(cache: dict, key: Hashable, maxsize: int, build: Callable[[], _T]) -> _T:
+    """``cache[key]``, built on a miss; the oldest entry goes when ``maxsize`` is reached.
 
-    blocks: list
-    cols: np.ndarray
+    Safe when threads share a calculator: a value may then be built twice (the same one),
+    and nothing is locked (calculators stay picklable).
+    """
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        if len(cache) >= maxsize:
+            try:
+                cache.pop(next(iter(cache)), None)
+            except (StopIteration, RuntimeError):  # emptied or resized by another thread
+                pass
+        cache[key] = value
+    return value
 
 
 def _restrict(w: np.ndarray | None, xcols: np.ndarray):

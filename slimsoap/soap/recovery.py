@@ -18,6 +18,14 @@ For each l the full spectrum is the Gram matrix P_l = X_l^T X_l (S·N × S·N) o
 
 Every l that a compression stores as a plain ν=2 block (2l+1 ≥ S·N) is copied through.
 
+Consistency (DESIGN §9, no silent wrong number): for the projected forms (``random``,
+``nu1mustar1``) G = W^T B = (X W)^T (X W) is symmetric whatever the environment, to
+rounding; features made with another seed, or by another compression of the same width,
+give an asymmetric G. The residual ‖G − G^T‖_F / (‖W‖_F ‖B‖_F) per environment and l is
+in the report, and :func:`recover` refuses features whose residual exceeds
+``CONSISTENCY_TOL`` (√eps of their dtype). ``random_sym`` stores rows of Q^T P Q, which
+are consistent with any Q: a wrong seed cannot be detected there (the residual is NaN).
+
 Tolerance (scale-aware): an eigenvalue λ of G counts when λ > rtol · λ_max(G) for that
 environment and l, with rtol = 100 · machine epsilon of the features' dtype by default
 (2.2e-14 for float64). G = (X W)^T (X W) squares the condition number of X W, which with
@@ -34,6 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 from ase import Atoms
 
+from slimsoap._arrays import dense
+from slimsoap._validation import check_finite, check_int, check_positive
 from slimsoap.features import Features
 from slimsoap.soap import compressions
 from slimsoap.soap.calculator import SOAP
@@ -50,12 +60,19 @@ class RankReport:
         n_neighbours: (n_env,) neighbours within the cutoff (-1 when frames were not given).
         exact: (n_env, L+1) recovery is exact: always for random maps (probability one) and
             for l stored uncompressed; for nu1mustar1 only where the rank condition is
-            verified.
+            verified; never for an environment that is not ``consistent``.
         compressed: (L+1,) whether l was stored compressed (2l+1 < S·N).
         condition: (n_env, L+1) λ_max / λ_min over the kept eigenvalues of G (1 for l stored
             uncompressed): the recovered P_l carries a relative rounding error of roughly
             eps · condition, so ≲1e-8 needs condition ≲ 1e8.
         rtol: the relative eigenvalue tolerance used (λ > rtol · λ_max per environment, l).
+        residual: (n_env, L+1) consistency residual ‖W^T B − B^T W‖_F / (‖W‖_F ‖B‖_F) of
+            the stored blocks (0 for l stored uncompressed or 1 × 1; NaN where the
+            compression cannot be checked, ``random_sym``): rounding gives ~1e-16 for
+            float64, features of another seed or compression ~0.1-1.
+        consistent: (n_env,) every residual of the environment is at most
+            ``tolerance`` (NaN counts as consistent: not checkable).
+        tolerance: the residual above which an environment is inconsistent.
     """
 
     rank: np.ndarray
@@ -65,6 +82,9 @@ class RankReport:
     compressed: np.ndarray
     condition: np.ndarray
     rtol: float
+    residual: np.ndarray
+    consistent: np.ndarray
+    tolerance: float
 
     def summary(self) -> str:
         """Human-readable table: per l, rank range, 2l+1 and environments not verified."""
@@ -78,6 +98,15 @@ class RankReport:
                 f"{l:>3}{self.max_rank[l]:>6}{r.min():>10}{r.max():>10}"
                 f"{int((~self.exact[:, l]).sum()):>11}{self.condition[:, l].max():>11.1e}"
             )
+        if np.all(np.isnan(self.residual[:, self.compressed])):
+            lines.append("consistency with the maps: not checkable for this compression")
+        else:
+            worst = float(np.nanmax(self.residual, initial=0.0))
+            bad = int((~self.consistent).sum())
+            lines.append(
+                f"consistency with the maps: largest residual {worst:.1e} (limit "
+                f"{self.tolerance:.1e}); {bad} environments inconsistent"
+            )
         return "\n".join(lines)
 
 
@@ -87,6 +116,11 @@ def nu2_calculator(soap: SOAP) -> SOAP:
     return SOAP(**{**params, "compression": "nu2"})
 
 
+#: Consistency residual above which features do not fit the calculator's maps, as a
+#: power of the machine epsilon of the features' dtype (√eps: 1.5e-8 for float64).
+CONSISTENCY_EXPONENT = 0.5
+
+
 def recover(
     features: Features | np.ndarray | sp.spmatrix,
     soap: SOAP,
@@ -94,41 +128,65 @@ def recover(
     rtol: float | None = None,
     return_report: bool = False,
     chunk: int = 4096,
+    check: bool = True,
 ) -> np.ndarray | tuple[np.ndarray, RankReport]:
     """Rebuild the full ν=2 spectrum, exactly as ``SOAP(compression="nu2")`` packs it.
 
     Args:
         features: (n_env, soap.n_features) values computed by ``soap`` (a Features, a dense
-            array or a sparse matrix). Must not be normalised (``normalize=False``).
+            array or a sparse matrix), finite. Must not be normalised (``normalize=False``).
         soap: the calculator that produced them, of a compression whose capabilities
             say ``recoverable`` (``random``, ``random_sym``, ``nu1mustar1`` with
             ``mustar_basis="element"``, ...); its seed defines the maps.
         frames: the structures, optional: gives the neighbour counts of the report and
             verifies nu1mustar1's rank condition where rank < 2l+1.
-        rtol: relative eigenvalue tolerance (default 100 · eps of the features' dtype).
+        rtol: relative eigenvalue tolerance, in (0, 1) (default 100 · eps of the features'
+            dtype).
         return_report: also return a :class:`RankReport`.
-        chunk: environments processed at once (bounds memory).
+        chunk: environments processed at once (bounds memory), >= 1.
+        check: refuse features that do not fit ``soap``'s maps (see the module docstring);
+            with False they are only marked in the report (``consistent``).
 
     Returns:
         (n_env, nu2 length) array, and the report when asked.
+
+    Raises:
+        ValueError: features of the wrong width, with NaN or inf, normalised, or (with
+            ``check``) inconsistent with the maps — another seed or another compression;
+            a bad ``rtol`` or ``chunk``.
     """
     x = features.values if isinstance(features, Features) else features
     _check_recoverable(soap, x)
+    check_finite("features", x.data if sp.issparse(x) else np.asarray(x))
+    chunk = check_int("chunk", chunk, 1)
+    eps = float(np.finfo(x.dtype).eps) if np.issubdtype(x.dtype, np.floating) else 2.0**-52
     if rtol is None:
-        rtol = 1e2 * float(np.finfo(x.dtype).eps)
+        rtol = 1e2 * eps
+    rtol = check_positive("rtol", rtol)
+    if rtol >= 1:
+        raise ValueError(f"rtol must be < 1 (a fraction of the largest eigenvalue), got {rtol}")
     n_env = x.shape[0]
     L = soap.l_max
     target = nu2_calculator(soap)
     out = np.empty((n_env, target.n_features))
     rank = np.zeros((n_env, L + 1), dtype=np.int64)
     cond = np.ones((n_env, L + 1))
+    residual = np.zeros((n_env, L + 1))
     for start in range(0, n_env, chunk):
         rows = slice(start, min(start + chunk, n_env))
-        xc = x[rows]
-        xc = xc.toarray() if sp.issparse(xc) else np.asarray(xc, dtype=np.float64)
-        out[rows], rank[rows], cond[rows] = _recover_dense(xc, soap, target, rtol)
+        xc = dense(x[rows], np.float64)
+        out[rows], rank[rows], cond[rows], residual[rows] = _recover_dense(xc, soap, target, rtol)
     n_neigh = _neighbour_counts(frames, soap, n_env)
-    report = _report(soap, rank, cond, n_neigh, rtol)
+    report = _report(soap, rank, cond, n_neigh, rtol, residual, eps**CONSISTENCY_EXPONENT)
+    if check and not report.consistent.all():
+        bad = np.flatnonzero(~report.consistent)
+        raise ValueError(
+            f"{len(bad)} of {n_env} environments (first: {bad[0]}) do not fit the maps of "
+            f"{soap.compression!r} (seed {getattr(soap, 'seed', None)}): consistency "
+            f"residual up to {np.nanmax(residual):.1e}, limit {report.tolerance:.1e}. The "
+            "features come from another seed or another compression; recover them with the "
+            "calculator that made them"
+        )
     return (out, report) if return_report else out
 
 
@@ -147,14 +205,18 @@ def _check_recoverable(soap, x):
             f"features have shape {x.shape}; {soap.compression!r} gives {soap.n_features} "
             "columns per environment"
         )
+    if x.shape[0] == 0:
+        raise ValueError("features hold no environments (0 rows): nothing to recover")
 
 
 def _recover_dense(x, soap, target, rtol):
-    """Recovered nu2 rows and ranks for a dense chunk x (n, n_features)."""
+    """Recovered nu2 rows, ranks, condition numbers and consistency residuals for a dense
+    chunk x (n, n_features)."""
     n, L = x.shape[0], soap.l_max
     out = np.empty((n, target.n_features))
     ranks = np.zeros((n, L + 1), dtype=np.int64)
     cond = np.ones((n, L + 1))
+    residual = np.zeros((n, L + 1))
     src, dst = soap._contraction, target._contraction
     for l, block in enumerate(soap.channels.blocks):
         stored = x[:, src.starts[l] : src.starts[l + 1]] / block.scale
@@ -165,11 +227,21 @@ def _recover_dense(x, soap, target, rtol):
             p = full + np.triu(full, 1).transpose(0, 2, 1)
             ranks[:, l] = np.linalg.matrix_rank(p, rtol=rtol, hermitian=True)
         else:
-            solve = _SOLVERS[soap.spec.recovery.stored]
-            p, ranks[:, l], cond[:, l] = solve(full, block.w2, rtol)
+            stored_as = soap.spec.recovery.stored
+            p, ranks[:, l], cond[:, l] = _SOLVERS[stored_as](full, block.w2, rtol)
+            residual[:, l] = _residual(full, block.w2) if stored_as == "projected" else np.nan
         tb = target.channels.blocks[l]
         out[:, dst.starts[l] : dst.starts[l + 1]] = p[:, tb.rows, tb.cols] * tb.scale
-    return out, ranks, cond
+    return out, ranks, cond, residual
+
+
+def _residual(b, w):
+    """‖W^T B − (W^T B)^T‖_F / (‖W‖_F ‖B‖_F) per environment of B (n, C, k): zero to
+    rounding when B = P W for a symmetric P (0 where B = 0)."""
+    g = np.matmul(w.T, b)
+    scale = np.linalg.norm(w) * np.linalg.norm(b, axis=(1, 2))
+    asym = np.linalg.norm(g - g.transpose(0, 2, 1), axis=(1, 2))
+    return np.where(scale > 0, asym / np.where(scale > 0, scale, 1.0), 0.0)
 
 
 def _pinv_factor(g, rtol):
@@ -223,7 +295,7 @@ def _neighbour_counts(frames, soap, n_env):
     return counts
 
 
-def _report(soap, rank, cond, n_neigh, rtol):
+def _report(soap, rank, cond, n_neigh, rtol, residual, tolerance):
     L = soap.l_max
     max_rank = 2 * np.arange(L + 1) + 1
     compressed = np.array([not (b.symmetric and b.w1 is None) for b in soap.channels.blocks])
@@ -236,4 +308,9 @@ def _report(soap, rank, cond, n_neigh, rtol):
         )
         bound = np.minimum(max_rank[None, :], np.where(n_neigh[:, None] >= 0, contrib, 10**9))
         exact = (rank == max_rank[None, :]) | (rank == bound) | ~compressed[None, :]
-    return RankReport(rank, max_rank, n_neigh, exact, compressed, cond, float(rtol))
+    consistent = ~np.any(residual > tolerance, axis=1)  # NaN (not checkable) passes
+    exact &= consistent[:, None]
+    return RankReport(
+        rank, max_rank, n_neigh, exact, compressed, cond, float(rtol), residual, consistent,
+        float(tolerance),
+    )  # fmt: skip

@@ -10,6 +10,10 @@
   process writes them to the store in frame order, keeping at most ``max_pending`` batches
   in flight. The store is therefore identical to the local one, value for value.
 
+Each batch is committed (rows, then sizes and a digest of the frames so far, in one
+metadata write); running the same call again after a crash, ``kill -9`` or Ctrl-C
+(:class:`FeaturizeInterrupted`) resumes after the committed frames (DESIGN §9).
+
 :func:`make_client` gives a client for ``"local-cluster"`` (a ``LocalCluster`` on this
 machine) or for the address of a running scheduler.
 """
@@ -17,28 +21,26 @@ machine) or for the address of a running scheduler.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
+import shutil
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
+from slimsoap._validation import check_bool, check_int
 from slimsoap.features import Features
 from slimsoap.io.registry import calculator_from_dict
 from slimsoap.io.store import FeatureStore
-
-
-def batches(frames: Iterable[Atoms], batch_size: int) -> Iterator[list[Atoms]]:
-    """Consecutive lists of ``batch_size`` frames (the last may be shorter)."""
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    it = iter(frames)
-    while batch := list(itertools.islice(it, int(batch_size))):
-        yield batch
+from slimsoap.systems.batching import fixed_size_batches
 
 
 def compute_batch(
@@ -77,6 +79,92 @@ def _remote_batch(payload: Payload, frames: list[Atoms], gradients: bool, sparse
     return compute_batch(_calculator_from_payload(payload), frames, gradients, sparse)
 
 
+class FeaturizeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`featurize`; the message says what was committed.
+
+    Attributes:
+        path: the store; ``n_rows`` and ``n_frames``: what it holds (committed batches).
+    """
+
+    def __init__(self, path: Path, n_rows: int, n_frames: int):
+        super().__init__(
+            f"interrupted: {n_rows} rows ({n_frames} frames) committed to {os.fspath(path)}; "
+            "run the same command again to resume"
+        )
+        self.path, self.n_rows, self.n_frames = path, n_rows, n_frames
+
+
+def frames_digest(frames: Iterable[Atoms], digest: str = "") -> str:
+    """SHA-256 (hex) chained over ``frames`` from ``digest``: what identifies the input a
+    store was made from (atomic numbers, positions, cell, pbc and ``info["energy"]``)."""
+    for atoms in frames:
+        h = hashlib.sha256(digest.encode())
+        for part in (atoms.numbers.astype(np.int64), atoms.positions, atoms.cell.array):
+            h.update(np.ascontiguousarray(part, dtype=part.dtype).tobytes())
+        h.update(np.asarray(atoms.pbc, dtype=bool).tobytes())
+        h.update(repr(float(atoms.info.get("energy", np.nan))).encode())
+        digest = h.hexdigest()
+    return digest
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C while a batch is written and committed; raise it afterwards (so zarr's
+    writes are never cut short). A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _open_for_resume(path: Path, calculator, settings: dict) -> FeatureStore:
+    """The existing store at ``path`` reopened for append, if this run may continue it."""
+    try:
+        store = FeatureStore.open(path, mode="a")
+    except (ValueError, FileNotFoundError):
+        raise FileExistsError(
+            f"{os.fspath(path)!r} exists and is not a slimsoap feature store of this version; "
+            "choose another path (overwrite=True replaces only a slimsoap store)"
+        ) from None
+    progress = store.progress or {}
+    stored = {k: progress.get(k) for k in settings}
+    if stored != settings:
+        diff = sorted(k for k in settings if stored[k] != settings[k])
+        given = ", ".join(f"{k}={stored[k]!r}, not {settings[k]!r}" for k in diff)
+        reason = f"it was written with other settings ({given})"
+    else:
+        try:
+            store.check_calculator(calculator)
+            return store
+        except ValueError as err:
+            reason = "it " + str(err).removeprefix(f"{os.fspath(path)!r} ")
+    raise FileExistsError(
+        f"cannot resume {os.fspath(path)!r}: {reason}; pass overwrite=True (--overwrite) to "
+        "replace it, or choose another path"
+    )
+
+
+def _skip_committed(frames: Iterator[Atoms], store: FeatureStore) -> str:
+    """Consume the frames ``store`` already holds, checking they are the same ones."""
+    n = store.n_frames
+    done = list(itertools.islice(frames, n))
+    digest = frames_digest(done)
+    if len(done) < n or digest != store.progress.get("digest"):
+        raise FileExistsError(
+            f"cannot resume {os.fspath(store.path)!r}: its {n} committed frames are not the "
+            "first frames of this input; pass overwrite=True (--overwrite) to replace it, or "
+            "choose another path"
+        )
+    return digest
+
+
 def featurize(
     frames: Iterable[Atoms],
     calculator,
@@ -92,18 +180,27 @@ def featurize(
 ) -> FeatureStore:
     """Descriptors of every atom of ``frames``, written batch by batch to a zarr store.
 
+    Each batch is committed (rows written, then the sizes and this run's progress record)
+    before the next is written. If ``store_path`` already holds a store written by this
+    function with the same calculator (``to_dict()`` and fitted arrays), ``batch_size``,
+    ``gradients`` and ``sparse``, and its committed frames are the first frames of
+    ``frames`` (checked by a digest), the run resumes after them: the store ends up equal,
+    array for array, to that of an uninterrupted run. A run that fails before committing
+    anything removes the store it created.
+
     Args:
         frames: any iterable of ``ase.Atoms`` (a list, or a reader streaming a file).
         calculator: a registered calculator (``slimsoap.SOAP``, ``slimsoap.ACSF``): its
             ``to_dict()`` and fitted arrays are stored with the values, and it is rebuilt
             from them on Dask workers.
-        store_path: directory of the new store (``*.zarr``).
-        batch_size: frames per batch (one Dask task each).
+        store_path: directory of the store (``*.zarr``).
+        batch_size: frames per batch (one Dask task each), >= 1.
         client: a ``dask.distributed.Client``; ``None`` computes in this process.
         gradients: also store position gradients (∂x/∂r, 1/Å).
         sparse: store CSR values built from the species present, and with ``gradients``
             species-block sparse gradient rows (SOAP only).
-        overwrite: replace an existing store.
+        overwrite: replace an existing slimsoap store (anything else is refused) instead of
+            resuming it.
         progress: show a tqdm progress bar (frames).
         max_pending: Dask only: batches in flight at once (default 2 per worker thread);
             bounds this process's memory to about that many batches.
@@ -111,38 +208,75 @@ def featurize(
 
     Returns:
         The store, open for reading (``.values()``, ``.dask_values()``, ``.read()``).
+
+    Raises:
+        FeaturizeInterrupted: on Ctrl-C, after the batch being written was committed.
+        FileExistsError: ``store_path`` holds something this run may neither resume nor
+            replace.
     """
     from tqdm.auto import tqdm
 
+    batch_size = check_int("batch_size", batch_size, 1)
+    if max_pending is not None:
+        max_pending = check_int("max_pending", max_pending, 1)
+    gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
+    overwrite = check_bool("overwrite", overwrite)
+    if chunk_rows is not None:
+        chunk_rows = check_int("chunk_rows", chunk_rows, 1)
+    settings = {"batch_size": batch_size, "gradients": gradients, "sparse": sparse}
+    path = Path(store_path)
     total = len(frames) if hasattr(frames, "__len__") else None
-    store = FeatureStore.create(
-        store_path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite
-    )
-    bar = tqdm(total=total, unit="frame", disable=not progress, desc="featurize")
+    stream = iter(frames)
+    was_empty_dir = path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    occupied = (path.exists() or path.is_symlink()) and not was_empty_dir
+    if occupied and not overwrite:
+        store, created = _open_for_resume(path, calculator, settings), False
+        digest = _skip_committed(stream, store)
+    else:
+        store = FeatureStore.create(
+            path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite
+        )
+        created, digest = True, frames_digest([])
+    done = store.n_frames
+    bar = tqdm(total=total, initial=done, unit="frame", disable=not progress, desc="featurize")
 
-    def write(result, n_frames):
+    def write(result, batch):
+        nonlocal digest
         features, numbers, energy = result
-        store.append(features, numbers, energy, n_frames=n_frames)
-        bar.update(n_frames)
+        digest = frames_digest(batch, digest)
+        with _deferred_interrupt():
+            store.append(
+                features, numbers, energy, n_frames=len(batch), calculator=calculator,
+                progress={**settings, "digest": digest},
+            )  # fmt: skip
+        bar.update(len(batch))
 
     try:
         if client is None:
-            for batch in batches(frames, batch_size):
-                write(compute_batch(calculator, batch, gradients, sparse), len(batch))
+            for batch in fixed_size_batches(stream, batch_size):
+                write(compute_batch(calculator, batch, gradients, sparse), batch)
         else:
             payload = _payload(calculator)
             if max_pending is None:
                 max_pending = 2 * max(sum(client.nthreads().values()), 1)
             pending: deque = deque()
-            for batch in batches(frames, batch_size):
+            for batch in fixed_size_batches(stream, batch_size):
                 future = client.submit(_remote_batch, payload, batch, gradients, sparse, pure=False)
-                pending.append((future, len(batch)))
+                pending.append((future, batch))
                 if len(pending) >= max_pending:
-                    future, n = pending.popleft()
-                    write(future.result(), n)
+                    future, batch = pending.popleft()
+                    write(future.result(), batch)
             while pending:
-                future, n = pending.popleft()
-                write(future.result(), n)
+                future, batch = pending.popleft()
+                write(future.result(), batch)
+    except KeyboardInterrupt:
+        raise FeaturizeInterrupted(store.path, store.n_rows, store.n_frames) from None
+    except BaseException:
+        if created and store.n_frames == 0:
+            shutil.rmtree(store.path)  # only what this run created, and nothing committed
+            if was_empty_dir:
+                store.path.mkdir()
+        raise
     finally:
         bar.close()
     return FeatureStore.open(store.path)

@@ -20,6 +20,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from slimsoap._validation import check_int
 from slimsoap.io.store import FeatureStore
 from slimsoap.study.featurize import featurize, make_client
 
@@ -82,6 +83,12 @@ class StudyConfig:
     cache: str | None = None
     progress: bool = True
 
+    def __post_init__(self):
+        for name in ("batch_size", "max_environments", "n_repeats"):
+            setattr(self, name, check_int(name, getattr(self, name), 1))
+        if self.train_sizes is not None:
+            self.train_sizes = tuple(check_int("train_sizes", t, 1) for t in self.train_sizes)
+
     @classmethod
     def quick(cls, **overrides) -> StudyConfig:
         """The ``--quick`` settings (``QUICK``), with ``overrides`` on top."""
@@ -93,8 +100,8 @@ def load_frames(config: StudyConfig) -> tuple[list[Atoms], str]:
     from slimsoap.data import generate, read_frames, read_qm9pack
 
     n = config.n if config.n is not None else DEFAULT_FRAMES.get(config.data)
-    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if n is not None:
+        n = check_int("n", n, 1)
     if config.data == "alloy":
         path = generate("alloy", n=n, seed=config.seed, cache=config.cache)
         return list(read_frames(path)), f"EMT alloys, generated (seed {config.seed}): {path}"

@@ -65,7 +65,7 @@ def test_pair_has_equal_three_body_correlations(colouring):
         np.testing.assert_allclose(pa, pb, rtol=0, atol=1e-12 * np.abs(pa).max())
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(REGISTRY.names()))
 @pytest.mark.parametrize("colouring", sorted(COLOURINGS))
 def test_every_bispectrum_separates_the_pair(colouring, name):
     a, b = _pair(colouring)

@@ -160,7 +160,7 @@ def test_sparse_gradients_equal_dense(compression, options, monkeypatch):
     s = sparse.strain_gradients
     np.testing.assert_allclose(s[:], dense.strain_gradients, rtol=0, atol=1e-12 * scale)
     # indexing, products and CSR agree with the dense array (read in chunks of 5 entries)
-    monkeypatch.setattr("slimsoap.soap.gradients.layout._GROUP_ENTRIES", 5)
+    monkeypatch.setattr("slimsoap.features._GROUP_ENTRIES", 5)
     pick = np.array([5, 0, len(g) - 1, 7])
     np.testing.assert_allclose(g[pick], dense.gradients[pick], rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(g[3], dense.gradients[3], rtol=0, atol=1e-12 * scale)

@@ -13,6 +13,8 @@ import slimsoap
 from slimsoap import ACSF, SOAP, MemoryLimitError
 from slimsoap.data.readers import read_frames
 from slimsoap.models import EnergyModel, SparseGP
+from slimsoap.study.featurize import featurize
+from slimsoap.study.run import StudyConfig
 
 NAN, INF = float("nan"), float("inf")
 CU = bulk("Cu", "fcc", a=3.6, cubic=True)
@@ -37,6 +39,11 @@ def cu(pos=None):
 
 def _random_soap():
     return soap(compression="random", seed=0)
+
+
+def _zeros(fill=0.0):
+    """(2, 15) features of the width of ``_random_soap()``, filled with ``fill``."""
+    return np.full((2, _random_soap().n_features), fill)
 
 
 CASES = [
@@ -198,6 +205,47 @@ CASES = [
      r"features have shape \(2, 7\); 'random' gives 15 columns"),
     ("recover lossy", lambda: slimsoap.recover(np.zeros((2, soap().n_features)), soap()),
      ValueError, r"needs a lossless compression"),
+    ("recover chunk 0", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=0), ValueError,
+     r"chunk must be >= 1, got 0"),
+    ("recover chunk -1", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=-1),
+     ValueError, r"chunk must be >= 1, got -1"),
+    ("recover chunk float", lambda: slimsoap.recover(_zeros(), _random_soap(), chunk=2.5),
+     ValueError, r"chunk must be an integer"),
+    ("recover rtol -1", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=-1), ValueError,
+     r"rtol must be > 0, got -1"),
+    ("recover rtol zero", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=0), ValueError,
+     r"rtol must be > 0, got 0"),
+    ("recover rtol nan", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=NAN),
+     ValueError, r"rtol must be > 0, got nan"),
+    ("recover rtol inf", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=INF),
+     ValueError, r"rtol must be > 0, got inf"),
+    ("recover rtol 1", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol=1.0), ValueError,
+     r"rtol must be < 1"),
+    ("recover rtol str", lambda: slimsoap.recover(_zeros(), _random_soap(), rtol="1e-9"),
+     TypeError, r"rtol must be a number"),
+    ("recover features nan", lambda: slimsoap.recover(_zeros(NAN), _random_soap()), ValueError,
+     r"features contains NaN or inf \(30 entries"),
+    ("recover features inf", lambda: slimsoap.recover(_zeros(INF), _random_soap()), ValueError,
+     r"features contains NaN or inf"),
+    ("recover features empty", lambda: slimsoap.recover(np.zeros((0, 15)), _random_soap()),
+     ValueError, r"no environments"),
+    # study and featurize settings
+    ("StudyConfig batch_size 0", lambda: StudyConfig(batch_size=0), ValueError,
+     r"batch_size must be >= 1, got 0"),
+    ("StudyConfig n_repeats float", lambda: StudyConfig(n_repeats=2.5), ValueError,
+     r"n_repeats must be an integer"),
+    ("StudyConfig max_environments None", lambda: StudyConfig(max_environments=None),
+     TypeError, r"max_environments must be an integer"),
+    ("StudyConfig train_sizes 0", lambda: StudyConfig(train_sizes=(5, 0)), ValueError,
+     r"train_sizes must be >= 1, got 0"),
+    ("featurize batch_size True", lambda: featurize([CU], soap(), "never.zarr", batch_size=True),
+     ValueError, r"batch_size must be an integer, got True"),
+    ("featurize max_pending 0", lambda: featurize([CU], soap(), "never.zarr", max_pending=0),
+     ValueError, r"max_pending must be >= 1"),
+    ("featurize chunk_rows -1", lambda: featurize([CU], soap(), "never.zarr", chunk_rows=-1),
+     ValueError, r"chunk_rows must be >= 1"),
+    ("featurize gradients 'no'", lambda: featurize([CU], soap(), "never.zarr", gradients="no"),
+     TypeError, r"gradients must be True or False"),
     # EnergyModel.fit
     ("EM X nan", lambda: EnergyModel().fit(np.full((4, 3), NAN), IDX, E2, CU4), ValueError,
      r"features contains NaN or inf"),
@@ -278,23 +326,3 @@ def test_nan_in_a_file_is_refused_by_the_calculator(data_files):
     frames = list(read_frames(data_files / "nan.xyz"))
     with pytest.raises(ValueError, match=r"frame 0: positions of atoms \[1\] are NaN or inf"):
         SOAP(["H"], 3.0, 2, 1).compute(frames)
-
-
-# Checks at the entry of the library's recovery (each refused with a specific message).
-PENDING = [
-    ("recover chunk 0", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), chunk=0), r"chunk"),
-    ("recover rtol -1", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), rtol=-1), r"rtol"),
-    ("recover rtol nan", lambda: slimsoap.recover(
-        np.zeros((2, _random_soap().n_features)), _random_soap(), rtol=NAN), r"rtol"),
-    ("recover features nan", lambda: slimsoap.recover(
-        np.full((2, _random_soap().n_features), NAN), _random_soap()), r"NaN"),
-]  # fmt: skip
-
-
-@pytest.mark.xfail(reason="validation belongs to files owned elsewhere this round", strict=True)
-@pytest.mark.parametrize("call, pattern", [c[1:] for c in PENDING], ids=[c[0] for c in PENDING])
-def test_pending_bad_input(call, pattern):
-    with pytest.raises(ValueError, match=pattern):
-        call()

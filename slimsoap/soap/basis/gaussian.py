@@ -88,7 +88,7 @@ def scaled_bessel_i(l_max: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 class GaussianBasis(RadialBasis):
     """GAP's ``EQUISPACED_GAUSS`` radial basis (interpolation by equispaced Gaussians).
 
-    Args: as :class:`~slimsoap.radial.RadialBasis`. The construction is in the module
+    Args: as :class:`~slimsoap.soap.basis.base.RadialBasis`. The construction is in the module
     docstring; ``centres`` (N,) are the r_a in Å, ``transform`` (N, N) is T = C⁻¹L, and
     ``orthonormal`` (N, N) is L⁻ᵀ (g_n = Σ_a φ_a orthonormal[a, n]).
     """

@@ -13,41 +13,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from slimsoap._registry import SpecRegistry
 from slimsoap._validation import check_int, species_to_numbers
 from slimsoap.soap.compressions import fitted, grouped, masked, mustar, paired, random, tensor
 from slimsoap.soap.compressions.maps import ChannelMap
 from slimsoap.soap.compressions.spec import CompressionSpec, Context
 
-_REGISTRY: dict[str, CompressionSpec] = {}
-
-
-def register(spec: CompressionSpec) -> CompressionSpec:
-    """Add ``spec`` to the vocabulary; refuses a name already registered."""
-    if not isinstance(spec, CompressionSpec):
-        raise TypeError(f"register() takes a CompressionSpec, got {type(spec).__name__}")
-    if spec.name in _REGISTRY:
-        raise ValueError(f"compression {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def unregister(name: str) -> None:
-    """Remove a compression from the vocabulary (e.g. one a test registered)."""
-    get(name)
-    del _REGISTRY[name]
-
-
-def get(name: str) -> CompressionSpec:
-    """The spec of compression ``name``; ValueError listing the valid names otherwise."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"unknown compression {name!r}; valid: {sorted(_REGISTRY)}")
-    return _REGISTRY[name]
-
-
-def names(**flags: bool) -> list[str]:
-    """Registered names, in registration order; ``names(recoverable=True)`` keeps those
-    whose spec has every given flag value."""
-    return [n for n, s in _REGISTRY.items() if all(getattr(s, k) == v for k, v in flags.items())]
+#: The vocabulary: every SOAP compression, by name.
+_REGISTRY: SpecRegistry[CompressionSpec] = SpecRegistry("compression", CompressionSpec, True)
+register, unregister, get, names = (
+    _REGISTRY.register,
+    _REGISTRY.unregister,
+    _REGISTRY.get,
+    _REGISTRY.names,
+)
 
 
 def build_channels(
