@@ -25,6 +25,7 @@ from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Co
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
+from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
 
@@ -47,6 +48,10 @@ class SOAP(CalculatorBase):
         radial_basis: name of the radial basis (``"gto"``, or any registered basis).
         cutoff_width: width of the cosine cutoff transition (Å, 0 = hard cutoff, < r_cut).
         center_weight: weight of the centre atom's own Gaussian (0 removes it).
+        weighting: radial scaling of the neighbour weights, a dict as DScribe's
+            ``weighting`` (``{"function": "poly" | "pow" | "exp", "r0", "c", "d", "m",
+            "w0"}``) or featomic's Willatt2018 (``{"function": "willatt2018", "rate",
+            "scale", "exponent"}``); see :mod:`slimsoap.soap.weighting`. None: no scaling.
         compression: a name of the compression vocabulary (DESIGN §4, the registry
             :mod:`slimsoap.soap.compressions`), default ``"nu2"``.
         normalize: divide each descriptor by its norm (gradients projected accordingly).
@@ -76,6 +81,7 @@ class SOAP(CalculatorBase):
         normalize: bool = False,
         dtype: type = np.float64,
         projection: str = "exact",
+        weighting: dict | None = None,
         **options,
     ):
         self.species_z = species_to_numbers(species)
@@ -92,6 +98,7 @@ class SOAP(CalculatorBase):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         if projection not in ("exact", "sum"):
             raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
+        self._weighting = None if weighting is None else RadialWeighting.parse(weighting)
         self.dtype = np.dtype(dtype)
         self.normalize = check_bool("normalize", normalize)
         self.projection = projection
@@ -103,6 +110,11 @@ class SOAP(CalculatorBase):
         self.compression_options: CompressionOptions = self.spec.parse(options)
         self._fitted: dict[str, np.ndarray] = {}
         self._build()
+
+    @property
+    def weighting(self) -> dict | None:
+        """The radial scaling as given to the constructor (validated), or None."""
+        return None if self._weighting is None else self._weighting.as_dict()
 
     @property
     def options(self) -> dict:
@@ -215,11 +227,11 @@ class SOAP(CalculatorBase):
             slot_species, species = np.unique(species, return_inverse=True)
             species = species.ravel()
         rest = (self.cutoff_width, self.center_weight, gradients, neighbours)
-        exp = expand(species, len(slot_species), self.basis, *rest)
+        exp = expand(species, len(slot_species), self.basis, *rest, self._weighting)
         exp.slot_species = slot_species
         if self.extra_basis is None:
             return exp
-        ext = expand(species, len(slot_species), self.extra_basis, *rest)
+        ext = expand(species, len(slot_species), self.extra_basis, *rest, self._weighting)
         c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
         radial_terms = None
         if gradients:
