@@ -25,6 +25,7 @@ from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Co
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
+from slimsoap.soap.selection import average_rows, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
@@ -246,6 +247,8 @@ class SOAP(CalculatorBase):
         gradients: bool = False,
         sparse: bool = False,
         strain: bool = True,
+        centers: Sequence[Sequence[int]] | Sequence[int] | None = None,
+        average: str = "off",
     ) -> Features:
         """Descriptors of every atom of ``frames`` (rows in order), optionally with gradients.
 
@@ -261,6 +264,16 @@ class SOAP(CalculatorBase):
         only the columns a neighbour of that atom's species can change (all the frame's
         species for the centre's own entry) — the same numbers as the dense arrays, about
         2/S of the memory for maps that keep species apart. Not with ``normalize``.
+
+        ``centers``: one list of atom indices per frame (or one list for a single frame):
+        only those atoms' rows, in the given order (repeats allowed), with their gradients;
+        ``frame_index`` gives each row's frame and ``gradient_pairs[:, 0]`` the new rows
+        (the whole frame's densities are still expanded: each centre sees all its
+        neighbours). ``average``: ``"off"``; ``"outer"``, one row per frame, the mean of
+        its (selected) atoms' descriptors, gradients the mean of theirs; ``"inner"``, one
+        row per frame, the contraction of the mean of the atoms' density coefficients
+        (DScribe's definitions), gradients by the product rule over the mean coefficients.
+        Averages are dense-gradient only, and not with ``normalize``.
         """
         self._check_ready()
         gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
@@ -270,10 +283,35 @@ class SOAP(CalculatorBase):
                 "normalize=True spreads every gradient over all features (the projection "
                 "mixes them), so sparse gradients would be dense: use sparse=False"
             )
+        if average not in ("off", "inner", "outer"):
+            raise ValueError(f"average must be 'off', 'inner' or 'outer', got {average!r}")
+        if average != "off" and self.normalize:
+            raise ValueError(
+                f"average={average!r} with normalize=True is ambiguous (normalise the atoms' "
+                "rows or their average?): compute with normalize=False and normalise after"
+            )
+        if average != "off" and sparse and (gradients or average == "inner"):
+            raise ValueError(f"average={average!r} gives one dense row per frame: use sparse=False")
         frames = as_frames(frames)
-        frame_index = np.concatenate(
+        chosen = None if centers is None else parse_centers(centers, [len(a) for a in frames])
+        if average == "inner":
+            return self._inner_average(frames, chosen, gradients, strain)
+        result = self._compute_rows(frames, gradients, sparse, strain)
+        if chosen is not None:
+            result = select_rows(result, _rows_of(result, chosen))
+        return average_rows(result) if average == "outer" else result
+
+    def _frame_index(self, frames: list[Atoms]) -> np.ndarray:
+        """(n_atoms,) frame of each atom of ``frames``."""
+        return np.concatenate(
             [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
         )
+
+    def _compute_rows(
+        self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool
+    ) -> Features:
+        """:meth:`compute` of every atom of validated ``frames`` (no selection, no average)."""
+        frame_index = self._frame_index(frames)
         if gradients:
             return compute_gradients(self, frames, frame_index, sparse, strain)
         if sparse:
@@ -296,6 +334,29 @@ class SOAP(CalculatorBase):
                 unit_rows(x, out=x)
             offset += n
         return Features(values=values, frame_index=frame_index)
+
+    def _inner_average(
+        self, frames: list[Atoms], chosen: list[np.ndarray] | None, gradients: bool, strain: bool
+    ) -> Features:
+        """``average="inner"``: per frame, the contraction of the mean coefficients c̄ of
+        the chosen atoms (all without ``chosen``).
+
+        The contraction is bilinear, p(c̄) = B(c̄, c̄), so ∂p/∂r_j = (1/k) Σ_i [B(∂c_i/∂r_j,
+        c̄) + B(c̄, ∂c_i/∂r_j)]: the per-atom gradients with every atom's coefficients
+        replaced by c̄, averaged over the chosen atoms.
+        """
+        if chosen is None:
+            chosen = [np.arange(len(atoms)) for atoms in frames]
+        if gradients:
+            per_atom = compute_gradients(
+                self, frames, self._frame_index(frames), False, strain, mean_of=chosen
+            )
+            return average_rows(select_rows(per_atom, _rows_of(per_atom, chosen)))
+        values = np.empty((len(frames), self.n_features), dtype=self.dtype)
+        for f, atoms in enumerate(frames):
+            c = self.expand(atoms, f).coefficients[chosen[f]]
+            self._contraction.values(c.mean(axis=0, keepdims=True), self.dtype, values[f : f + 1])
+        return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
     def _compute_sparse(self, frames: list[Atoms]):
         """CSR values; small frames are contracted together, per set of species present."""
@@ -348,3 +409,9 @@ class SOAP(CalculatorBase):
         except ValueError:
             self._fitted = previous
             raise
+
+
+def _rows_of(features: Features, chosen: list[np.ndarray]) -> np.ndarray:
+    """Global rows of the chosen atoms of each frame, frame by frame in the given order."""
+    offsets = features.frame_offsets
+    return np.concatenate([offsets[f] + c for f, c in enumerate(chosen)])

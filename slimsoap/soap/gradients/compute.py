@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 
 def compute_gradients(
-    soap: SOAP, frames: list[Atoms], frame_index: np.ndarray, sparse: bool, strain: bool
+    soap: SOAP,
+    frames: list[Atoms],
+    frame_index: np.ndarray,
+    sparse: bool,
+    strain: bool,
+    mean_of: list[np.ndarray] | None = None,
 ) -> Features:
     """Values, pair gradients and (with ``strain``) strain gradients of every atom.
 
@@ -43,6 +48,9 @@ def compute_gradients(
         sparse: CSR values and :class:`~slimsoap.features.SparseGradients` over the
             species present in each frame, else dense arrays.
         strain: also the strain gradients (n_atoms, 3, 3, n_features).
+        mean_of: per frame, atom indices whose mean coefficients c̄ replace every atom's
+            coefficients (the pair derivatives stay each atom's own): rows become p(c̄)
+            and B(∂c_i, c̄) + B(c̄, ∂c_i), the terms of ``average="inner"``. Dense only.
 
     Returns:
         :class:`~slimsoap.features.Features` as :meth:`SOAP.compute` documents.
@@ -70,6 +78,8 @@ def compute_gradients(
         out = data[bounds[f] : bounds[f + 1]]
         sout = sdata[sbounds[f] : sbounds[f + 1]]
         exp = soap._expand_pairs(slot_of_atom[f], neighbours[f], True, sparse)
+        if mean_of is not None:
+            exp.coefficients[:] = exp.coefficients[mean_of[f]].mean(axis=0)
         xr = _frame_gradients(contraction, exp, plan, lay, out, sout)
         pairs.append(lay.keys + offset)
         if sparse:
