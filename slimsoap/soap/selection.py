@@ -24,13 +24,9 @@ def parse_centers(centers, n_atoms: Sequence[int]) -> list[np.ndarray]:
     Returns:
         per frame, (k_f,) int64 indices in the given order (k_f ≥ 1).
     """
-    if isinstance(centers, np.ndarray) and centers.ndim == 1 and len(n_atoms) == 1:
-        centers = [centers]
     if not isinstance(centers, (list, tuple, np.ndarray)) or len(centers) == 0:
-        raise ValueError(
-            f"centers must be a list of atom indices per frame, got {type(centers).__name__}"
-        )
-    if len(n_atoms) == 1 and all(_is_index(i) for i in centers):
+        raise ValueError(f"centers must be a list of atom indices per frame, got {centers!r}")
+    if len(n_atoms) == 1 and not any(isinstance(c, (list, tuple, np.ndarray)) for c in centers):
         centers = [centers]
     if len(centers) != len(n_atoms):
         raise ValueError(
