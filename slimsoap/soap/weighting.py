@@ -6,8 +6,8 @@ g(r), a function of its distance r (Å) from the centre:
 - ``"poly"`` (Caro 2019): g = c (1 + 2 (r/r0)³ − 3 (r/r0)²)^m for r ≤ r0, 0 beyond;
 - ``"pow"`` (Willatt 2018 in DScribe's form): g = c / (d + (r/r0)^m);
 - ``"exp"``: g = c / (d + exp(−r/r0));
-- ``"willatt2018"`` (featomic's ``radial_scaling`` ``Willatt2018``): g = rate / (rate +
-  (r/scale)^exponent) for rate > 0, g = 1 / (r/scale)^exponent for rate = 0.
+- ``"willatt2018"`` (featomic's density ``scaling`` ``Willatt2018``): g = rate / (rate +
+  (r/scale)^exponent), rate > 0 (DScribe's ``pow`` with c = d = rate, r0 = scale).
 
 The centre's own Gaussian gets DScribe's ``w0`` when given, else g(0) times
 ``center_weight`` (DScribe's convention: its centre is the neighbour at r = 0); with
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Parameters each function needs (all ≥ 0, r0 and scale > 0), as DScribe/featomic name them.
+#: Parameters each function needs (all ≥ 0, r0, scale, rate > 0), as DScribe/featomic name them.
 _PARAMETERS = {
     "poly": ("r0", "c", "m"),
     "pow": ("r0", "c", "d", "m"),
     "exp": ("r0", "c", "d"),
     "willatt2018": ("rate", "scale", "exponent"),
 }
-_STRICTLY_POSITIVE = ("r0", "scale")
+_STRICTLY_POSITIVE = ("r0", "scale", "rate")
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,6 @@ class RadialWeighting:
             else:
                 c = d = p["rate"]
                 r0, m = p["scale"], p["exponent"]
-                if c == 0:
-                    c = 1.0
             x = r / r0
             den = d + x**m
             return c / den, -c * m * x ** (m - 1) / (r0 * den**2)

@@ -12,10 +12,11 @@ import pytest
 from ase.build import bulk, molecule
 from helpers import assert_position_gradients, assert_strain_gradients
 from scipy.spatial.transform import Rotation
+from structures import random_alloy
 
 from slimsoap import SOAP
 from slimsoap.io import calculator_from_dict
-from slimsoap.io.translate import dscribe_columns
+from slimsoap.io.translate import dscribe_columns, featomic_columns, soap_to_featomic
 from slimsoap.soap.weighting import RadialWeighting
 
 dscribe = pytest.importorskip("dscribe.descriptors")
@@ -68,6 +69,32 @@ def test_periodic_cell_matches_dscribe():
     np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-9 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("rate", [0.5, 2.0])
+def test_willatt2018_matches_featomic(rate):
+    """featomic's SoapPowerSpectrum with density scaling Willatt2018 (the radial basis
+    tabulated from slimsoap's by soap_to_featomic; factors of featomic_columns)."""
+    featomic = pytest.importorskip("featomic")
+    frames = [molecule("CH3CH2OH"), random_alloy(["Cu", "Ag"], repeat=1, seed=2)]
+    scaling = {"rate": rate, "scale": 1.3, "exponent": 3.0}
+    soap = SOAP(
+        ["H", "C", "O", "Cu", "Ag"], r_cut=3.5, n_max=4, l_max=3, sigma=0.4, cutoff_width=0.7,
+        center_weight=0.6, weighting={"function": "willatt2018", **scaling},
+    )  # fmt: skip
+    hypers = soap_to_featomic(soap)
+    hypers["density"]["scaling"] = {"type": "Willatt2018", **scaling}
+    tm = featomic.SoapPowerSpectrum(**hypers).compute(frames)
+    x = soap.compute(frames).values
+    offsets = np.cumsum([0] + [len(a) for a in frames])
+    assert len(tm.keys) > 0
+    for key, block in tm.items():
+        _, a, b = (int(v) for v in key.values)
+        cols, scale = featomic_columns(soap, (a, b), block.properties.values)
+        rows = offsets[block.samples.values[:, 0]] + block.samples.values[:, 1]
+        np.testing.assert_allclose(
+            x[rows][:, cols] * scale, block.values, atol=1e-9 * np.abs(block.values).max()
+        )
+
+
 def test_willatt2018_is_dscribe_pow_with_c_equal_d():
     """featomic's Willatt2018 g = rate / (rate + (r/scale)^exponent) is DScribe's pow with
     c = d = rate, r0 = scale, m = exponent (both leave the centre at weight 1)."""
@@ -99,8 +126,8 @@ def test_willatt2018_is_dscribe_pow_with_c_equal_d():
             1 / (0.5 + np.exp(-0.5)),
             np.exp(-0.5) / (2 * (0.5 + np.exp(-0.5)) ** 2),
         ),
-        # willatt2018 with rate 0: (r/scale)^−2 = 2^−2, derivative −2 · 2^−2 / r
-        (dict(function="willatt2018", rate=0.0, scale=0.5, exponent=2.0), 0.25, -0.5),
+        # willatt2018: 1 / (1 + 2²) and −1·2·2 / (0.5 · 5²)
+        (dict(function="willatt2018", rate=1.0, scale=0.5, exponent=2.0), 0.2, -0.32),
     ],
 )
 def test_weight_functions_by_hand(weighting, g, dg):
@@ -155,6 +182,7 @@ def test_saved_and_reloaded(cluster, weighting):
         ({"function": "pow", "r0": 1.0, "c": 1.0, "m": 2.0}, r"missing \['d'\]"),
         ({"function": "poly", "r0": 1.0, "c": 1.0, "m": 2.0, "d": 1.0}, r"unknown \['d'\]"),
         ({"function": "poly", "r0": 0.0, "c": 1.0, "m": 2.0}, "r0 must be > 0"),
+        ({"function": "willatt2018", "rate": 0, "scale": 1, "exponent": 2}, "rate must be > 0"),
         ({"function": "poly", "r0": 1.0, "c": -1.0, "m": 2.0}, "finite and ≥ 0"),
         ({"function": "poly", "r0": 1.0, "c": "1", "m": 2.0}, "must be a number"),
         ({"function": "pow", "r0": 1.0, "c": 1.0, "d": 0.0, "m": 2.0}, "infinite at r = 0"),
