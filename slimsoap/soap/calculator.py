@@ -25,7 +25,7 @@ from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Co
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
-from slimsoap.soap.selection import average_rows, parse_centers, select_rows
+from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
@@ -65,7 +65,9 @@ class SOAP(CalculatorBase):
             (species_groups), ``n_channels``/``coupling``/``sym_mix``/``mix``
             (tensor_reduced), ``n_components`` (optimal_radial), ``mustar_basis``
             (nu1mustar1: ``"separate"`` second basis with 2L+1 functions, or ``"element"``
-            the first 2l+1 functions of the element basis, needs N ≥ 2L+1).
+            the first 2l+1 functions of the element basis, needs N ≥ 2L+1),
+            ``species_weighting`` (nu1mu1, mu2: DScribe's ``{element: weight}``, each
+            species' coefficients scaled before the densities are formed).
     """
 
     def __init__(
@@ -273,7 +275,7 @@ class SOAP(CalculatorBase):
         its (selected) atoms' descriptors, gradients the mean of theirs; ``"inner"``, one
         row per frame, the contraction of the mean of the atoms' density coefficients
         (DScribe's definitions), gradients by the product rule over the mean coefficients.
-        Averages are dense-gradient only, and not with ``normalize``.
+        Averages are dense-gradient only; ``normalize`` normalises the averaged row.
         """
         self._check_ready()
         gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
@@ -285,21 +287,21 @@ class SOAP(CalculatorBase):
             )
         if average not in ("off", "inner", "outer"):
             raise ValueError(f"average must be 'off', 'inner' or 'outer', got {average!r}")
-        if average != "off" and self.normalize:
-            raise ValueError(
-                f"average={average!r} with normalize=True is ambiguous (normalise the atoms' "
-                "rows or their average?): compute with normalize=False and normalise after"
-            )
         if average != "off" and sparse and (gradients or average == "inner"):
             raise ValueError(f"average={average!r} gives one dense row per frame: use sparse=False")
         frames = as_frames(frames)
         chosen = None if centers is None else parse_centers(centers, [len(a) for a in frames])
         if average == "inner":
-            return self._inner_average(frames, chosen, gradients, strain)
-        result = self._compute_rows(frames, gradients, sparse, strain)
-        if chosen is not None:
-            result = select_rows(result, _rows_of(result, chosen))
-        return average_rows(result) if average == "outer" else result
+            result = self._inner_average(frames, chosen, gradients, strain)
+        else:
+            normalize_rows = self.normalize and average == "off"
+            result = self._compute_rows(frames, gradients, sparse, strain, normalize_rows)
+            if chosen is not None:
+                result = select_rows(result, _rows_of(result, chosen))
+            if average == "off":
+                return result
+            result = average_rows(result)
+        return normalized(result) if self.normalize else result
 
     def _frame_index(self, frames: list[Atoms]) -> np.ndarray:
         """(n_atoms,) frame of each atom of ``frames``."""
@@ -308,14 +310,15 @@ class SOAP(CalculatorBase):
         )
 
     def _compute_rows(
-        self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool
+        self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool, normalize: bool
     ) -> Features:
-        """:meth:`compute` of every atom of validated ``frames`` (no selection, no average)."""
+        """:meth:`compute` of every atom of validated ``frames`` (no selection, no average),
+        rows normalised with ``normalize``."""
         frame_index = self._frame_index(frames)
         if gradients:
-            return compute_gradients(self, frames, frame_index, sparse, strain)
+            return compute_gradients(self, frames, frame_index, sparse, strain, None, normalize)
         if sparse:
-            return Features(values=self._compute_sparse(frames), frame_index=frame_index)
+            return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         offset = 0
         for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
@@ -330,7 +333,7 @@ class SOAP(CalculatorBase):
                 exp = self._expand_pairs(species, nl, False, False)
             n = len(exp.coefficients)
             x = self._contraction.values(exp.coefficients, self.dtype, values[offset : offset + n])
-            if self.normalize:
+            if normalize:
                 unit_rows(x, out=x)
             offset += n
         return Features(values=values, frame_index=frame_index)
@@ -349,7 +352,7 @@ class SOAP(CalculatorBase):
             chosen = [np.arange(len(atoms)) for atoms in frames]
         if gradients:
             per_atom = compute_gradients(
-                self, frames, self._frame_index(frames), False, strain, mean_of=chosen
+                self, frames, self._frame_index(frames), False, strain, chosen, False
             )
             return average_rows(select_rows(per_atom, _rows_of(per_atom, chosen)))
         values = np.empty((len(frames), self.n_features), dtype=self.dtype)
@@ -358,8 +361,9 @@ class SOAP(CalculatorBase):
             self._contraction.values(c.mean(axis=0, keepdims=True), self.dtype, values[f : f + 1])
         return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
-    def _compute_sparse(self, frames: list[Atoms]):
-        """CSR values; small frames are contracted together, per set of species present."""
+    def _compute_sparse(self, frames: list[Atoms], normalize: bool):
+        """CSR values (rows normalised with ``normalize``); small frames are contracted
+        together, per set of species present."""
         import scipy.sparse as sp
 
         values = []
@@ -367,7 +371,7 @@ class SOAP(CalculatorBase):
             expansions = [self.expand(frames[f], f, compact=True) for f in range(f0, f1)]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)
-            values.append(unit_rows(x)[0] if self.normalize else x)
+            values.append(unit_rows(x)[0] if normalize else x)
         return sp.vstack(values, format="csr")
 
     # --- data-driven maps ----------------------------------------------------------------

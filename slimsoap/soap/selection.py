@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from slimsoap._linalg import project_rows, unit_rows
 from slimsoap.features import Features, SparseGradients
 
 
@@ -124,3 +125,17 @@ def average_rows(features: Features) -> Features:
             (mean @ s.reshape(len(fi), -1)).reshape(n_frames, *s.shape[1:]), dtype=s.dtype
         )
     return out
+
+
+def normalized(features: Features) -> Features:
+    """``features`` with every row divided by its norm, dense gradients projected
+    (d x̂ = (1 − x̂x̂ᵀ) dx / |x|); in place, returned for chaining."""
+    if sp.issparse(features.values):
+        features.values = unit_rows(features.values)[0]
+        return features
+    _, norms = unit_rows(features.values, out=features.values)
+    if features.gradients is not None:
+        project_rows(features.gradients, features.values, norms, features.gradient_pairs[:, 0])
+    if features.strain_gradients is not None:
+        project_rows(features.strain_gradients, features.values, norms)
+    return features

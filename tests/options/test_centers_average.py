@@ -144,7 +144,14 @@ def test_bad_options_refused(cluster, kwargs, message):
         soap.compute(cluster, **kwargs)
 
 
-def test_average_with_normalize_refused(cluster):
-    soap = SOAP(["H", "C", "N", "O"], 3.5, 2, 2, normalize=True)
-    with pytest.raises(ValueError, match="normalize=False"):
-        soap.compute(cluster, average="outer")
+@pytest.mark.parametrize("average", ["outer", "inner"])
+def test_normalize_normalises_the_average(cluster, periodic, average):
+    species = ["H", "C", "N", "O", "Cu", "Ag", "Au"]
+    plain = SOAP(species, 3.5, 3, 3).compute([cluster, periodic], average=average).values
+    unit = SOAP(species, 3.5, 3, 3, normalize=True).compute([cluster, periodic], average=average)
+    by_hand = plain / np.linalg.norm(plain, axis=1, keepdims=True)
+    np.testing.assert_allclose(unit.values, by_hand, rtol=1e-13, atol=1e-15)
+    soap = SOAP(["H", "C", "N", "O"], 3.5, 3, 3, compression="nu1mu1", normalize=True)
+    assert_position_gradients(soap, cluster, centers=[6, 0, 3], average=average)
+    soap = SOAP(["Cu", "Ag", "Au"], 4.0, 3, 3, normalize=True)
+    assert_strain_gradients(soap, periodic, average=average)

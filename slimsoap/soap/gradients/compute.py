@@ -38,6 +38,7 @@ def compute_gradients(
     sparse: bool,
     strain: bool,
     mean_of: list[np.ndarray] | None = None,
+    normalize: bool | None = None,
 ) -> Features:
     """Values, pair gradients and (with ``strain``) strain gradients of every atom.
 
@@ -51,11 +52,14 @@ def compute_gradients(
         mean_of: per frame, atom indices whose mean coefficients c̄ replace every atom's
             coefficients (the pair derivatives stay each atom's own): rows become p(c̄)
             and B(∂c_i, c̄) + B(c̄, ∂c_i), the terms of ``average="inner"``. Dense only.
+        normalize: project the rows onto the unit sphere; None: ``soap.normalize`` (False
+            for averages, which normalise the averaged row instead).
 
     Returns:
         :class:`~slimsoap.features.Features` as :meth:`SOAP.compute` documents.
     """
     n_total, F = len(frame_index), soap.n_features
+    normalize = soap.normalize if normalize is None else normalize
     contraction = soap._contraction
     neighbours = [neighbour_list(atoms, soap.r_cut, f) for f, atoms in enumerate(frames)]
     setups, slot_of_atom = [], []
@@ -95,7 +99,7 @@ def compute_gradients(
         else:
             x = values[offset : offset + len(atoms)]
             x[:, plan.columns] = xr
-            if soap.normalize:
+            if normalize:
                 _, norms = unit_rows(x, out=x)
                 project_rows(out.reshape(-1, 3, F), x, norms, lay.keys[:, 0])
                 if strain:
