@@ -105,10 +105,10 @@ class RadialWeighting:
         if self.function == "poly":
             x = np.minimum(r / p["r0"], 1.0)
             base = np.maximum(1.0 + 2.0 * x**3 - 3.0 * x**2, 0.0)
-            g = p["c"] * base ** p["m"]
-            # d base/dr = 6 x (x − 1) / r0; base^(m−1) only where base > 0 (r < r0)
+            # zero from r0 on (also for m = 0); d base/dr = 6 x (x − 1) / r0
             inside = base > 0
             safe = np.where(inside, base, 1.0)
+            g = np.where(inside, p["c"] * safe ** p["m"], 0.0)
             dg = np.where(
                 inside, p["c"] * p["m"] * safe ** (p["m"] - 1) * 6.0 * x * (x - 1.0) / p["r0"], 0
             )
@@ -132,7 +132,8 @@ class RadialWeighting:
             return self.w0
         if self.function == "willatt2018":
             return center_weight
-        return center_weight * float(self(np.zeros(1))[0][0])
+        with np.errstate(divide="ignore", invalid="ignore"):  # dg/dr at 0 is not used
+            return center_weight * float(self(np.zeros(1))[0][0])
 
 
 def _number(name: str, value) -> float:

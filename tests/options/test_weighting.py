@@ -135,6 +135,14 @@ def test_weight_functions_by_hand(weighting, g, dg):
     np.testing.assert_allclose([value[0], derivative[0]], [g, dg], rtol=1e-12)
 
 
+@pytest.mark.parametrize("m", [0.0, 2.0])
+def test_poly_is_zero_from_r0_on(m):
+    g, dg = RadialWeighting.parse(dict(function="poly", r0=2.0, c=3.0, m=m))(
+        np.array([1.0, 2.0, 2.5])
+    )
+    assert g[0] > 0 and np.all(g[1:] == 0) and np.all(dg[1:] == 0)
+
+
 @pytest.mark.parametrize("compression", ["nu2", "nu1mu1", "mu2", "nu1mustar1"])
 @pytest.mark.parametrize("weighting", WEIGHTINGS[:4], ids=lambda w: w["function"])
 def test_position_gradients_by_finite_differences(cluster, compression, weighting):
