@@ -25,6 +25,8 @@ from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Co
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
+from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
+from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
 
@@ -47,6 +49,10 @@ class SOAP(CalculatorBase):
         radial_basis: name of the radial basis (``"gto"``, or any registered basis).
         cutoff_width: width of the cosine cutoff transition (Å, 0 = hard cutoff, < r_cut).
         center_weight: weight of the centre atom's own Gaussian (0 removes it).
+        weighting: radial scaling of the neighbour weights, a dict as DScribe's
+            ``weighting`` (``{"function": "poly" | "pow" | "exp", "r0", "c", "d", "m",
+            "w0"}``) or featomic's Willatt2018 (``{"function": "willatt2018", "rate",
+            "scale", "exponent"}``); see :mod:`slimsoap.soap.weighting`. None: no scaling.
         compression: a name of the compression vocabulary (DESIGN §4, the registry
             :mod:`slimsoap.soap.compressions`), default ``"nu2"``.
         normalize: divide each descriptor by its norm (gradients projected accordingly).
@@ -59,7 +65,9 @@ class SOAP(CalculatorBase):
             (species_groups), ``n_channels``/``coupling``/``sym_mix``/``mix``
             (tensor_reduced), ``n_components`` (optimal_radial), ``mustar_basis``
             (nu1mustar1: ``"separate"`` second basis with 2L+1 functions, or ``"element"``
-            the first 2l+1 functions of the element basis, needs N ≥ 2L+1).
+            the first 2l+1 functions of the element basis, needs N ≥ 2L+1),
+            ``species_weighting`` (nu1mu1, mu2: DScribe's ``{element: weight}``, each
+            species' coefficients scaled before the densities are formed).
     """
 
     def __init__(
@@ -76,6 +84,7 @@ class SOAP(CalculatorBase):
         normalize: bool = False,
         dtype: type = np.float64,
         projection: str = "exact",
+        weighting: dict | None = None,
         **options,
     ):
         self.species_z = species_to_numbers(species)
@@ -92,6 +101,7 @@ class SOAP(CalculatorBase):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         if projection not in ("exact", "sum"):
             raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
+        self._weighting = None if weighting is None else RadialWeighting.parse(weighting)
         self.dtype = np.dtype(dtype)
         self.normalize = check_bool("normalize", normalize)
         self.projection = projection
@@ -103,6 +113,11 @@ class SOAP(CalculatorBase):
         self.compression_options: CompressionOptions = self.spec.parse(options)
         self._fitted: dict[str, np.ndarray] = {}
         self._build()
+
+    @property
+    def weighting(self) -> dict | None:
+        """The radial scaling as given to the constructor (validated), or None."""
+        return None if self._weighting is None else self._weighting.as_dict()
 
     @property
     def options(self) -> dict:
@@ -215,11 +230,11 @@ class SOAP(CalculatorBase):
             slot_species, species = np.unique(species, return_inverse=True)
             species = species.ravel()
         rest = (self.cutoff_width, self.center_weight, gradients, neighbours)
-        exp = expand(species, len(slot_species), self.basis, *rest)
+        exp = expand(species, len(slot_species), self.basis, *rest, self._weighting)
         exp.slot_species = slot_species
         if self.extra_basis is None:
             return exp
-        ext = expand(species, len(slot_species), self.extra_basis, *rest)
+        ext = expand(species, len(slot_species), self.extra_basis, *rest, self._weighting)
         c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
         radial_terms = None
         if gradients:
@@ -234,6 +249,8 @@ class SOAP(CalculatorBase):
         gradients: bool = False,
         sparse: bool = False,
         strain: bool = True,
+        centers: Sequence[Sequence[int]] | Sequence[int] | None = None,
+        average: str = "off",
     ) -> Features:
         """Descriptors of every atom of ``frames`` (rows in order), optionally with gradients.
 
@@ -249,6 +266,16 @@ class SOAP(CalculatorBase):
         only the columns a neighbour of that atom's species can change (all the frame's
         species for the centre's own entry) — the same numbers as the dense arrays, about
         2/S of the memory for maps that keep species apart. Not with ``normalize``.
+
+        ``centers``: one list of atom indices per frame (or one list for a single frame):
+        only those atoms' rows, in the given order (repeats allowed), with their gradients;
+        ``frame_index`` gives each row's frame and ``gradient_pairs[:, 0]`` the new rows
+        (the whole frame's densities are still expanded: each centre sees all its
+        neighbours). ``average``: ``"off"``; ``"outer"``, one row per frame, the mean of
+        its (selected) atoms' descriptors, gradients the mean of theirs; ``"inner"``, one
+        row per frame, the contraction of the mean of the atoms' density coefficients
+        (DScribe's definitions), gradients by the product rule over the mean coefficients.
+        Averages are dense-gradient only; ``normalize`` normalises the averaged row.
         """
         self._check_ready()
         gradients, sparse = check_bool("gradients", gradients), check_bool("sparse", sparse)
@@ -258,14 +285,40 @@ class SOAP(CalculatorBase):
                 "normalize=True spreads every gradient over all features (the projection "
                 "mixes them), so sparse gradients would be dense: use sparse=False"
             )
+        if average not in ("off", "inner", "outer"):
+            raise ValueError(f"average must be 'off', 'inner' or 'outer', got {average!r}")
+        if average != "off" and sparse and (gradients or average == "inner"):
+            raise ValueError(f"average={average!r} gives one dense row per frame: use sparse=False")
         frames = as_frames(frames)
-        frame_index = np.concatenate(
+        chosen = None if centers is None else parse_centers(centers, [len(a) for a in frames])
+        if average == "inner":
+            result = self._inner_average(frames, chosen, gradients, strain)
+        else:
+            normalize_rows = self.normalize and average == "off"
+            result = self._compute_rows(frames, gradients, sparse, strain, normalize_rows)
+            if chosen is not None:
+                result = select_rows(result, _rows_of(result, chosen))
+            if average == "off":
+                return result
+            result = average_rows(result)
+        return normalized(result) if self.normalize else result
+
+    def _frame_index(self, frames: list[Atoms]) -> np.ndarray:
+        """(n_atoms,) frame of each atom of ``frames``."""
+        return np.concatenate(
             [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
         )
+
+    def _compute_rows(
+        self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool, normalize: bool
+    ) -> Features:
+        """:meth:`compute` of every atom of validated ``frames`` (no selection, no average),
+        rows normalised with ``normalize``."""
+        frame_index = self._frame_index(frames)
         if gradients:
-            return compute_gradients(self, frames, frame_index, sparse, strain)
+            return compute_gradients(self, frames, frame_index, sparse, strain, None, normalize)
         if sparse:
-            return Features(values=self._compute_sparse(frames), frame_index=frame_index)
+            return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         offset = 0
         for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
@@ -280,13 +333,37 @@ class SOAP(CalculatorBase):
                 exp = self._expand_pairs(species, nl, False, False)
             n = len(exp.coefficients)
             x = self._contraction.values(exp.coefficients, self.dtype, values[offset : offset + n])
-            if self.normalize:
+            if normalize:
                 unit_rows(x, out=x)
             offset += n
         return Features(values=values, frame_index=frame_index)
 
-    def _compute_sparse(self, frames: list[Atoms]):
-        """CSR values; small frames are contracted together, per set of species present."""
+    def _inner_average(
+        self, frames: list[Atoms], chosen: list[np.ndarray] | None, gradients: bool, strain: bool
+    ) -> Features:
+        """``average="inner"``: per frame, the contraction of the mean coefficients c̄ of
+        the chosen atoms (all without ``chosen``).
+
+        The contraction is bilinear, p(c̄) = B(c̄, c̄), so ∂p/∂r_j = (1/k) Σ_i [B(∂c_i/∂r_j,
+        c̄) + B(c̄, ∂c_i/∂r_j)]: the per-atom gradients with every atom's coefficients
+        replaced by c̄, averaged over the chosen atoms.
+        """
+        if chosen is None:
+            chosen = [np.arange(len(atoms)) for atoms in frames]
+        if gradients:
+            per_atom = compute_gradients(
+                self, frames, self._frame_index(frames), False, strain, chosen, False
+            )
+            return average_rows(select_rows(per_atom, _rows_of(per_atom, chosen)))
+        values = np.empty((len(frames), self.n_features), dtype=self.dtype)
+        for f, atoms in enumerate(frames):
+            c = self.expand(atoms, f).coefficients[chosen[f]]
+            self._contraction.values(c.mean(axis=0, keepdims=True), self.dtype, values[f : f + 1])
+        return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
+
+    def _compute_sparse(self, frames: list[Atoms], normalize: bool):
+        """CSR values (rows normalised with ``normalize``); small frames are contracted
+        together, per set of species present."""
         import scipy.sparse as sp
 
         values = []
@@ -294,7 +371,7 @@ class SOAP(CalculatorBase):
             expansions = [self.expand(frames[f], f, compact=True) for f in range(f0, f1)]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)
-            values.append(unit_rows(x)[0] if self.normalize else x)
+            values.append(unit_rows(x)[0] if normalize else x)
         return sp.vstack(values, format="csr")
 
     # --- data-driven maps ----------------------------------------------------------------
@@ -336,3 +413,9 @@ class SOAP(CalculatorBase):
         except ValueError:
             self._fitted = previous
             raise
+
+
+def _rows_of(features: Features, chosen: list[np.ndarray]) -> np.ndarray:
+    """Global rows of the chosen atoms of each frame, frame by frame in the given order."""
+    offsets = features.frame_offsets
+    return np.concatenate([offsets[f] + c for f, c in enumerate(chosen)])

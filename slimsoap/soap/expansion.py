@@ -9,6 +9,7 @@ import numpy as np
 from slimsoap._kernels.soap import expand_density
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap.soap.basis.base import RadialBasis
+from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.cutoff import cosine_cutoff
 from slimsoap.systems.neighbours import NeighbourList
 
@@ -44,6 +45,7 @@ def expand(
     center_weight: float,
     gradients: bool,
     neighbours: NeighbourList,
+    weighting: RadialWeighting | None = None,
 ) -> Expansion:
     """Expand the neighbour densities of every atom (of a frame, or of a batch of frames).
 
@@ -55,10 +57,16 @@ def expand(
         center_weight: weight of the centre atom's own Gaussian.
         gradients: also return the factors of ∂c/∂r per pair.
         neighbours: the pairs within basis.r_cut of those atoms (indices into ``species``).
+        weighting: radial scaling g(r) of each neighbour's weight (f_c becomes f_c g, its
+            derivative f_c' g + f_c g') and the rule for the centre's weight; None: g = 1.
     """
     nl = neighbours
     radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
     fc, dfc = cosine_cutoff(nl.distances, basis.r_cut, cutoff_width)
+    if weighting is not None:
+        g, dg = weighting(nl.distances)
+        fc, dfc = fc * g, dfc * g + fc * dg
+        center_weight = weighting.centre_weight(center_weight)
     self_radial = basis.at_origin()
     pair_species = species[nl.neighbours]
     n, P, L1, N = len(species), len(nl.distances), basis.l_max + 1, basis.n_max

@@ -65,7 +65,8 @@ def descriptor_length(compression: str, n_max: int, l_max: int, n_species: int, 
 
     ``options`` are the compression's options (``embedding`` for ``embed`` — a preset name
     or an (n_species, d_J) matrix —, ``n_channels`` for ``tensor_reduced``, ...). For
-    ``species_groups``, ``groups`` lists the species themselves. Example:
+    ``species_groups``, ``groups`` lists the species themselves, and for
+    ``species_weighting`` (nu1mu1, mu2) its keys are the species. Example:
     ``descriptor_length("nu2", n_max=8, l_max=6, n_species=5) == 5740``.
     """
     n_max = check_int("n_max", n_max, 1)
@@ -76,6 +77,12 @@ def descriptor_length(compression: str, n_max: int, l_max: int, n_species: int, 
         species_z = species_to_numbers(members)
         if len(species_z) != n_species:
             raise ValueError(f"groups list {len(species_z)} species, n_species={n_species}")
+    elif options.get("species_weighting") is not None:
+        species_z = species_to_numbers(list(options["species_weighting"]))
+        if len(species_z) != n_species:
+            raise ValueError(
+                f"species_weighting lists {len(species_z)} species, n_species={n_species}"
+            )
     else:
         species_z = np.arange(1, n_species + 1)
     maps = build_channels(compression, species_z, n_max, np.ones((l_max + 1, n_max)), **options)

@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 
 def compute_gradients(
-    soap: SOAP, frames: list[Atoms], frame_index: np.ndarray, sparse: bool, strain: bool
+    soap: SOAP,
+    frames: list[Atoms],
+    frame_index: np.ndarray,
+    sparse: bool,
+    strain: bool,
+    mean_of: list[np.ndarray] | None = None,
+    normalize: bool | None = None,
 ) -> Features:
     """Values, pair gradients and (with ``strain``) strain gradients of every atom.
 
@@ -43,11 +49,17 @@ def compute_gradients(
         sparse: CSR values and :class:`~slimsoap.features.SparseGradients` over the
             species present in each frame, else dense arrays.
         strain: also the strain gradients (n_atoms, 3, 3, n_features).
+        mean_of: per frame, atom indices whose mean coefficients c̄ replace every atom's
+            coefficients (the pair derivatives stay each atom's own): rows become p(c̄)
+            and B(∂c_i, c̄) + B(c̄, ∂c_i), the terms of ``average="inner"``. Dense only.
+        normalize: project the rows onto the unit sphere; None: ``soap.normalize`` (False
+            for averages, which normalise the averaged row instead).
 
     Returns:
         :class:`~slimsoap.features.Features` as :meth:`SOAP.compute` documents.
     """
     n_total, F = len(frame_index), soap.n_features
+    normalize = soap.normalize if normalize is None else normalize
     contraction = soap._contraction
     neighbours = [neighbour_list(atoms, soap.r_cut, f) for f, atoms in enumerate(frames)]
     setups, slot_of_atom = [], []
@@ -70,6 +82,8 @@ def compute_gradients(
         out = data[bounds[f] : bounds[f + 1]]
         sout = sdata[sbounds[f] : sbounds[f + 1]]
         exp = soap._expand_pairs(slot_of_atom[f], neighbours[f], True, sparse)
+        if mean_of is not None:
+            exp.coefficients[:] = exp.coefficients[mean_of[f]].mean(axis=0)
         xr = _frame_gradients(contraction, exp, plan, lay, out, sout)
         pairs.append(lay.keys + offset)
         if sparse:
@@ -85,7 +99,7 @@ def compute_gradients(
         else:
             x = values[offset : offset + len(atoms)]
             x[:, plan.columns] = xr
-            if soap.normalize:
+            if normalize:
                 _, norms = unit_rows(x, out=x)
                 project_rows(out.reshape(-1, 3, F), x, norms, lay.keys[:, 0])
                 if strain:
