@@ -70,8 +70,8 @@ def cli_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+def _table(header: list[str], rows: list[list[str]], widths: str) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
     for row in [header, *rows]:
         lines.append(f"   * - {row[0]}")
         lines += [f"     - {cell}" for cell in row[1:]]
@@ -108,10 +108,10 @@ def compression_table() -> str:
         [
             ".. SOAP compressions, written from slimsoap.soap.compressions at build time.",
             "",
-            *_table(header, rows),
+            *_table(header, rows, "16 44 18 8 7 7"),
             "ACSF compressions (:mod:`slimsoap.acsf.compressions`):",
             "",
-            *_table(["name", "descriptor"], acsf_rows),
+            *_table(["name", "descriptor"], acsf_rows, "16 84"),
         ]
     )
 
