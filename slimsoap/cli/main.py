@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "slimsoap.cli.analysis",
     "slimsoap.cli.recover",
     "slimsoap.cli.study",
+    "slimsoap.cli.reproduce",
 ]
 
 #: Exit statuses.
