@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
-
 #: Paper labels of slimsoap's compression names.
 LABELS = {
     "nu2": "ν=2",
@@ -71,8 +69,3 @@ def save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=150)
     pyplot().close(fig)
     return path
-
-
-def frame_arrays(store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(structure index (n_atoms,), atomic numbers (n_atoms,), energy per frame (eV))."""
-    return store.frame_index(), store.numbers(), store.energy()

@@ -27,6 +27,7 @@ class ReproduceConfig:
         alloy_elements: the five metals of the HEA analogue.
         amino_n: generated amino acids (GFN2-xTB geometry optimised, half with cations).
         elpasolite_n: generated elpasolites (GFN1 proxy energies).
+        elpasolite_elements: the elements of their sites (``None``: all 39 of the paper).
         qm9_n: first QM9 molecules read from ``qm9pack``.
         n_max, l_max, r_cut, sigma: SOAP basis size and cutoff / Gaussian width (Å) of
             Figs. 4-10 (Table 1 uses the paper's N=12, L=9).
@@ -45,6 +46,7 @@ class ReproduceConfig:
     alloy_elements: tuple[str, ...] = ("Al", "Cu", "Ag", "Au", "Ni")
     amino_n: int = 1000
     elpasolite_n: int = 2000
+    elpasolite_elements: tuple[str, ...] | None = None
     qm9_n: int = 30000
     n_max: int = 8
     l_max: int = 6
@@ -72,6 +74,7 @@ class ReproduceConfig:
             "alloy_n": 200,
             "amino_n": 40,
             "elpasolite_n": 80,
+            "elpasolite_elements": ("Li", "Na", "K", "Mg", "Ca", "F", "Cl", "Br"),
             "qm9_n": 400,
             "n_max": 4,
             "l_max": 3,
@@ -180,7 +183,8 @@ class Context:
             raise ValueError(f"unknown data set {kind!r}")
         options = {
             "alloy": {"elements": list(c.alloy_elements)},
-            "elpasolite": {"energies": True},
+            "elpasolite": {"energies": True}
+            | ({"elements": list(c.elpasolite_elements)} if c.elpasolite_elements else {}),
         }.get(kind, {})
         path = generate(kind, n=sizes[kind], seed=c.seed, cache=cache, **options)
         return list(read_frames(path))

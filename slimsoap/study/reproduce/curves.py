@@ -4,8 +4,9 @@ Models, each on the same random training sets (``learning_curve``'s draws):
 
 - ``energy_model``: :class:`~slimsoap.models.EnergyModel` at ζ=1, σ and the feature
   scaling (none or standardised) chosen by 5-fold CV (``feature_scaling="cv"``);
-- ``ridge``: scikit-learn ``RidgeCV`` on per-feature standardised per-structure summed
-  descriptors and element counts, λ by 5-fold CV (an independent implementation);
+- ``ridge``: element reference energies by least squares on the training structures, then
+  scikit-learn ``RidgeCV`` on per-feature standardised per-structure summed descriptors
+  for the rest, λ by 5-fold CV (an independent implementation);
 - ``krr``: the paper's kernel model, ``EnergyModel`` at ζ=2 on normalised descriptors
   (Nyström with ``n_sparse`` CUR points when the training set has more environments).
 """
@@ -33,8 +34,8 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed) -> list[dict]:
     n_structures = len(E)
     S = sp.csr_matrix((np.ones(len(s)), (s, np.arange(len(s)))), shape=(n_structures, len(s)))
     elements = np.unique(numbers)
-    counts = np.stack([np.asarray(S @ (numbers == z)).ravel() for z in elements], axis=1)
-    phi = np.hstack([counts, np.asarray(S @ X)])
+    counts = np.stack([S @ (numbers == z).astype(float) for z in elements], axis=1)
+    phi = np.asarray(S @ X)
     n_atoms = counts.sum(axis=1)
     rng = np.random.default_rng(seed)
     rows = []
@@ -48,8 +49,9 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed) -> list[dict]:
                 StandardScaler(),
                 RidgeCV(alphas=np.logspace(-8, 4, 25), cv=KFold(5, shuffle=True, random_state=0)),
             )
-            model.fit(phi[train], E[train])
-            err = (model.predict(phi[test]) - E[test]) / n_atoms[test]
+            mu = np.linalg.lstsq(counts[train], E[train], rcond=None)[0]
+            model.fit(phi[train], E[train] - counts[train] @ mu)
+            err = (model.predict(phi[test]) + counts[test] @ mu - E[test]) / n_atoms[test]
             rows.append({"n_train": n, "repeat": rep, "mae_atom": float(np.mean(np.abs(err))),
                          "alpha": float(model[-1].alpha_)})  # fmt: skip
     return rows
@@ -79,7 +81,9 @@ def model_curves(
         lengths = curve.lengths
         rows += [{"model": key, **r} for r in curve.summary()]
         if key == "energy_model":
-            scaling = _scalings(descriptors, s, E, numbers, sizes, n_repeats, seed, model)
+            for r in curve.rows:
+                picks = scaling.setdefault(r["descriptor"], {}).setdefault(str(r["n_train"]), [])
+                picks.append(str(r["feature_scaling"]))
     for name, X in descriptors.items():
         raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed)
         for n in sizes:
@@ -89,30 +93,6 @@ def model_curves(
                          "mae_atom_std": float(np.std(sel, ddof=1)) if len(sel) > 1 else 0.0,
                          "length": lengths[name][0], "nonzero": lengths[name][1]})  # fmt: skip
     return {"rows": rows, "lengths": {k: list(v) for k, v in lengths.items()}, "scaling": scaling}
-
-
-def _scalings(descriptors, s, E, numbers, sizes, n_repeats, seed, model) -> dict:
-    """The feature scaling ``model`` picks on each of ``learning_curve``'s draws."""
-    from slimsoap.models import EnergyModel
-
-    n_structures = len(E)
-    order = np.argsort(s, kind="stable")
-    n_atoms = np.bincount(s)
-    starts = np.concatenate([[0], np.cumsum(n_atoms)])
-    out = {}
-    for name, X in descriptors.items():
-        rng = np.random.default_rng(seed)
-        out[name] = {}
-        for n in sizes:
-            picked = []
-            for _ in range(n_repeats):
-                train = rng.permutation(n_structures)[:n]
-                idx = np.concatenate([order[starts[t] : starts[t + 1]] for t in train])
-                local = np.repeat(np.arange(n), n_atoms[train])
-                m = EnergyModel(**model.get_params()).fit(X[idx], local, E[train], numbers[idx])
-                picked.append(str(m.feature_scaling_))
-            out[name][str(n)] = picked
-    return out
 
 
 def model_quality(rows: list[dict]) -> dict:

@@ -33,7 +33,7 @@ def run(ctx: Context) -> Section:
         store = ctx.features("qm9", frames, ACSF(species, R_CUT, compression=name,
                                                  **behler_preset(R_CUT)))  # fmt: skip
         values[name] = np.asarray(store.values())
-    s, numbers, E = store.frame_index(), store.numbers(), store.energy()
+    s, numbers, E = store.frame_index, store.numbers, store.energy
     sizes = [n for n in c.train_sizes if n <= 0.8 * len(E)]
     result = model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)
     write_csv(out / "fig10.csv", result["rows"])

@@ -16,9 +16,9 @@ DESCRIPTORS = ("nu2", "nu1mu1", "mu2")
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "sigma", "qm9_n", "amino_n",
-            "elpasolite_n", "train_sizes", "small_train_sizes", "n_repeats", "krr_sparse",
-            "seed")  # fmt: skip
-    return {k: getattr(config, k) for k in keys} | {"version": 1}
+            "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
+            "n_repeats", "krr_sparse", "seed")  # fmt: skip
+    return {k: getattr(config, k) for k in keys} | {"version": 3}
 
 
 def dataset_curves(ctx: Context, data: str, frames, r_cut: float, sizes) -> dict:
@@ -30,7 +30,7 @@ def dataset_curves(ctx: Context, data: str, frames, r_cut: float, sizes) -> dict
         calc = soap(species, name, c.n_max, c.l_max, r_cut, c.sigma)
         store = ctx.features(data, frames, calc)
         values[name] = np.asarray(store.values())
-    s, numbers, E = store.frame_index(), store.numbers(), store.energy()
+    s, numbers, E = store.frame_index, store.numbers, store.energy
     sizes = [n for n in sizes if n <= 0.8 * len(E)]
     ctx.say(f"  {data}: {len(E)} structures, sizes {sizes}")
     return model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)

@@ -22,7 +22,7 @@ N_ELPASOLITE = 3
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("r_cut", "sigma", "alloy_n", "alloy_elements", "elpasolite_n",
+    keys = ("r_cut", "sigma", "alloy_n", "alloy_elements", "elpasolite_n", "elpasolite_elements",
             "n_sensitivity", "seed")  # fmt: skip
     return {k: getattr(config, k) for k in keys} | {
         "zero": ZERO,
