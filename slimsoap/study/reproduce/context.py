@@ -37,6 +37,8 @@ class ReproduceConfig:
         n_repeats: random training sets per size.
         max_environments: environments for correlations and information imbalance.
         sparse_points: sparse points of the force-field fits (Fig. 8), per descriptor.
+        gp_frames: alloy configurations used by the force fields (80 % train, 20 % test;
+            ``None``: all).
         n_sensitivity: liquid environments of the sensitivity analysis (Fig. 9).
         krr_sparse: representative environments of the kernel baseline (Nyström).
         seed: seed of every draw.
@@ -58,6 +60,7 @@ class ReproduceConfig:
     n_repeats: int = 3
     max_environments: int = 3000
     sparse_points: tuple[int, ...] = (100, 200, 500, 1000, 2000)
+    gp_frames: int | None = None
     n_sensitivity: int = 50
     krr_sparse: int = 3000
     seed: int = 0
@@ -85,6 +88,7 @@ class ReproduceConfig:
             "n_repeats": 2,
             "max_environments": 400,
             "sparse_points": (20, 50, 100),
+            "gp_frames": 60,
             "n_sensitivity": 5,
             "krr_sparse": 300,
         }

@@ -15,7 +15,7 @@ DESCRIPTORS = ("nu2", "nu1mu1", "nu1muhat1")
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("n_max", "l_max", "r_cut", "sigma", "alloy_n", "alloy_elements", "sparse_points",
-            "seed")  # fmt: skip
+            "gp_frames", "seed")  # fmt: skip
     return {k: getattr(config, k) for k in keys} | {"version": 1}
 
 
@@ -26,8 +26,8 @@ def run(ctx: Context) -> Section:
     c = ctx.config
     out = ctx.section_dir(KEY)
     frames = ctx.frames("alloy")
-    order = np.random.default_rng(c.seed).permutation(len(frames))
-    n_train = int(0.8 * len(frames))
+    order = np.random.default_rng(c.seed).permutation(len(frames))[: c.gp_frames]
+    n_train = int(0.8 * len(order))
     train = [frames[i] for i in order[:n_train]]
     test = [frames[i] for i in order[n_train:]]
     targets = read_targets(test)
