@@ -28,6 +28,8 @@ class ReproduceConfig:
         amino_n: generated amino acids (GFN2-xTB geometry optimised, half with cations).
         elpasolite_n: generated elpasolites (GFN1 proxy energies).
         elpasolite_elements: the elements of their sites (``None``: all 39 of the paper).
+        fig7_sets: the data sets of the Fig. 7 learning curves (``qm9``, ``amino``,
+            ``elpasolite``; the elpasolites' GFN1 energies take seconds per cell).
         qm9_n: first QM9 molecules read from ``qm9pack``.
         n_max, l_max, r_cut, sigma: SOAP basis size and cutoff / Gaussian width (Å) of
             Figs. 4-10 (Table 1 uses the paper's N=12, L=9).
@@ -49,6 +51,7 @@ class ReproduceConfig:
     amino_n: int = 1000
     elpasolite_n: int = 2000
     elpasolite_elements: tuple[str, ...] | None = None
+    fig7_sets: tuple[str, ...] = ("qm9", "amino", "elpasolite")
     qm9_n: int = 30000
     n_max: int = 8
     l_max: int = 6
@@ -78,6 +81,7 @@ class ReproduceConfig:
             "amino_n": 40,
             "elpasolite_n": 80,
             "elpasolite_elements": ("Li", "Na", "K", "Mg", "Ca", "F", "Cl", "Br"),
+            "fig7_sets": ("qm9", "amino"),
             "qm9_n": 400,
             "n_max": 4,
             "l_max": 3,
@@ -167,9 +171,10 @@ class Context:
         return path
 
     # ------------------------------------------------------------------------ data
-    def frames(self, kind: str) -> list:
+    def frames(self, kind: str, energies: bool = True) -> list:
         """Frames of data set ``kind``: ``alloy``, ``liquid`` (alloy liquid snapshots with at
-        least 3 elements), ``amino``, ``elpasolite`` or ``qm9``."""
+        least 3 elements), ``amino``, ``elpasolite`` (with GFN1 proxy energies unless
+        ``energies`` is False) or ``qm9``."""
         from slimsoap.data import generate, read_frames, read_qm9pack
 
         c = self.config
@@ -187,7 +192,7 @@ class Context:
             raise ValueError(f"unknown data set {kind!r}")
         options = {
             "alloy": {"elements": list(c.alloy_elements)},
-            "elpasolite": {"energies": True}
+            "elpasolite": {"energies": energies}
             | ({"elements": list(c.elpasolite_elements)} if c.elpasolite_elements else {}),
         }.get(kind, {})
         path = generate(kind, n=sizes[kind], seed=c.seed, cache=cache, **options)

@@ -82,7 +82,7 @@ def run(ctx: Context) -> Section:
                 "min_nonzero_mode": float(min(e[:-N_ZERO_MODES].min() for e in eig[name])),
             }
         )
-    elp = ctx.frames("elpasolite")
+    elp = ctx.frames("elpasolite", energies=False)
     elp_species = species_of(elp)
     elp_picks = _picks(elp, N_ELPASOLITE, c.seed)
     calc = soap(elp_species, "nu2", N_MAX, L_MAX, c.r_cut, c.sigma)
