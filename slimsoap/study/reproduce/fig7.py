@@ -15,19 +15,19 @@ DESCRIPTORS = ("nu2", "nu1mu1", "mu2")
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "sigma", "qm9_n", "amino_n",
+    keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "qm9_basis", "sigma", "qm9_n", "amino_n",
             "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
             "n_repeats", "krr_sparse", "fig7_sets", "seed")  # fmt: skip
     return {k: getattr(config, k) for k in keys} | {"version": 3}
 
 
-def dataset_curves(ctx: Context, data: str, frames, r_cut: float, sizes) -> dict:
-    """The three models' curves for ``DESCRIPTORS`` on ``frames``."""
+def dataset_curves(ctx: Context, data: str, frames, r_cut: float, basis, sizes) -> dict:
+    """The three models' curves for ``DESCRIPTORS`` on ``frames`` ((n_max, l_max) ``basis``)."""
     c = ctx.config
     species = species_of(frames)
     values = {}
     for name in DESCRIPTORS:
-        calc = soap(species, name, c.n_max, c.l_max, r_cut, c.sigma)
+        calc = soap(species, name, *basis, r_cut, c.sigma)
         store = ctx.features(data, frames, calc)
         values[name] = np.asarray(store.values())
     s, numbers, E = store.frame_index, store.numbers, store.energy
@@ -46,10 +46,11 @@ def run(ctx: Context) -> Section:
     results = {}
     for d in c.fig7_sets:
         frames = [a for a in ctx.frames(d) if np.isfinite(a.info.get("energy", np.nan))]
-        r_cut, sizes = (
-            (c.qm9_r_cut, c.train_sizes) if d == "qm9" else (c.r_cut, c.small_train_sizes)
-        )
-        results[d] = dataset_curves(ctx, d, frames, r_cut, sizes)
+        if d == "qm9":
+            setting = (c.qm9_r_cut, c.qm9_basis, c.train_sizes)
+        else:
+            setting = (c.r_cut, (c.n_max, c.l_max), c.small_train_sizes)
+        results[d] = dataset_curves(ctx, d, frames, *setting)
     rows = [{"data": d, **r} for d, res in results.items() for r in res["rows"]]
     write_csv(out / "fig7.csv", rows)
     plt = pyplot()
