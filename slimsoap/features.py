@@ -137,9 +137,10 @@ class SparseGradients:
 class Features:
     """Descriptors of every atom of a list of frames, optionally with position gradients.
 
-    Rows are every atom of every frame, in order (frame 0 atoms first). Atom indices in
-    ``gradient_pairs`` are global over the concatenated frames, so the centre of row ``r``
-    is global atom ``r``.
+    Rows are every atom of every frame, in order (frame 0 atoms first), unless the
+    calculator was asked for ``centers=`` (the selected atoms, in the given order) or an
+    ``average`` (one row per frame). Atom indices in ``gradient_pairs`` are global over the
+    concatenated frames.
 
     Attributes:
         values: (n_atoms, n_features) float array, or a ``scipy.sparse.csr_matrix`` when the
@@ -178,3 +179,11 @@ class Features:
         """Rows of frame ``f``."""
         o = self.frame_offsets
         return self.values[o[f] : o[f + 1]]
+
+    def to_tensormap(self, calculator, frames):
+        """These features as a metatensor ``TensorMap`` (needs the ``metatensor`` extra):
+        :func:`slimsoap.io.metatensor.to_tensormap` with the ``calculator`` that computed
+        them and the ``frames`` (or atomic numbers of the rows) they came from."""
+        from slimsoap.io.metatensor import to_tensormap
+
+        return to_tensormap(self, calculator, frames)

@@ -10,7 +10,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._runtime.buffers import zeros
-from slimsoap._validation import as_frames, check_positive, species_index, species_to_numbers
+from slimsoap._validation import as_frames, species_index
 from slimsoap.bispectrum.compressions import (
     FactorMaps,
     build_maps,
@@ -23,6 +23,7 @@ from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
 from slimsoap.io.registry import register_calculator
 from slimsoap.soap.basis import make_basis
+from slimsoap.soap.density import density_parameters, projection_weights
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.systems.neighbours import NeighbourList, neighbour_list
 
@@ -72,22 +73,14 @@ class Bispectrum(CalculatorBase):
         projection: str = "exact",
         **options,
     ):
-        self.species_z = species_to_numbers(species)
-        self.r_cut = check_positive("r_cut", r_cut)
-        self.cutoff_width = check_positive("cutoff_width", cutoff_width, strict=False)
-        if self.cutoff_width >= self.r_cut:
-            raise ValueError(
-                f"cutoff_width ({cutoff_width} Å) must be smaller than r_cut ({r_cut} Å)"
-            )
-        self.center_weight = float(center_weight)
-        if not np.isfinite(self.center_weight):
-            raise ValueError(f"center_weight must be finite, got {center_weight}")
-        if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        if projection not in ("exact", "sum"):
-            raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
-        self.dtype = np.dtype(dtype)
-        self.projection = projection
+        (
+            self.species_z,
+            self.r_cut,
+            self.cutoff_width,
+            self.center_weight,
+            self.dtype,
+            self.projection,
+        ) = density_parameters(species, r_cut, cutoff_width, center_weight, dtype, projection)
         self.parity = check_parity(parity)
         self.spec = compression_spec(compression)
         self.compression = compression
@@ -95,11 +88,7 @@ class Bispectrum(CalculatorBase):
         self.basis = make_basis(radial_basis, n_max, l_max, r_cut, sigma)
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
         self.radial_basis = radial_basis
-        h = (
-            self.basis.projection()
-            if projection == "exact"
-            else np.ones((self.l_max + 1, self.n_max))
-        )
+        h = projection_weights(self.basis, self.projection)
         maps = build_maps(compression, self.options, self.species_z, self.n_max, h)
         self._contraction = Contraction.build(maps, self.n_max, self.l_max, self.parity)
 

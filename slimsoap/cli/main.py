@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "slimsoap.cli.recover",
     "slimsoap.cli.study",
     "slimsoap.cli.fit",
+    "slimsoap.cli.reproduce",
 ]
 
 #: Exit statuses.

@@ -157,7 +157,7 @@ def to_tensormap(features: Features, calculator, frames: Atoms | Sequence[Atoms]
 
     Args:
         features: output of ``calculator.compute`` (dense or sparse values; dense or
-            :class:`~slimsoap.soap.gradients.layout.SparseGradients` gradients).
+            :class:`~slimsoap.features.SparseGradients` gradients).
         calculator: the calculator that computed them (``labels()``, ``species_z``,
             ``to_dict()``).
         frames: the frames they were computed from, or the (n_atoms,) atomic numbers of the

@@ -35,7 +35,8 @@ class LearningCurve:
     """Raw rows and descriptor sizes of a learning-curve run.
 
     Attributes:
-        rows: one dict per (descriptor, n_train, repeat) with the ``METRICS`` and ``sigma``.
+        rows: one dict per (descriptor, n_train, repeat) with the ``METRICS``, ``sigma``
+            and ``feature_scaling`` (the scaling the fitted model used).
         lengths: {descriptor: (total length, mean non-zeros per environment)}.
     """
 
@@ -226,6 +227,7 @@ def learning_curve(
                     "repeat": rep,
                     "n_test": len(test),
                     "sigma": m.sigma_,
+                    "feature_scaling": m.feature_scaling_,
                     "mae_structure": float(np.mean(np.abs(err))),
                     "rmse_structure": float(np.sqrt(np.mean(err**2))),
                     "mae_atom": float(np.mean(np.abs(per_atom))),

@@ -196,6 +196,12 @@ class EnergyModel(EstimatorParams):
         normalize: divide every descriptor row by its norm first.
         max_exact_atoms: the auto solver's limit for the exact dual.
         chunk_size: atoms per kernel block.
+        feature_scaling: ``None`` (default) uses the features as given; ``"standard"``
+            divides every feature by its standard deviation over the training structures'
+            summed descriptors Φ_A = Σ_{i∈A} x_i (features that never vary keep scale 1);
+            ``"cv"`` fits both and keeps the one with the lower cross-validated RMSE. (With
+            joint chemical potentials a shift of the features changes nothing, so scaling
+            alone is ridge on standardised summed descriptors.)
         chemical_potentials: ``"joint"`` (default) fits μ together with the ridge part,
             unpenalised; ``"separate"`` fits μ to the energies first and the ridge part to
             the residual (the paper's two steps). The two agree when the summed features
@@ -203,7 +209,9 @@ class EnergyModel(EstimatorParams):
         random_state: seed for CV folds and sparse-point selection.
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
-    potentials), ``sigma_``, ``solver_`` and, with CV, ``cv_sigmas_`` and ``cv_rmse_`` (the
+    potentials), ``sigma_``, ``solver_``, ``feature_scaling_`` (the scaling used: None or
+    ``"standard"``), ``feature_scale_`` ((d,) divisor of each feature, ones without
+    scaling) and, with CV, ``cv_sigmas_`` and ``cv_rmse_`` (the
     held-out RMSE per atom for each σ).
     """
 
@@ -220,8 +228,10 @@ class EnergyModel(EstimatorParams):
         max_exact_atoms: int = 5000,
         chunk_size: int = 2048,
         chemical_potentials: str = "joint",
+        feature_scaling: str | None = None,
         random_state: int = 0,
     ):
+        self.feature_scaling = feature_scaling
         self.chemical_potentials = chemical_potentials
         self.zeta = zeta
         self.sigma = sigma
@@ -247,6 +257,7 @@ class EnergyModel(EstimatorParams):
         "max_exact_atoms",
         "chunk_size",
         "chemical_potentials",
+        "feature_scaling",
         "random_state",
     )
 
@@ -276,14 +287,14 @@ class EnergyModel(EstimatorParams):
             raise ValueError(f"species has {len(numbers)} entries for {X.shape[0]} atoms")
         return X, s, n_structures, numbers
 
-    def _design(self, X, s, n_structures):
+    def _design(self, X, s, n_structures, sparse_points, nystrom):
         """Per-structure design: summed features (primal), or kernel to sparse points."""
         if self.solver_ == "primal":
             return structure_matrix(s, n_structures) @ X
         K = structure_to_points_kernel(
-            X, s, n_structures, self.sparse_points_, self.zeta, self.chunk_size
+            X, s, n_structures, sparse_points, self.zeta, self.chunk_size
         )
-        return K @ self.nystrom_
+        return K @ nystrom
 
     # --------------------------------------------------------------------- fitting
     def fit(
@@ -306,33 +317,68 @@ class EnergyModel(EstimatorParams):
         self.elements_ = np.unique(numbers)
         counts = element_counts(numbers, s, self.elements_, n_structures)
         n_atoms = counts.sum(axis=1)
+        choices = self._scaling_choices()
+        fits = [self._fit_scaled(X, s, n_structures, counts, E, n_atoms, c) for c in choices]
+        if len(fits) > 1:
+            self.cv_scaling_rmse_ = {str(c): f["cv_best"] for c, f in zip(choices, fits)}
+        best = min(fits, key=lambda f: f["cv_best"])
+        best.pop("cv_best")
+        for key, value in best.items():
+            setattr(self, key, value)
+        return self
 
+    def _scaling_choices(self) -> list[str | None]:
+        if self.feature_scaling not in (None, "standard", "cv"):
+            raise ValueError(
+                f"feature_scaling must be None, 'standard' or 'cv', got {self.feature_scaling!r}"
+            )
+        if self.feature_scaling == "cv":
+            if self.sigma is not None:
+                raise ValueError("feature_scaling='cv' needs sigma=None (chosen by CV)")
+            return [None, "standard"]
+        return [self.feature_scaling]
+
+    def _fit_scaled(self, X, s, n_structures, counts, E, n_atoms, scaling) -> dict:
+        """Fitted attributes (and ``cv_best``, the lowest CV RMSE) for one feature scaling."""
+        fit: dict = {"feature_scaling_": scaling}
+        if scaling == "standard":
+            phi = dense(structure_matrix(s, n_structures) @ X)
+            std = phi.std(axis=0) if n_structures > 1 else np.zeros(X.shape[1])
+            scale = np.where(std > 0, std, 1.0)
+            X = X @ sp.diags(1.0 / scale) if sp.issparse(X) else X / scale
+            X = sp.csr_matrix(X) if sp.issparse(X) else X
+        else:
+            scale = np.ones(X.shape[1])
+        fit["feature_scale_"] = scale
         if self.solver_ == "sparse":
             m = check_int("n_sparse", self.n_sparse, 1)
             idx = select_sparse_points(X, min(m, X.shape[0]), self.selection, self.random_state)
-            self.sparse_points_ = X[idx]
-            K_mm = dense(self.sparse_points_ @ self.sparse_points_.T) ** self.zeta
-            self.nystrom_ = nystrom_map(K_mm)
+            fit["sparse_points_"] = X[idx]
+            K_mm = dense(X[idx] @ X[idx].T) ** self.zeta
+            fit["nystrom_"] = nystrom_map(K_mm)
         if self.solver_ == "exact":
-            self.X_train_, self.s_train_, self.n_train_ = X, s, n_structures
+            fit.update(X_train_=X, s_train_=s, n_train_=n_structures)
             Z = structure_kernel(X, s, n_structures, X, s, n_structures, self.zeta, self.chunk_size)
         else:
-            Z = self._design(X, s, n_structures)
+            Z = self._design(X, s, n_structures, fit.get("sparse_points_"), fit.get("nystrom_"))
 
         if self.sigma is None:
-            self.cv_sigmas_, self.cv_rmse_ = self._cross_validate(Z, counts, E, n_atoms)
-            self.sigma_ = float(self.cv_sigmas_[np.argmin(self.cv_rmse_)])
+            sigmas, rmse = self._cross_validate(Z, counts, E, n_atoms)
+            fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, sigma_=float(sigmas[np.argmin(rmse)]))
+            fit["cv_best"] = float(np.min(rmse))
         else:
-            self.sigma_ = float(self.sigma)
+            fit.update(sigma_=float(self.sigma), cv_best=0.0)
 
         solver, mu = self._solver(Z, counts, E, n_atoms)
-        coef, mu_joint = solver.solve_many(np.array([self.sigma_]))
-        self.mu_ = mu if mu_joint is None else mu_joint[:, 0]
+        coef, mu_joint = solver.solve_many(np.array([fit["sigma_"]]))
+        fit["mu_"] = mu if mu_joint is None else mu_joint[:, 0]
         if self.solver_ == "exact":
-            self.beta_ = coef[:, 0]
+            fit["beta_"] = coef[:, 0]
+        elif self.solver_ == "primal":
+            fit["weights_"] = coef[:, 0]
         else:
-            self.weights_ = coef[:, 0] if self.solver_ == "primal" else self.nystrom_ @ coef[:, 0]
-        return self
+            fit["weights_"] = fit["nystrom_"] @ coef[:, 0]
+        return fit
 
     def _solver(self, Z, counts, E, n_atoms):
         """Solver for these structures and, for separate chemical potentials, their μ."""
@@ -383,6 +429,17 @@ class EnergyModel(EstimatorParams):
         if not hasattr(self, "mu_"):
             raise RuntimeError("EnergyModel is not fitted: call fit() first")
         X, s, n_structures, numbers = self._prepare(X, structure_index, species)
+        if X.shape[1] != len(self.feature_scale_):
+            raise ValueError(
+                f"features have {X.shape[1]} columns; the model was fitted on "
+                f"{len(self.feature_scale_)}"
+            )
+        if self.feature_scaling_ is not None:
+            X = (
+                X @ sp.diags(1.0 / self.feature_scale_)
+                if sp.issparse(X)
+                else X / self.feature_scale_
+            )
         counts = element_counts(numbers, s, self.elements_, n_structures)
         if self.solver_ == "exact":
             K = structure_kernel(

@@ -12,9 +12,7 @@ from slimsoap._linalg import unit_rows
 from slimsoap._validation import (
     as_frames,
     check_bool,
-    check_positive,
     species_index,
-    species_to_numbers,
 )
 from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
@@ -23,6 +21,7 @@ from slimsoap.soap import compressions
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Context
 from slimsoap.soap.contraction import Contraction
+from slimsoap.soap.density import density_parameters, projection_weights
 from slimsoap.soap.expansion import Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
@@ -87,24 +86,16 @@ class SOAP(CalculatorBase):
         weighting: dict | None = None,
         **options,
     ):
-        self.species_z = species_to_numbers(species)
-        self.r_cut = check_positive("r_cut", r_cut)
-        self.cutoff_width = check_positive("cutoff_width", cutoff_width, strict=False)
-        if self.cutoff_width >= self.r_cut:
-            raise ValueError(
-                f"cutoff_width ({cutoff_width} Å) must be smaller than r_cut ({r_cut} Å)"
-            )
-        self.center_weight = float(center_weight)
-        if not np.isfinite(self.center_weight):
-            raise ValueError(f"center_weight must be finite, got {center_weight}")
-        if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        if projection not in ("exact", "sum"):
-            raise ValueError(f"projection must be 'exact' or 'sum', got {projection!r}")
+        (
+            self.species_z,
+            self.r_cut,
+            self.cutoff_width,
+            self.center_weight,
+            self.dtype,
+            self.projection,
+        ) = density_parameters(species, r_cut, cutoff_width, center_weight, dtype, projection)
         self._weighting = None if weighting is None else RadialWeighting.parse(weighting)
-        self.dtype = np.dtype(dtype)
         self.normalize = check_bool("normalize", normalize)
-        self.projection = projection
         self.basis = make_basis(radial_basis, n_max, l_max, r_cut, sigma)
         self.n_max, self.l_max, self.sigma = self.basis.n_max, self.basis.l_max, self.basis.sigma
         self.radial_basis = radial_basis
@@ -131,11 +122,7 @@ class SOAP(CalculatorBase):
 
     def _context(self) -> Context:
         """What the compression's builder and fit need."""
-        h = (
-            self.basis.projection()
-            if self.projection == "exact"
-            else np.ones((self.l_max + 1, self.n_max))
-        )
+        h = projection_weights(self.basis, self.projection)
         return Context(
             self.species_z, self.n_max, self.l_max, h, self.compression_options, self._fitted
         )

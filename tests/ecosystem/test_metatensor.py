@@ -125,6 +125,7 @@ def test_mts_file_round_trip(tmp_path):
     got, calculator = read_mts(tmp_path / "f.mts")
     assert_same(got, ref)
     assert calculator == soap.to_dict()
+    assert_same(from_tensormap(ref.to_tensormap(soap, frames)), ref)  # the Features method
     loaded, calc = load_features(tmp_path / "f.mts")  # the one IO layer reads .mts too
     assert_same(loaded, ref)
     assert calc.to_dict() == soap.to_dict()

@@ -1,0 +1,86 @@
+"""Figs. 8 and S3: force-field errors (energy, force, virial) against the number of sparse
+points for ν=2, ν,μ=1,1 and ν,μ̂=1,1 on the alloy set, per configuration type."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slimsoap.study.reproduce.common import LABELS, pyplot, save, soap, species_of, write_csv
+from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section
+
+KEY = "fig8"
+TITLE = "Figs. 8, S3: sparse-GP force fields on the alloy set"
+DESCRIPTORS = ("nu2", "nu1mu1", "nu1muhat1")
+
+
+def params(config: ReproduceConfig) -> dict:
+    keys = ("n_max", "l_max", "r_cut", "sigma", "alloy_n", "alloy_elements", "sparse_points",
+            "gp_frames", "seed")  # fmt: skip
+    return {k: getattr(config, k) for k in keys} | {"version": 1}
+
+
+def run(ctx: Context) -> Section:
+    """SparseGP (ζ=4, energies + forces + virials) for each descriptor and sparse size."""
+    from slimsoap.models import SparseGP, errors_by_config_type, read_targets
+
+    c = ctx.config
+    out = ctx.section_dir(KEY)
+    frames = ctx.frames("alloy")
+    order = np.random.default_rng(c.seed).permutation(len(frames))[: c.gp_frames]
+    n_train = int(0.8 * len(order))
+    train = [frames[i] for i in order[:n_train]]
+    test = [frames[i] for i in order[n_train:]]
+    targets = read_targets(test)
+    n_atoms = np.array([len(a) for a in test])
+    species = species_of(frames)
+    rows = []
+    for name in DESCRIPTORS:
+        calc = soap(species, name, c.n_max, c.l_max, c.r_cut, c.sigma)
+        for m in c.sparse_points:
+            model = SparseGP(calc, zeta=4, n_sparse=m, random_state=c.seed).fit(train)
+            errors = errors_by_config_type(model.predict(test), targets, n_atoms)
+            for ct, e in errors.items():
+                rows.append({"compression": name, "n_sparse": m, "config_type": ct, **e})
+            ctx.say(f"  {name} M={m}: force RMSE {errors['all']['force_rmse']:.3f} eV/Å")
+    write_csv(out / "fig8.csv", rows)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    keys = ("energy_rmse_per_atom", "force_rmse", "virial_rmse_per_atom")
+    units = ("energy RMSE (meV/atom)", "force RMSE (meV/Å)", "virial RMSE (meV/atom)")
+    for ax, key, unit in zip(axes, keys, units, strict=True):
+        for name in DESCRIPTORS:
+            sel = [r for r in rows if r["compression"] == name and r["config_type"] == "all"]
+            ax.plot([r["n_sparse"] for r in sel], [1000 * r[key] for r in sel], "-o",
+                    label=LABELS[name])  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sparse points")
+        ax.set_ylabel(unit)
+    axes[0].legend()
+    save(fig, out / "fig8.png")
+    force = {
+        name: [
+            r["force_rmse"] for r in rows if r["compression"] == name and r["config_type"] == "all"
+        ]
+        for name in DESCRIPTORS
+    }
+    gain = {name: f[0] / f[-1] for name, f in force.items()}
+    holds = force["nu1mu1"][-1] <= 1.1 * force["nu2"][-1] and gain["nu1muhat1"] < gain["nu2"]
+    return Section(
+        key=KEY,
+        title=TITLE,
+        claim="Fig. 8: force errors of ν,μ̂=1,1 start lower than ν=2's but plateau quickly "
+        "while ν=2 keeps improving with more sparse points; the best model uses ν,μ=1,1.",
+        criterion="at the most sparse points, force RMSE(ν,μ=1,1) ≤ 1.1 × force RMSE(ν=2); "
+        "ν,μ̂=1,1 improves less than ν=2 from the fewest to the most sparse points",
+        holds=bool(holds),
+        numbers={
+            "force_rmse_all": force,
+            "improvement_factor": gain,
+            "n_train": n_train,
+            "n_test": len(test),
+        },
+        files=[f"{KEY}/fig8.png", f"{KEY}/fig8.csv"],
+        notes="EMT alloys (generated) instead of the DFT HEA set; slimsoap SparseGP (ζ=4, "
+        "CUR sparse points), no 2b+3b model, no pair baseline.",
+    )
