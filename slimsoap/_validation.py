@@ -137,6 +137,31 @@ def check_geometry(atoms: Atoms, frame: int = 0) -> None:
     volume above ``SINGULAR_TOL`` Å³. Coordinates beyond ``MAX_COORDINATE`` Å are refused.
     """
     pos = np.asarray(atoms.positions)
+    cell = np.asarray(atoms.cell)
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    # one pass for the usual case (finite, in range); the messages are worked out on failure
+    if not (np.isfinite(pos).all() and np.isfinite(cell).all()) or (
+        pos.size and np.abs(pos).max() > MAX_COORDINATE
+    ):
+        _geometry_error(pos, cell, frame)
+    if not pbc.any():
+        return
+    lengths = np.sqrt(np.einsum("ij,ij->i", cell, cell))
+    for k in np.flatnonzero(pbc & (lengths < SINGULAR_TOL)):
+        raise ValueError(
+            f"frame {frame} is periodic along axis {k} but the cell vector is zero "
+            "(set atoms.cell, or pbc=False along that axis)"
+        )
+    full = cell if pbc.all() else np.asarray(atoms.cell.complete())
+    volume = abs(np.linalg.det(full))
+    if volume < SINGULAR_TOL:
+        raise ValueError(
+            f"frame {frame} is periodic but its cell is singular (volume {volume:.2e} Å³)"
+        )
+
+
+def _geometry_error(pos: np.ndarray, cell: np.ndarray, frame: int) -> None:
+    """Raise the specific error for non-finite or far-away positions, or a non-finite cell."""
     if not np.all(np.isfinite(pos)):
         bad = np.flatnonzero(~np.all(np.isfinite(pos), axis=1))
         raise ValueError(f"frame {frame}: positions of atoms {bad[:10].tolist()} are NaN or inf")
@@ -147,26 +172,10 @@ def check_geometry(atoms: Atoms, frame: int = 0) -> None:
             f"{MAX_COORDINATE:.0e} Å from the origin, where float64 positions are no finer "
             "than ~1e-8 Å; translate the structure"
         )
-    cell = np.asarray(atoms.cell)
     finite = np.all(np.isfinite(cell), axis=1)
-    if not np.all(finite):
-        raise ValueError(
-            f"frame {frame}: cell vectors {np.flatnonzero(~finite).tolist()} are NaN or inf"
-        )
-    pbc = np.asarray(atoms.pbc, dtype=bool)
-    if not pbc.any():
-        return
-    for k in np.flatnonzero(pbc):
-        if np.linalg.norm(cell[k]) < SINGULAR_TOL:
-            raise ValueError(
-                f"frame {frame} is periodic along axis {k} but the cell vector is zero "
-                "(set atoms.cell, or pbc=False along that axis)"
-            )
-    volume = abs(np.linalg.det(np.asarray(atoms.cell.complete())))
-    if volume < SINGULAR_TOL:
-        raise ValueError(
-            f"frame {frame} is periodic but its cell is singular (volume {volume:.2e} Å³)"
-        )
+    raise ValueError(
+        f"frame {frame}: cell vectors {np.flatnonzero(~finite).tolist()} are NaN or inf"
+    )
 
 
 def check_bool(name: str, value: bool) -> bool:

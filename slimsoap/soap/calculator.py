@@ -194,6 +194,7 @@ class SOAP(CalculatorBase):
         gradients: bool = False,
         neighbours: NeighbourList | None = None,
         compact: bool = False,
+        checked: bool = False,
     ) -> Expansion:
         """Coefficients (n_atoms, S, N', (L+1)²) of one frame, as the channel maps expect.
 
@@ -201,10 +202,12 @@ class SOAP(CalculatorBase):
         then holds the element basis followed by the second basis (a second expansion pass
         over the same neighbour pairs). With ``compact`` the species channels are only those
         present in the frame (``slot_species``), so memory follows S_frame, not S.
+        ``checked``: the frame came through :func:`~slimsoap._validation.as_frames`, so its
+        geometry is not checked again.
         """
         species = species_index(atoms.numbers, self.species_z, frame)
         if neighbours is None:
-            neighbours = neighbour_list(atoms, self.r_cut, frame)
+            neighbours = neighbour_list(atoms, self.r_cut, frame, checked)
         return self._expand_pairs(species, neighbours, gradients, compact)
 
     def _expand_pairs(
@@ -310,7 +313,7 @@ class SOAP(CalculatorBase):
         offset = 0
         for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
             if f1 - f0 == 1:
-                exp = self.expand(frames[f0], f0)
+                exp = self.expand(frames[f0], f0, checked=True)
             else:  # small molecules: one pair search and one expansion for the batch
                 batch = frames[f0:f1]
                 species = np.concatenate(
@@ -344,7 +347,7 @@ class SOAP(CalculatorBase):
             return average_rows(select_rows(per_atom, _rows_of(per_atom, chosen)))
         values = np.empty((len(frames), self.n_features), dtype=self.dtype)
         for f, atoms in enumerate(frames):
-            c = self.expand(atoms, f).coefficients[chosen[f]]
+            c = self.expand(atoms, f, checked=True).coefficients[chosen[f]]
             self._contraction.values(c.mean(axis=0, keepdims=True), self.dtype, values[f : f + 1])
         return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
@@ -355,7 +358,9 @@ class SOAP(CalculatorBase):
 
         values = []
         for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
-            expansions = [self.expand(frames[f], f, compact=True) for f in range(f0, f1)]
+            expansions = [
+                self.expand(frames[f], f, compact=True, checked=True) for f in range(f0, f1)
+            ]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)
             values.append(unit_rows(x)[0] if normalize else x)
@@ -371,7 +376,9 @@ class SOAP(CalculatorBase):
             fitting = ", ".join(compressions.names(needs_fit=True))
             raise ValueError(f"fit() only applies to {fitting}, not {self.compression!r}")
         frames = as_frames(frames)
-        coefficients = (self.expand(atoms, f).coefficients for f, atoms in enumerate(frames))
+        coefficients = (
+            self.expand(atoms, f, checked=True).coefficients for f, atoms in enumerate(frames)
+        )
         self._fitted = self.spec.fit(self._context(), coefficients)
         self._build()
         return self

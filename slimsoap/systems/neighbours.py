@@ -127,14 +127,18 @@ def _check_pair_memory(pos_all, n, r_cut, frame):
     )
 
 
-def neighbour_list(atoms: Atoms, r_cut: float, frame: int = 0) -> NeighbourList:
+def neighbour_list(
+    atoms: Atoms, r_cut: float, frame: int = 0, checked: bool = False
+) -> NeighbourList:
     """Every directed pair within ``r_cut`` (Å) of each atom of ``atoms``.
 
-    Raises ValueError if the positions or the cell are unusable (:func:`check_geometry`),
+    Raises ValueError if the positions or the cell are unusable (:func:`check_geometry`,
+    skipped when ``checked``: the frame came from :func:`~slimsoap._validation.as_frames`),
     or if two atoms (or an atom and its own image) are closer than ``COINCIDENT_TOL``;
     MemoryLimitError if the images or pairs of a thin cell would exceed the memory limit.
     """
-    check_geometry(atoms, frame)
+    if not checked:
+        check_geometry(atoms, frame)
     positions = np.asarray(atoms.positions, dtype=np.float64)
     pbc = np.asarray(atoms.pbc, dtype=bool)
     cell = search_cell(np.asarray(atoms.cell.complete(), dtype=np.float64), pbc, r_cut)

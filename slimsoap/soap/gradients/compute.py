@@ -61,7 +61,9 @@ def compute_gradients(
     n_total, F = len(frame_index), soap.n_features
     normalize = soap.normalize if normalize is None else normalize
     contraction = soap._contraction
-    neighbours = [neighbour_list(atoms, soap.r_cut, f) for f, atoms in enumerate(frames)]
+    neighbours = [
+        neighbour_list(atoms, soap.r_cut, f, checked=True) for f, atoms in enumerate(frames)
+    ]
     setups, slot_of_atom = [], []
     for f, atoms in enumerate(frames):
         slots = species_index(atoms.numbers, soap.species_z, f)
