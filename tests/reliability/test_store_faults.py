@@ -21,7 +21,7 @@ from ase.build import bulk
 
 from slimsoap import SOAP
 from slimsoap.cli.main import main
-from slimsoap.data import generate, read_frames
+from slimsoap.data import generate, read_frames, write_extxyz
 from slimsoap.io import load_features
 from slimsoap.io.store import FeatureStore, StoreCorruptionError
 from slimsoap.study.featurize import FeaturizeInterrupted, featurize
@@ -71,6 +71,27 @@ def reference(tmp_path_factory, frames):
     return path
 
 
+#: Frames of the signal tests: enough that a fast machine is still working when the signal
+#: arrives (40 frames had all been committed before it, once, in CI).
+N_LONG = 200
+
+
+@pytest.fixture(scope="module")
+def long_data(tmp_path_factory, frames):
+    """The 40 generated frames five times over, as one extxyz file."""
+    path = tmp_path_factory.mktemp("long") / "long.extxyz"
+    write_extxyz(path, frames * (N_LONG // len(frames)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory, long_data):
+    """The uninterrupted store of the signal tests' command."""
+    path = tmp_path_factory.mktemp("longref") / "ref.zarr"
+    featurize(list(read_frames(long_data)), _soap(), path, batch_size=1, progress=False)
+    return path
+
+
 def _command(data, out):
     args = ["featurize", str(data), "--out", str(out), "--species", *SPECIES, *HYPER]
     return [sys.executable, "-m", "slimsoap.cli.main", *args, "--batch-size", "1"]
@@ -97,32 +118,34 @@ def _start_and_signal(data, out, sig, after_frames=2):
 # --- resume ---------------------------------------------------------------------------------
 
 
-def test_kill_9_then_the_same_command_resumes_to_an_identical_store(data, reference, tmp_path):
+def test_kill_9_then_the_same_command_resumes_to_an_identical_store(
+    long_data, long_reference, tmp_path
+):
     out = tmp_path / "s.zarr"
-    status, _ = _start_and_signal(data, out, signal.SIGKILL)
+    status, _ = _start_and_signal(long_data, out, signal.SIGKILL)
     assert status == -signal.SIGKILL
     killed_at = FeatureStore.open(out).n_frames
-    assert 2 <= killed_at < 40  # killed part way
-    again = subprocess.run(_command(data, out), capture_output=True, text=True, timeout=300)
+    assert 2 <= killed_at < N_LONG  # killed part way
+    again = subprocess.run(_command(long_data, out), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert FeatureStore.open(out).n_frames == 40
-    _assert_same_store(out, reference)
+    assert FeatureStore.open(out).n_frames == N_LONG
+    _assert_same_store(out, long_reference)
 
 
-def test_ctrl_c_says_how_many_rows_were_committed_and_resumes(data, reference, tmp_path):
+def test_ctrl_c_says_how_many_rows_were_committed_and_resumes(long_data, long_reference, tmp_path):
     out = tmp_path / "s.zarr"
-    status, err = _start_and_signal(data, out, signal.SIGINT)
+    status, err = _start_and_signal(long_data, out, signal.SIGINT)
     store = FeatureStore.open(out)
     assert status == 130
     assert err == (
         f"slimsoap: error: interrupted: {store.n_rows} rows ({store.n_frames} frames) "
         f"committed to {out}; run the same command again to resume\n"
     )
-    assert 2 <= store.n_frames < 40
-    again = subprocess.run(_command(data, out), capture_output=True, text=True, timeout=300)
+    assert 2 <= store.n_frames < N_LONG
+    again = subprocess.run(_command(long_data, out), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert f"resuming {out}: {store.n_frames} frames committed\n" in again.stdout
-    _assert_same_store(out, reference)
+    _assert_same_store(out, long_reference)
 
 
 def _interrupted_after(frames, n):
