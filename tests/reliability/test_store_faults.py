@@ -71,8 +71,8 @@ def reference(tmp_path_factory, frames):
     return path
 
 
-#: Frames of the signal tests: enough that a fast machine is still working when the signal
-#: arrives (40 frames had all been committed before it, once, in CI).
+#: Frames of the signal tests: a margin so that a fast machine is still working when the
+#: signal arrives.
 N_LONG = 200
 
 
@@ -106,7 +106,14 @@ def _committed(path):
 
 def _start_and_signal(data, out, sig, after_frames=2):
     """Run the featurize command; send ``sig`` once ``after_frames`` frames are committed."""
-    proc = subprocess.Popen(_command(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _command(data, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # a shell starts background jobs with SIGINT ignored, and Python keeps it so: give the
+        # command the default disposition, as an interactive terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while _committed(out) < after_frames and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
