@@ -240,11 +240,11 @@ def soap_from_quippy(text: str) -> SOAP:
     (center_weight, default 1), ``normalise`` (default T), ``species_Z`` (and
     ``n_species``), ``nu_R``/``nu_S`` (the compression, with ``projection="sum"``),
     ``diagonal_radial``, ``Z_map`` (species groups, ``":"`` before the second density's).
-    ``cutoff_dexp``/``cutoff_scale``/``cutoff_rate`` (GAP's radial scaling of the neighbours,
-    (1 + rate)/(rate + (r/scale)^dexp) times a normalisation 1/(1 + rate) when rate > 0, so
-    with rate > 0 featomic's ``Willatt2018``, ``weighting={"function": "willatt2018",
-    "rate": rate, "scale": scale, "exponent": dexp}``, and with rate = 0 DScribe's ``pow``
-    with c = 1, d = 0; the centre keeps ``central_weight`` either way; GAP's defaults are
+    ``cutoff_dexp``/``cutoff_scale``/``cutoff_rate`` (GAP's radial scaling of the neighbours:
+    rate/(rate + (r/scale)^dexp) for rate > 0, featomic's ``Willatt2018``, i.e.
+    ``weighting={"function": "willatt2018", "rate": rate, "scale": scale, "exponent":
+    dexp}``; (r/scale)^-dexp for rate = 0, DScribe's ``pow`` with c = 1, d = 0; the centre
+    keeps ``central_weight`` either way, as checked against quippy; GAP's defaults are
     dexp 0, scale 1, rate 1: no scaling). ``Z``/``n_Z`` must cover every species (slimsoap
     describes every atom); ``covariance_sigma0`` only fills quippy's trailing column;
     ``average=T`` is a compute option (:func:`quippy_compute_options`). The radial basis
