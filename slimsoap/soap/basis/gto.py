@@ -183,7 +183,7 @@ class DScribeGTOBasis(GTOBasis):
                 f"radial_basis='gto_dscribe' (DScribe's construction) is orthonormal only to "
                 f"{self.orthonormality_error:.1e} at n_max={self.n_max}, r_cut={self.r_cut:g}; "
                 f"radial_basis='gto' is orthonormal to ≤ {ORTHONORMAL_TOL:g}",
-                stacklevel=3,
+                stacklevel=4,  # the SOAP(...) call: SOAP → make_basis → here
             )
 
     def _orthonormalise(self) -> np.ndarray:
