@@ -28,7 +28,8 @@ peer's array. The factors (checked against each peer in ``tests/ecosystem``, and
   normalises its own scaled vector, so then p_quippy = normalise(p_raw[:, cols] · scale) with
   p_raw from the same calculator without ``normalize``: no fixed factor relates the two
   normalised vectors. ``average=T`` (one row per frame) sums the coefficients over the
-  frame: slimsoap's ``average="inner"`` × n_atoms² (:func:`quippy_compute_options`).
+  frame: slimsoap's ``average="inner"`` × n_atoms²; ``Z`` (centre elements) is ``centers=``
+  (both from :func:`quippy_compute_options`).
   ``cutoff_dexp``/``cutoff_scale``/``cutoff_rate`` are a ``weighting`` (no factor).
 - **featomic** (``SoapPowerSpectrum``): :func:`soap_to_featomic` hands featomic slimsoap's
   own radial integrals I_nl(r) as tabulated splines (``Explicit`` basis of ``Tabulated``
@@ -44,8 +45,10 @@ peer's array. The factors (checked against each peer in ``tests/ecosystem``, and
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
+from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap.soap.calculator import SOAP
@@ -245,9 +248,10 @@ def soap_from_quippy(text: str) -> SOAP:
     ``weighting={"function": "willatt2018", "rate": rate, "scale": scale, "exponent":
     dexp}``; (r/scale)^-dexp for rate = 0, DScribe's ``pow`` with c = 1, d = 0; the centre
     keeps ``central_weight`` either way, as checked against quippy; GAP's defaults are
-    dexp 0, scale 1, rate 1: no scaling). ``Z``/``n_Z`` must cover every species (slimsoap
-    describes every atom); ``covariance_sigma0`` only fills quippy's trailing column;
-    ``average=T`` is a compute option (:func:`quippy_compute_options`). The radial basis
+    dexp 0, scale 1, rate 1: no scaling). ``Z``/``n_Z`` (the centres' elements, a subset of
+    species_Z; 0: every atom) and ``average=T`` are compute options
+    (:func:`quippy_compute_options`); ``covariance_sigma0`` only fills quippy's trailing
+    column. The radial basis
     is ``"gaussian"`` (GAP's ``EQUISPACED_GAUSS``).
 
     Raises:
@@ -265,11 +269,7 @@ def soap_from_quippy(text: str) -> SOAP:
     species = [int(z) for z in o["species_z"].split()]
     if "n_species" in o and int(o["n_species"]) != len(species):
         raise ValueError(f"n_species={o['n_species']} but species_Z lists {len(species)}")
-    if "z" in o and set(int(z) for z in o["z"].split()) != set(species):
-        raise ValueError(
-            f"Z={{{o['z']}}} selects centres; slimsoap describes every atom, so Z must "
-            f"list every species of species_Z ({species})"
-        )
+    _quippy_centre_species(o, species)  # validated here, applied by quippy_compute_options
     if _bool(o.get("central_reference_all_species", "F")):
         raise ValueError(
             "central_reference_all_species=T puts the centre in every species channel; "
@@ -323,14 +323,47 @@ def _quippy_weighting(o: dict[str, str], central_weight: float) -> dict | None:
     return {"function": "pow", "r0": scale, "c": 1.0, "d": 0.0, "m": dexp, "w0": central_weight}
 
 
-def quippy_compute_options(text: str) -> dict:
-    """Keyword arguments of ``soap.compute`` for a quippy string: ``{"average": "inner"}``
-    for ``average=T``, ``{}`` otherwise. GAP's global SOAP sums the coefficients of the
-    frame's atoms, then contracts: n_atoms² times slimsoap's inner average, so quippy's row
-    of frame f is ``values[f, cols] * scale * n_atoms_f**2`` (``normalise=F``), or that row
-    normalised (``normalise=T``, with ``values`` from the calculator without ``normalize``,
-    as for per-atom rows)."""
-    return {"average": "inner"} if _bool(_parse_quippy(text).get("average", "F")) else {}
+def _quippy_centre_species(o: dict[str, str], species: list[int]) -> list[int] | None:
+    """The centres' atomic numbers selected by GAP's ``Z`` (None: every atom)."""
+    if "z" not in o:
+        return None
+    z = [int(v) for v in o["z"].split()]
+    if "n_z" in o and int(o["n_z"]) != len(z):
+        raise ValueError(f"n_Z={o['n_z']} but Z lists {len(z)} elements")
+    if 0 in z or set(z) == set(species):
+        return None
+    if not set(z) <= set(species):
+        raise ValueError(f"Z={{{o['z']}}} lists centres not in species_Z ({species})")
+    return z
+
+
+def quippy_compute_options(text: str, frames: Atoms | Sequence[Atoms] | None = None) -> dict:
+    """Keyword arguments of ``soap.compute(frames, ...)`` for what a quippy string selects.
+
+    - ``Z={...}`` (centres of those elements only, not every species of species_Z):
+      ``centers``, the indices of those atoms in each of ``frames`` (required then; quippy's
+      rows are in atom order, as slimsoap's). A frame without such an atom gives quippy no
+      row and is refused by ``compute``: leave it out.
+    - ``average=T``: ``{"average": "inner"}``. GAP's global SOAP sums the coefficients of the
+      (selected) atoms, then contracts: n_centres² times slimsoap's inner average, so
+      quippy's row of frame f is ``values[f, cols] * scale * n_centres_f**2``
+      (``normalise=F``), or that row normalised (``normalise=T``, with ``values`` from the
+      calculator without ``normalize``, as for per-atom rows).
+    """
+    o = _parse_quippy(text)
+    out: dict = {}
+    centres = _quippy_centre_species(o, [int(z) for z in o.get("species_z", "").split()])
+    if centres is not None:
+        if frames is None:
+            raise ValueError(
+                f"Z={{{o['z']}}} selects the centres of those elements: pass the frames, "
+                "quippy_compute_options(text, frames), for their centers="
+            )
+        frames = [frames] if isinstance(frames, Atoms) else list(frames)
+        out["centers"] = [np.flatnonzero(np.isin(a.numbers, centres)) for a in frames]
+    if _bool(o.get("average", "F")):
+        out["average"] = "inner"
+    return out
 
 
 def quippy_columns(soap: SOAP) -> tuple[np.ndarray, np.ndarray]:

@@ -195,6 +195,33 @@ def test_from_quippy_average_is_the_inner_average(normalise):
         assert rel(x, ref) <= 1e-8
 
 
+@pytest.mark.parametrize("average", ["F", "T"])
+def test_from_quippy_centres_of_some_elements(average):
+    """Z={6 8}: quippy describes the C and O atoms only, in atom order (centers=); with
+    average=T their summed coefficients (n_centres² × the inner average)."""
+    frames = [molecule("CH3CH2OH"), molecule("CH3OH")]
+    text = (
+        "soap cutoff=3.5 n_max=4 l_max=3 atom_sigma=0.45 n_species=3 species_Z={1 6 8} "
+        f"n_Z=2 Z={{6 8}} normalise=F average={average}"
+    )
+    soap = soap_from_quippy(text)
+    options = quippy_compute_options(text, frames)
+    chosen = [np.flatnonzero(a.numbers != 1) for a in frames]
+    for got, want in zip(options["centers"], chosen):
+        np.testing.assert_array_equal(got, want)
+    cols, scale = quippy_columns(soap)
+    x = soap.compute(frames, **options).values[:, cols] * scale
+    if average == "T":
+        x *= np.array([len(c) ** 2 for c in chosen])[:, None]
+    ref = np.vstack([quippy_values(text, a) for a in frames])
+    assert x.shape == ref.shape
+    assert rel(x, ref) <= 1e-8
+    with pytest.raises(ValueError, match="pass the frames"):
+        quippy_compute_options(text)
+    # Z listing every species (or 0) is every atom: no centers
+    assert "centers" not in quippy_compute_options(text.replace("n_Z=2 Z={6 8}", "Z={0}"))
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -208,7 +235,8 @@ def test_from_quippy_average_is_the_inner_average(normalise):
         ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1} foo=1", r"\['foo'\]"),
         ("soap n_max=2 l_max=2 atom_sigma=0.5 species_Z={1}", "needs cutoff="),
         ("distance_2b cutoff=3", "starts with 'soap'"),
-        ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1 8} Z={8}", "every atom"),
+        ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1 8} Z={7}", "not in species_Z"),
+        ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1 8} Z={8} n_Z=2", "n_Z=2"),
         ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1 8} n_species=3", "n_species"),
         ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1} nu_R=3", "nu_R, nu_S"),
         ("soap cutoff=3 n_max=2 l_max=2 atom_sigma=0.5 species_Z={1} normalise=maybe", "T/F"),
