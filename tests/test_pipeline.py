@@ -188,6 +188,38 @@ def test_study_learning_curve(study):
         assert row["rmse_atom"] >= row["mae_atom"]
 
 
+def chemiscope_data(path):
+    """The file as chemiscope's own reader (``show_input``, as in a notebook) loads it."""
+    chemiscope = pytest.importorskip("chemiscope")
+    return json.loads(chemiscope.show_input(path).value)
+
+
+def test_study_writes_one_chemiscope_file_per_compression(study):
+    config, out = study
+    summary = json.loads((out / "summary.json").read_text())
+    frames, _ = load_frames(config)
+    n_atoms = sum(len(a) for a in frames)
+    names = list(dict.fromkeys(["nu2", *config.compressions]))
+    assert list(summary["chemiscope"]) == names
+    energy = np.array([a.info["energy"] for a in frames])
+    for name in names:
+        assert summary["chemiscope"][name] == f"chemiscope/{name}.json.gz"
+        assert summary["chemiscope"][name] in summary["files"]
+        data = chemiscope_data(out / "chemiscope" / f"{name}.json.gz")
+        assert data["meta"]["name"] == f"slimsoap study: {name}"
+        assert len(data["structures"]) == len(frames)
+        assert len(data["environments"]) == n_atoms
+        props = data["properties"]
+        assert [len(props[f"pca[{k}]"]["values"]) for k in (1, 2)] == [n_atoms, n_atoms]
+        np.testing.assert_allclose(props["energy"]["values"], energy, rtol=1e-12)
+        assert props["atomic number"]["values"] == [int(z) for a in frames for z in a.numbers]
+        # the map is the PCA of this compression's stored descriptors (computed here)
+        x = FeatureStore.open(out / "features" / f"{name}.zarr").values()
+        s = np.linalg.svd(x - x.mean(axis=0), compute_uv=False)
+        pca = np.array([props["pca[1]"]["values"], props["pca[2]"]["values"]])
+        np.testing.assert_allclose(np.linalg.norm(pca, axis=1), s[:2], rtol=1e-8)
+
+
 def test_cli_study_and_featurize(tmp_path, frames):
     out = tmp_path / "cli-study"
     main(
@@ -198,6 +230,15 @@ def test_cli_study_and_featurize(tmp_path, frames):
     summary = json.loads((out / "summary.json").read_text())
     assert [r["compression"] for r in summary["lengths"]] == ["nu2", "mu2"]
     assert summary["config"]["n_max"] == 4 and summary["data"]["n_frames"] == 16
+    assert sorted(summary["chemiscope"]) == ["mu2", "nu2"]
+    main(
+        ["study", "--quick", "--n", "16", "--compressions", "mu2", "--out", str(tmp_path / "o2"),
+         "--cache", str(tmp_path / "cache"), "--train-sizes", "8", "--repeats", "1",
+         "--max-environments", "100", "--no-progress", "--no-chemiscope"]
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "o2" / "summary.json").read_text())
+    assert summary["chemiscope"] == {"skipped": "chemiscope=False"}
+    assert not (tmp_path / "o2" / "chemiscope").exists()
 
     data = tmp_path / "frames.extxyz"
     write_extxyz(data, frames)
@@ -225,6 +266,9 @@ def test_study_of_a_file_without_energies_skips_the_learning_curve(tmp_path, fra
     assert "no energy" in summary["learning_curve"]["skipped"]
     assert not (out / "learning_curve.csv").exists()
     assert summary["recovery"] == {}  # neither nu2 nor mu2 is a recoverable compression
+    data = chemiscope_data(out / "chemiscope" / "mu2.json.gz")
+    assert len(data["environments"]) == sum(len(a) for a in frames)
+    assert "energy" not in data["properties"] and "n_atoms" in data["properties"]
     for name in summary["files"]:
         assert (out / name).exists(), name
 

@@ -78,6 +78,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=None, help="draws per training size (5)")
     p.add_argument("--cache", default=None, help="cache of generated data ($SLIMSOAP_CACHE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-chemiscope", action="store_true", help="no chemiscope files (one per compression)"
+    )
     p.set_defaults(func=run_study_command)
 
     f = subparsers.add_parser(
@@ -137,6 +140,7 @@ def study_config(args: argparse.Namespace) -> StudyConfig:
         "n_repeats": args.repeats,
         "cache": args.cache,
         "progress": not args.no_progress,
+        "chemiscope": not args.no_chemiscope,
     }
     given = {k: v for k, v in given.items() if v is not None}
     return StudyConfig.quick(**given) if args.quick else StudyConfig(**given)

@@ -2,8 +2,9 @@
 
 :func:`run_study` featurises every compression (:func:`slimsoap.study.featurize.featurize`,
 locally or on Dask) → lengths and timings → distance/rank correlations and information
-imbalance against ν=2 → recovery of ν=2 → energy learning curves, and writes tables,
-figures, ``summary.json`` and ``README.txt`` to one directory.
+imbalance against ν=2 → recovery of ν=2 → energy learning curves → one chemiscope file
+per compression (the PCA map of its environments, with the frames' properties), and writes
+tables, figures, ``summary.json`` and ``README.txt`` to one directory.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class StudyConfig:
         n_repeats: random training sets per size.
         cache: cache directory of generated data (default ``$SLIMSOAP_CACHE``).
         progress: progress bars and one line per step on stdout.
+        chemiscope: write ``chemiscope/<compression>.json.gz`` (needs the optional
+            ``chemiscope`` package; skipped with a note in ``summary.json`` without it).
     """
 
     data: str = "alloy"
@@ -82,6 +85,7 @@ class StudyConfig:
     n_repeats: int = 5
     cache: str | None = None
     progress: bool = True
+    chemiscope: bool = True
 
     def __post_init__(self):
         for name in ("batch_size", "max_environments", "n_repeats"):
@@ -304,6 +308,45 @@ def _learning(config, values, frame_index, numbers, energy, out, written: list) 
     }
 
 
+def _chemiscope_maps(config, frames, values, frame_index, energy, out, written: list) -> dict:
+    """``chemiscope/<name>.json.gz`` per compression: every environment (atom) on the PCA map
+    of that compression's descriptors, with the frames' energies and sizes and the atoms'
+    atomic numbers as properties; {name: file} or {"skipped": reason}."""
+    if not config.chemiscope:
+        return {"skipped": "chemiscope=False"}
+    try:
+        import chemiscope  # noqa: F401
+    except ImportError:
+        return {"skipped": "chemiscope is not installed (pip install 'slimsoap[chemiscope]')"}
+    from slimsoap.features import Features
+    from slimsoap.io.chemiscope import write_chemiscope
+
+    folder = out / "chemiscope"
+    folder.mkdir(exist_ok=True)
+    sizes = np.array([len(a) for a in frames])
+    properties = {
+        "n_atoms": {"target": "structure", "values": sizes, "description": "atoms per frame"},
+        "atomic number": {"target": "atom", "values": np.concatenate([a.numbers for a in frames])},
+    }
+    if np.all(np.isfinite(energy)):
+        properties["energy"] = {"target": "structure", "values": energy, "units": "eV"}
+        properties["energy per atom"] = {
+            "target": "structure",
+            "values": energy / sizes,
+            "units": "eV/atom",
+        }
+    files = {}
+    for name, x in values.items():
+        path = folder / f"{name}.json.gz"
+        write_chemiscope(
+            path, frames, Features(values=x, frame_index=frame_index), properties=properties,
+            target="atom", cutoff=config.r_cut, name=f"slimsoap study: {name}",
+        )  # fmt: skip
+        written.append(path)
+        files[name] = str(path.relative_to(out))
+    return files
+
+
 def _write_csv(path: Path, rows: list[dict]) -> Path:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     with open(path, "w", newline="") as fh:
@@ -337,6 +380,9 @@ features/NAME.zarr    the descriptors of every atom (zarr v3; slimsoap.io.load_f
 figures/distance_NAME.png, figures/rank_NAME.png   correlation histograms against nu2
 figures/imbalance_plane.png                        the information-imbalance plane
 figures/learning_curve.png                         MAE per atom (meV/atom) vs training size
+chemiscope/NAME.json.gz   every environment on the PCA map of that compression's descriptors,
+                          with the frames' energies (eV, eV/atom) and sizes and the atoms'
+                          atomic numbers; open it at https://chemiscope.org
 """
 
 
@@ -347,7 +393,8 @@ def run_study(config: StudyConfig | None = None) -> Path:
     (locally or on Dask, per ``config.scheduler``); tabulate lengths and timings;
     distance/rank correlations and information imbalance against ``nu2`` on up to
     ``config.max_environments`` environments; recovery of ``nu2`` from every recoverable
-    compression; energy learning curves (ζ = 1 ridge). See ``README.txt`` in the output.
+    compression; energy learning curves (ζ = 1 ridge); a chemiscope file per compression.
+    See ``README.txt`` in the output.
 
     Every compression's values are read back into memory for the analyses (dense: about
     n_atoms × length × 8 bytes each), so the study suits data sets up to some 10⁴–10⁵
@@ -395,6 +442,8 @@ def run_study(config: StudyConfig | None = None) -> Path:
     written.append(out / "recovery.json")
     with _step(config, steps, "learning curves"):
         learning = _learning(config, values, frame_index, numbers, energy, out, written)
+    with _step(config, steps, "chemiscope maps"):
+        maps = _chemiscope_maps(config, frames, values, frame_index, energy, out, written)
 
     symbols = [chemical_symbols[z] for z in species]
     summary = {
@@ -411,6 +460,7 @@ def run_study(config: StudyConfig | None = None) -> Path:
         "information_imbalance": imbalance,
         "recovery": recovery,
         "learning_curve": learning,
+        "chemiscope": maps,
     }
     (out / "README.txt").write_text(
         _README.format(

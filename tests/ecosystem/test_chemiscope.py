@@ -119,3 +119,16 @@ def test_bad_input_is_refused(tmp_path):
         write_chemiscope(tmp_path / "x.json", FRAMES, feats, target="bond")
     with pytest.raises(ValueError, match="at most"):
         sketchmap(np.zeros((4000, 2)))
+
+
+def test_large_matrices_take_a_truncated_svd_with_the_same_scores():
+    """Above 200 rows and columns pca_map uses ARPACK (svds), not a full SVD: the scores
+    agree with a full SVD's (signs fixed as documented), deterministically."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 300)) @ np.diag(np.linspace(3.0, 0.1, 300))
+    u, s, _ = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    full = u[:, :2] * s[:2]
+    full *= np.sign(full[np.argmax(np.abs(full), axis=0), [0, 1]])
+    got = pca_map(x)
+    np.testing.assert_allclose(got, full, atol=1e-9 * np.abs(full).max())
+    np.testing.assert_array_equal(got, pca_map(x))

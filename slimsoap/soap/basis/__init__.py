@@ -1,4 +1,6 @@
-"""Radial bases g_nl(r), by name: ``"gto"`` (DScribe's) and ``"gaussian"`` (GAP's).
+"""Radial bases g_nl(r), by name: ``"gto"`` (DScribe's primitives, orthonormal to ≤ 1e-8),
+``"gto_dscribe"`` (the same, orthonormalised exactly as DScribe does) and ``"gaussian"``
+(GAP's).
 
 A new basis subclasses :class:`~slimsoap.soap.basis.base.RadialBasis` (it provides the exact
 radial integrals; the base class tabulates them in one spline table) and is added to
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 from slimsoap.soap.basis.base import RadialBasis
 from slimsoap.soap.basis.gaussian import GaussianBasis
-from slimsoap.soap.basis.gto import GTOBasis
+from slimsoap.soap.basis.gto import DScribeGTOBasis, GTOBasis
 
 #: Registry of radial bases by name.
-BASES: dict[str, type[RadialBasis]] = {GTOBasis.name: GTOBasis, GaussianBasis.name: GaussianBasis}
+BASES: dict[str, type[RadialBasis]] = {
+    cls.name: cls for cls in (GTOBasis, DScribeGTOBasis, GaussianBasis)
+}
 
 
 def make_basis(name: str, n_max: int, l_max: int, r_cut: float, sigma: float) -> RadialBasis:
@@ -22,4 +26,4 @@ def make_basis(name: str, n_max: int, l_max: int, r_cut: float, sigma: float) ->
     return BASES[name](n_max, l_max, r_cut, sigma)
 
 
-__all__ = ["BASES", "GTOBasis", "GaussianBasis", "RadialBasis", "make_basis"]
+__all__ = ["BASES", "DScribeGTOBasis", "GTOBasis", "GaussianBasis", "RadialBasis", "make_basis"]
