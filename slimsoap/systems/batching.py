@@ -1,8 +1,8 @@
 """Which frames are computed together: every batching policy of the package, in one place.
 
-- :func:`small_frame_runs`: small non-periodic frames (molecules) share one pair search,
-  one expansion and one contraction, since their per-frame Python cost would dominate;
-  other frames go alone (DESIGN §7).
+- :func:`small_frame_runs`: small frames (molecules and small periodic cells) share one
+  pair search, one expansion and one contraction, since their per-frame Python cost would
+  dominate; other frames go alone (DESIGN §7).
 - :func:`row_budget_runs`: consecutive frames gathered until they hold a row budget (the
   sparse contraction bounds the dense coefficients it holds at once this way).
 - :func:`fixed_size_batches`: a stream of frames cut into lists of a fixed length (one
@@ -21,15 +21,16 @@ from ase import Atoms
 
 from slimsoap._validation import check_int
 
-#: Non-periodic frames of at most this many atoms are "small": batched with their neighbours.
+#: Frames (periodic or not) of at most this many atoms are "small": batched with their
+#: neighbours (their pairs are found by brute force or a tiny cell list, one kernel call).
 SMALL_FRAME = 64
 
 T = TypeVar("T")
 
 
 def is_small(atoms: Atoms) -> bool:
-    """True for a non-periodic frame of at most ``SMALL_FRAME`` atoms."""
-    return len(atoms) <= SMALL_FRAME and not atoms.pbc.any()
+    """True for a frame (periodic or not) of at most ``SMALL_FRAME`` atoms."""
+    return len(atoms) <= SMALL_FRAME
 
 
 def small_frame_runs(
