@@ -27,7 +27,9 @@ and its achieved GFLOP/s (contraction alone, on the set's coefficients), against
 target of ``TARGET_GFLOPS``.
 
 Run: ``python benchmarks/bench_speed.py [--sets ...] [--compressions ...] [--codes ...]
-[--threads N] [--repeats R] [--quick] [--spread]``. ``--quick``: a quarter of each set
+[--threads N] [--repeats R] [--rounds K] [--quick] [--spread]``; ``--rounds K`` runs K
+processes per code, the codes interleaved, and reports medians over them (use it on a
+loaded machine). ``--quick``: a quarter of each set
 (at least 2 frames) and 5 repeats.
 """
 
@@ -182,6 +184,15 @@ def run_worker(spec: dict, env: dict) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median_row(results: list[dict | None]) -> dict | None:
+    """Per-key medians of the rounds of one code (None if any round failed)."""
+    import numpy as np
+
+    if any(r is None for r in results):
+        return None
+    return {k: float(np.median([r[k] for r in results])) for k in results[0]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -191,6 +202,7 @@ def main() -> None:
     p.add_argument("--codes", nargs="+", default=CODES, choices=CODES)
     p.add_argument("--threads", default="1")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=1, help="processes per code, interleaved")
     p.add_argument("--quick", action="store_true", help="a quarter of each set, 5 repeats")
     p.add_argument("--spread", action="store_true", help="also the hyper-parameter spread")
     args = p.parse_args()
@@ -201,7 +213,8 @@ def main() -> None:
     print(
         f"values, every code on {args.threads} thread(s) ({', '.join(THREAD_VARS)} = "
         f"{args.threads}; DScribe n_jobs = {args.threads}); median of {args.repeats} after a "
-        f"warm-up; σ {SIGMA} Å, cutoff width {WIDTH} Å; featomic computes the full spectrum"
+        f"warm-up in each of {args.rounds} interleaved process(es) per code, median over them; "
+        f"σ {SIGMA} Å, cutoff width {WIDTH} Å; featomic computes the full spectrum"
         f" for both compressions; contraction target {TARGET_GFLOPS:g} GFLOP/s"
     )
     head = (
@@ -239,7 +252,7 @@ def main() -> None:
                     ratio = f"{r['atoms_per_s'] / best:>12.2f}" if code == "slimsoap" else " " * 12
                     extra = ""
                     if "gflops" in r:
-                        extra = f"{r['flops_per_atom']:>11,}{r['gflops']:>9.2f}"
+                        extra = f"{int(r['flops_per_atom']):>11,}{r['gflops']:>9.2f}"
                     print(f"{lead}{r['atoms_per_s']:>10.0f}{ratio}{r['peak_mb']:>9.0f}{extra}")
                 sys.stdout.flush()
 
