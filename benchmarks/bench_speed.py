@@ -28,8 +28,9 @@ target of ``TARGET_GFLOPS``.
 
 Run: ``python benchmarks/bench_speed.py [--sets ...] [--compressions ...] [--codes ...]
 [--threads N] [--repeats R] [--rounds K] [--quick] [--spread]``; ``--rounds K`` runs K
-processes per code, the codes interleaved, and reports medians over them (use it on a
-loaded machine). ``--quick``: a quarter of each set
+processes per code, the codes interleaved, and reports medians over them, and ``--clock cpu`` times
+process CPU time instead of wall time (both for a loaded machine; CPU time with one thread
+only). ``--quick``: a quarter of each set
 (at least 2 frames) and 5 repeats.
 """
 
@@ -143,7 +144,7 @@ def contraction_rate(soap, frames) -> float:
     from timing import median_time
 
     c = np.concatenate([soap.expand(a, f).coefficients for f, a in enumerate(frames)])
-    seconds = median_time(lambda: soap._contraction.values(c), 5)
+    seconds = median_time(lambda: soap._contraction.values(c), 5)  # wall: BLAS may thread
     return contraction_flops(soap) * len(c) / seconds / 1e9
 
 
@@ -202,18 +203,27 @@ def main() -> None:
     p.add_argument("--codes", nargs="+", default=CODES, choices=CODES)
     p.add_argument("--threads", default="1")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall time, or process CPU time (a loaded machine; 1 thread only)",
+    )
     p.add_argument("--rounds", type=int, default=1, help="processes per code, interleaved")
     p.add_argument("--quick", action="store_true", help="a quarter of each set, 5 repeats")
     p.add_argument("--spread", action="store_true", help="also the hyper-parameter spread")
     args = p.parse_args()
     if args.repeats < 5:
         p.error("--repeats must be >= 5 (medians of at least 5 calls)")
+    if args.clock == "cpu" and args.threads != "1":
+        p.error("--clock cpu adds up the CPU time of every thread: use it with --threads 1")
     env = dict(os.environ, **{v: args.threads for v in THREAD_VARS})
     params = [DEFAULT] + (SPREAD if args.spread else [])
     print(
         f"values, every code on {args.threads} thread(s) ({', '.join(THREAD_VARS)} = "
         f"{args.threads}; DScribe n_jobs = {args.threads}); median of {args.repeats} after a "
-        f"warm-up in each of {args.rounds} interleaved process(es) per code, median over them; "
+        f"warm-up ({args.clock} clock) in each of {args.rounds} interleaved process(es) per "
+        "code, median over them; "
         f"σ {SIGMA} Å, cutoff width {WIDTH} Å; featomic computes the full spectrum"
         f" for both compressions; contraction target {TARGET_GFLOPS:g} GFLOP/s"
     )
@@ -227,20 +237,16 @@ def main() -> None:
         for name in sets:
             n_frames = max(2, SETS[name] // 4) if args.quick else SETS[name]
             for compression in args.compressions:
-                rows = {}
-                for code in args.codes:
-                    spec = dict(
-                        code=code,
-                        set=name,
-                        frames=n_frames,
-                        n_species=n_species,
-                        compression=compression,
-                        r_cut=r_cut,
-                        n_max=n_max,
-                        l_max=l_max,
-                        repeats=args.repeats,
-                    )
-                    rows[code] = run_worker(spec, env)
+                runs = {code: [] for code in args.codes}
+                for _ in range(args.rounds):  # codes interleaved: load changes hit all alike
+                    for code in args.codes:
+                        spec = dict(
+                            code=code, set=name, frames=n_frames, n_species=n_species,
+                            compression=compression, r_cut=r_cut, n_max=n_max, l_max=l_max,
+                            repeats=args.repeats, clock=args.clock,
+                        )  # fmt: skip
+                        runs[code].append(run_worker(spec, env))
+                rows = {code: _median_row(r) for code, r in runs.items()}
                 peers = [rows[c]["atoms_per_s"] for c in ("dscribe", "featomic") if rows.get(c)]
                 best = max(peers, default=float("nan"))
                 for code, r in rows.items():

@@ -57,6 +57,7 @@ def _kinds():
         "1-atom": [bulk("Cu", "fcc", a=3.6)],
         "2-atom": [hcp2],
         "4-atom": [bulk("Cu", "fcc", a=3.7, cubic=True)],
+        "64-atom": [bulk("Cu", "fcc", a=3.7, cubic=True).repeat((4, 2, 2))],  # a cell list
         "triclinic": [tri],
         "sheared": [_sheared(bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1)), 40)],
         "slab": [slab, flat],
