@@ -228,3 +228,13 @@ def test_bad_frames_are_named_by_the_batched_checks():
     gold.symbols[0] = "Au"
     with pytest.raises(ValueError, match=r"frame 3 contains species \['Au'\]"):
         soap.compute(frames[:3] + [gold] + frames[3:])
+
+
+def test_unchecked_frames_are_checked_by_the_batched_search():
+    frames = _frames(["1-atom", "molecule"], copies=2)
+    bad = frames[4].copy()
+    bad.positions[0, 2] = np.inf
+    frames[4] = bad
+    for search in (batch_neighbour_list, frame_neighbour_lists):
+        with pytest.raises(ValueError, match=r"frame 7: positions of atoms \[0\] are NaN or inf"):
+            search(frames, 4.0, first_frame=3)
