@@ -29,7 +29,12 @@ from slimsoap.soap.selection import average_rows, normalized, parse_centers, sel
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
 from slimsoap.systems.frames import gather
-from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
+from slimsoap.systems.neighbours import (
+    NeighbourList,
+    batch_neighbour_list,
+    frame_neighbour_lists,
+    neighbour_list,
+)
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
@@ -306,13 +311,14 @@ class SOAP(CalculatorBase):
         """:meth:`compute` of every atom of validated ``frames`` (no selection, no average),
         rows normalised with ``normalize``."""
         frame_index = self._frame_index(frames)
+        data = gather(frames)
+        # every frame's species first, in one lookup: the first unknown element is named
+        species = species_index_frames(data.numbers, data.starts, self.species_z)
         if gradients:
             return compute_gradients(self, frames, frame_index, sparse, strain, None, normalize)
         if sparse:
             return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
-        data = gather(frames)
-        species = species_index_frames(data.numbers, data.starts, self.species_z)
         for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
             a0, a1 = data.starts[f0], data.starts[f1]
             if f1 - f0 == 1:
@@ -351,14 +357,17 @@ class SOAP(CalculatorBase):
         return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
     def _compute_sparse(self, frames: list[Atoms], normalize: bool):
-        """CSR values (rows normalised with ``normalize``); small frames are contracted
+        """CSR values (rows normalised with ``normalize``); small frames share one pair search
+        (:func:`~slimsoap.systems.neighbours.frame_neighbour_lists`) and are contracted
         together, per set of species present."""
         import scipy.sparse as sp
 
         values = []
         for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
+            pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
             expansions = [
-                self.expand(frames[f], f, compact=True, checked=True) for f in range(f0, f1)
+                self.expand(frames[f], f, neighbours=nl, compact=True)
+                for f, nl in zip(range(f0, f1), pairs)
             ]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)

@@ -238,3 +238,13 @@ def test_unchecked_frames_are_checked_by_the_batched_search():
     for search in (batch_neighbour_list, frame_neighbour_lists):
         with pytest.raises(ValueError, match=r"frame 7: positions of atoms \[0\] are NaN or inf"):
             search(frames, 4.0, first_frame=3)
+
+
+def test_sparse_values_from_the_batched_search_bit_for_bit(monkeypatch):
+    frames = _frames(ALL, copies=2)
+    soap = slimsoap.SOAP(METALS + ["H", "C", "O", "Mg", "Au"], 4.0, 3, 2)
+    batched = soap.compute(frames, sparse=True).values
+    monkeypatch.setattr("slimsoap.systems.batching.SMALL_FRAME", 0)
+    single = soap.compute(frames, sparse=True).values
+    for field in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(batched, field), getattr(single, field))
