@@ -319,7 +319,7 @@ class SOAP(CalculatorBase):
         if sparse:
             return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
-        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
+        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH, data.sizes.tolist()):
             a0, a1 = data.starts[f0], data.starts[f1]
             if f1 - f0 == 1:
                 nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
