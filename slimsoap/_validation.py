@@ -15,7 +15,12 @@ COINCIDENT_TOL = 1e-6
 
 
 def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
-    """Return ``frames`` as a non-empty list of ``ase.Atoms``, checking every frame."""
+    """Return ``frames`` as a non-empty list of ``ase.Atoms``, checking every frame.
+
+    The first frame that is not an ``ase.Atoms``, has no atoms or fails
+    :func:`check_geometry` raises, naming it; the geometry of all frames is checked in one
+    vectorised pass (:func:`check_frames`).
+    """
     if isinstance(frames, Atoms):
         frames = [frames]
     if frames is None or isinstance(frames, (str, bytes)):
@@ -27,11 +32,13 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
     if len(frames) == 0:
         raise ValueError("empty frame list: compute() needs at least one ase.Atoms frame")
     for f, atoms in enumerate(frames):
-        if not isinstance(atoms, Atoms):
-            raise TypeError(f"frame {f} is a {type(atoms).__name__}, expected ase.Atoms")
-        if len(atoms) == 0:
+        if not isinstance(atoms, Atoms) or len(atoms) == 0:
+            if f:  # an earlier frame with a bad geometry is named first
+                check_frames(frames[:f])
+            if not isinstance(atoms, Atoms):
+                raise TypeError(f"frame {f} is a {type(atoms).__name__}, expected ase.Atoms")
             raise ValueError(f"frame {f} has no atoms")
-        check_geometry(atoms, f)
+    check_frames(frames)
     return frames
 
 
@@ -79,14 +86,41 @@ def species_index(
         (n,) int64 indices in 0..S-1. An element not in ``species_z`` raises ValueError
         naming it and the known ones.
     """
-    lookup = np.full(max(int(numbers.max(initial=0)), int(species_z.max())) + 1, -1, np.int64)
-    lookup[species_z] = np.arange(len(species_z))
-    idx = lookup[numbers]
+    idx = _lookup(numbers, species_z)
     if np.any(idx < 0):
         unknown = sorted({chemical_symbols[z] for z in numbers[idx < 0]})
         known = [chemical_symbols[z] for z in species_z]
         where = "the frames contain" if frame is None else f"frame {frame} contains"
         raise ValueError(f"{where} species {unknown} not in {known_as} {known}")
+    return idx
+
+
+def _lookup(numbers: np.ndarray, species_z: np.ndarray) -> np.ndarray:
+    """Index in ``species_z`` of each of ``numbers`` (-1 where absent)."""
+    lookup = np.full(max(int(numbers.max(initial=0)), int(species_z.max())) + 1, -1, np.int64)
+    lookup[species_z] = np.arange(len(species_z))
+    return lookup[numbers]
+
+
+def species_index_frames(
+    numbers: np.ndarray, starts: np.ndarray, species_z: np.ndarray, first_frame: int = 0
+) -> np.ndarray:
+    """:func:`species_index` of the concatenated atoms of many frames in one lookup.
+
+    Args:
+        numbers: (n_atoms,) int atomic numbers of every frame, in order.
+        starts: (n_frames + 1,) atoms of frame f are starts[f]:starts[f+1].
+        species_z: (S,) the calculator's atomic numbers.
+        first_frame: number of the first frame in the error.
+
+    The first frame holding an element not in ``species_z`` raises :func:`species_index`'s
+    ValueError, naming it.
+    """
+    idx = _lookup(numbers, species_z)
+    bad = np.flatnonzero(idx < 0)
+    if len(bad):
+        f = int(np.searchsorted(starts, bad[0], "right")) - 1
+        species_index(numbers[starts[f] : starts[f + 1]], species_z, first_frame + f)
     return idx
 
 
@@ -158,6 +192,30 @@ def check_geometry(atoms: Atoms, frame: int = 0) -> None:
         raise ValueError(
             f"frame {frame} is periodic but its cell is singular (volume {volume:.2e} Å³)"
         )
+
+
+def check_frames(frames: Sequence[Atoms], first_frame: int = 0, data=None) -> None:
+    """:func:`check_geometry` of every frame of ``frames`` (a list of ``ase.Atoms``) in one
+    vectorised pass; the first bad frame (numbered from ``first_frame``) raises its error.
+
+    ``data``: :func:`slimsoap.systems.frames.gather` of ``frames`` if already made.
+    """
+    from slimsoap.systems.frames import completed_cells, gather
+
+    data = gather(frames) if data is None else data
+    pos, cells, pbc = data.positions, data.cells, data.pbc
+    ok = bool(np.isfinite(pos).all() and np.isfinite(cells).all())
+    ok = ok and not (pos.size and np.abs(pos).max() > MAX_COORDINATE)
+    periodic = np.flatnonzero(pbc.any(axis=1))
+    if ok and len(periodic):
+        lengths = np.sqrt(np.einsum("fij,fij->fi", cells[periodic], cells[periodic]))
+        ok = not np.any(pbc[periodic] & (lengths < SINGULAR_TOL))
+        if ok:
+            volume = np.abs(np.linalg.det(completed_cells(frames, data, periodic)))
+            ok = bool(np.all(volume >= SINGULAR_TOL))
+    if not ok:  # the per-frame check names the first bad frame and says what is wrong
+        for f, atoms in enumerate(frames):
+            check_geometry(atoms, first_frame + f)
 
 
 def _geometry_error(pos: np.ndarray, cell: np.ndarray, frame: int) -> None:

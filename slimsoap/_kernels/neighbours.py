@@ -147,3 +147,132 @@ def molecule_pairs(positions, frame_offsets, r_cut):
                         closest = (i, j)
                     k += 1
     return offsets, neighbours, vectors, distances, closest[0], closest[1]
+
+
+@nb.njit(cache=True)
+def periodic_images(frac, atom_start, n_img, reach, pbc):
+    """Fractional periodic images within the reach of each frame's cell, for many frames.
+
+    Per frame f (atoms atom_start[f]:atom_start[f+1], wrapped fractional coordinates
+    ``frac``), image shifts run over the grid -n_img..n_img per axis in C order (the home
+    cell skipped), atoms inner; an image is kept when every periodic coordinate lies in
+    [-reach, 1 + reach]. This is the order and the arithmetic of the per-frame search.
+
+    Args:
+        frac: (n_atoms, 3) wrapped fractional coordinates of all frames, concatenated.
+        atom_start: (n_frames + 1,) int64 frame offsets into ``frac``.
+        n_img: (n_frames, 3) int64 image layers per axis (0 along non-periodic axes).
+        reach: (n_frames, 3) fractional reach r_cut / plane spacing (0 if not periodic).
+        pbc: (n_frames, 3) bool periodic axes.
+
+    Returns:
+        images (n_images, 3) fractional, owner (n_images,) int64 atom index within its
+        frame, image_start (n_frames + 1,) int64 frame offsets into ``images``.
+    """
+    n_frames = atom_start.shape[0] - 1
+    image_start = np.zeros(n_frames + 1, np.int64)
+    for sweep in range(2):
+        if sweep == 1:
+            for f in range(n_frames):
+                image_start[f + 1] += image_start[f]
+            images = np.empty((image_start[n_frames], 3))
+            owner = np.empty(image_start[n_frames], np.int64)
+        for f in range(n_frames):
+            k = image_start[f]
+            lo0, lo1, lo2 = -reach[f, 0], -reach[f, 1], -reach[f, 2]
+            hi0, hi1, hi2 = 1.0 + reach[f, 0], 1.0 + reach[f, 1], 1.0 + reach[f, 2]
+            p0, p1, p2 = pbc[f, 0], pbc[f, 1], pbc[f, 2]
+            for s0 in range(-n_img[f, 0], n_img[f, 0] + 1):
+                for s1 in range(-n_img[f, 1], n_img[f, 1] + 1):
+                    for s2 in range(-n_img[f, 2], n_img[f, 2] + 1):
+                        if s0 == 0 and s1 == 0 and s2 == 0:
+                            continue
+                        for a in range(atom_start[f], atom_start[f + 1]):
+                            x0 = frac[a, 0] + float(s0)
+                            x1 = frac[a, 1] + float(s1)
+                            x2 = frac[a, 2] + float(s2)
+                            if (
+                                ((x0 >= lo0) and (x0 <= hi0) or not p0)
+                                and ((x1 >= lo1) and (x1 <= hi1) or not p1)
+                                and ((x2 >= lo2) and (x2 <= hi2) or not p2)
+                            ):
+                                if sweep == 1:
+                                    images[k, 0], images[k, 1], images[k, 2] = x0, x1, x2
+                                    owner[k] = a - atom_start[f]
+                                k += 1
+            if sweep == 0:
+                image_start[f + 1] = k - image_start[f]
+    return images, owner, image_start
+
+
+@nb.njit(cache=True)
+def _frame_points(wrapped, atom_start, images, owner, image_start, f):
+    """Frame f's atoms followed by its images (m, 3), and the owner of each row (m,)."""
+    a0, a1 = atom_start[f], atom_start[f + 1]
+    i0, i1 = image_start[f], image_start[f + 1]
+    n, m = a1 - a0, a1 - a0 + i1 - i0
+    pos = np.empty((m, 3))
+    own = np.empty(m, np.int64)
+    for a in range(n):
+        pos[a] = wrapped[a0 + a]
+        own[a] = a
+    for q in range(i1 - i0):
+        pos[n + q] = images[i0 + q]
+        own[n + q] = owner[i0 + q]
+    return pos, own
+
+
+@nb.njit(cache=True)
+def frame_bounds(wrapped, atom_start, images, image_start):
+    """Per frame, the smallest and largest coordinates (n_frames, 3) of its atoms and images."""
+    n_frames = atom_start.shape[0] - 1
+    lo = np.full((n_frames, 3), np.inf)
+    hi = np.full((n_frames, 3), -np.inf)
+    for f in range(n_frames):
+        for a in range(atom_start[f], atom_start[f + 1]):
+            for d in range(3):
+                lo[f, d] = min(lo[f, d], wrapped[a, d])
+                hi[f, d] = max(hi[f, d], wrapped[a, d])
+        for a in range(image_start[f], image_start[f + 1]):
+            for d in range(3):
+                lo[f, d] = min(lo[f, d], images[a, d])
+                hi[f, d] = max(hi[f, d], images[a, d])
+    return lo, hi
+
+
+@nb.njit(cache=True)
+def batch_cell_list_pairs(
+    wrapped, atom_start, images, owner, image_start, r_cut, origin, inv_bin, nbins
+):
+    """:func:`cell_list_pairs` of each frame of a batch, in one call.
+
+    Frame f searches its atoms ``wrapped[atom_start[f]:atom_start[f+1]]`` (Å) followed by
+    its images ``images[image_start[f]:image_start[f+1]]`` (Å, ``owner`` their atom within
+    the frame) with its own grid (``origin``, ``inv_bin`` (n_frames, 3) float64, ``nbins``
+    (n_frames, 3) int64), exactly as the per-frame search does.
+
+    Returns:
+        centres, neighbours (n_pairs,) int64 batch atom indices and vectors (n_pairs, 3)
+        (Å), frame by frame, each frame's pairs sorted by centre.
+    """
+    n_frames = atom_start.shape[0] - 1
+    parts = []
+    total = 0
+    for f in range(n_frames):
+        pos, own = _frame_points(wrapped, atom_start, images, owner, image_start, f)
+        n = atom_start[f + 1] - atom_start[f]
+        i, j, d = cell_list_pairs(pos, own, n, r_cut, origin[f], inv_bin[f], nbins[f])
+        parts.append((i, j, d))
+        total += i.shape[0]
+    centres = np.empty(total, np.int64)
+    neighbours = np.empty(total, np.int64)
+    vectors = np.empty((total, 3))
+    k = 0
+    for f in range(n_frames):
+        i, j, d = parts[f]
+        for p in range(i.shape[0]):
+            centres[k] = i[p] + atom_start[f]
+            neighbours[k] = j[p] + atom_start[f]
+            vectors[k] = d[p]
+            k += 1
+    return centres, neighbours, vectors

@@ -13,6 +13,7 @@ from slimsoap._validation import (
     as_frames,
     check_bool,
     species_index,
+    species_index_frames,
 )
 from slimsoap.calculator import CalculatorBase
 from slimsoap.features import Features
@@ -27,7 +28,13 @@ from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
-from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
+from slimsoap.systems.frames import gather
+from slimsoap.systems.neighbours import (
+    NeighbourList,
+    batch_neighbour_list,
+    frame_neighbour_lists,
+    neighbour_list,
+)
 
 #: Sparse output: rows contracted together (bounds the dense coefficients held at once).
 _SPARSE_BATCH = 2048
@@ -295,9 +302,8 @@ class SOAP(CalculatorBase):
 
     def _frame_index(self, frames: list[Atoms]) -> np.ndarray:
         """(n_atoms,) frame of each atom of ``frames``."""
-        return np.concatenate(
-            [np.full(len(atoms), f, dtype=np.int64) for f, atoms in enumerate(frames)]
-        )
+        sizes = np.fromiter((len(atoms) for atoms in frames), np.int64, len(frames))
+        return np.repeat(np.arange(len(frames), dtype=np.int64), sizes)
 
     def _compute_rows(
         self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool, normalize: bool
@@ -305,27 +311,26 @@ class SOAP(CalculatorBase):
         """:meth:`compute` of every atom of validated ``frames`` (no selection, no average),
         rows normalised with ``normalize``."""
         frame_index = self._frame_index(frames)
+        data = gather(frames)
+        # every frame's species first, in one lookup: the first unknown element is named
+        species = species_index_frames(data.numbers, data.starts, self.species_z)
         if gradients:
             return compute_gradients(self, frames, frame_index, sparse, strain, None, normalize)
         if sparse:
             return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
-        offset = 0
-        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH):
+        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH, data.sizes.tolist()):
+            a0, a1 = data.starts[f0], data.starts[f1]
             if f1 - f0 == 1:
-                exp = self.expand(frames[f0], f0, checked=True)
-            else:  # small molecules: one pair search and one expansion for the batch
-                batch = frames[f0:f1]
-                species = np.concatenate(
-                    [species_index(a.numbers, self.species_z, f0 + k) for k, a in enumerate(batch)]
+                nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
+            else:  # small frames: one pair search and one expansion for the batch
+                nl = batch_neighbour_list(
+                    frames[f0:f1], self.r_cut, f0, checked=True, data=data.select(f0, f1)
                 )
-                nl = batch_neighbour_list(batch, self.r_cut, f0)
-                exp = self._expand_pairs(species, nl, False, False)
-            n = len(exp.coefficients)
-            x = self._contraction.values(exp.coefficients, self.dtype, values[offset : offset + n])
+            exp = self._expand_pairs(species[a0:a1], nl, False, False)
+            x = self._contraction.values(exp.coefficients, self.dtype, values[a0:a1])
             if normalize:
                 unit_rows(x, out=x)
-            offset += n
         return Features(values=values, frame_index=frame_index)
 
     def _inner_average(
@@ -352,14 +357,17 @@ class SOAP(CalculatorBase):
         return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
     def _compute_sparse(self, frames: list[Atoms], normalize: bool):
-        """CSR values (rows normalised with ``normalize``); small frames are contracted
+        """CSR values (rows normalised with ``normalize``); small frames share one pair search
+        (:func:`~slimsoap.systems.neighbours.frame_neighbour_lists`) and are contracted
         together, per set of species present."""
         import scipy.sparse as sp
 
         values = []
         for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
+            pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
             expansions = [
-                self.expand(frames[f], f, compact=True, checked=True) for f in range(f0, f1)
+                self.expand(frames[f], f, neighbours=nl, compact=True)
+                for f, nl in zip(range(f0, f1), pairs)
             ]
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)

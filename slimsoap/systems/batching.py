@@ -1,8 +1,8 @@
 """Which frames are computed together: every batching policy of the package, in one place.
 
-- :func:`small_frame_runs`: small non-periodic frames (molecules) share one pair search,
-  one expansion and one contraction, since their per-frame Python cost would dominate;
-  other frames go alone (DESIGN §7).
+- :func:`small_frame_runs`: small frames (molecules and small periodic cells) share one
+  pair search, one expansion and one contraction, since their per-frame Python cost would
+  dominate; other frames go alone (DESIGN §7).
 - :func:`row_budget_runs`: consecutive frames gathered until they hold a row budget (the
   sparse contraction bounds the dense coefficients it holds at once this way).
 - :func:`fixed_size_batches`: a stream of frames cut into lists of a fixed length (one
@@ -21,36 +21,34 @@ from ase import Atoms
 
 from slimsoap._validation import check_int
 
-#: Non-periodic frames of at most this many atoms are "small": batched with their neighbours.
+#: Frames (periodic or not) of at most this many atoms are "small": batched with their
+#: neighbours (their pairs are found by brute force or a tiny cell list, one kernel call).
 SMALL_FRAME = 64
 
 T = TypeVar("T")
 
 
-def is_small(atoms: Atoms) -> bool:
-    """True for a non-periodic frame of at most ``SMALL_FRAME`` atoms."""
-    return len(atoms) <= SMALL_FRAME and not atoms.pbc.any()
-
-
 def small_frame_runs(
-    frames: Sequence[Atoms], max_atoms: int | None = None
+    frames: Sequence[Atoms], max_atoms: int | None = None, sizes: Sequence[int] | None = None
 ) -> list[tuple[int, int]]:
     """Consecutive frame ranges ``(f0, f1)`` covering ``frames`` in order.
 
-    A run of small frames (:func:`is_small`) forms one range, or is cut into ranges of at
-    most ``max_atoms`` atoms when that is given (a frame is never split: a range holds at
-    least one frame); every other frame is a range alone.
+    A run of small frames (at most ``SMALL_FRAME`` atoms, periodic or not) forms one
+    range, or is cut into ranges of at most ``max_atoms`` atoms when that is given (a frame
+    is never split: a range holds at least one frame); every other frame is a range alone.
+    ``sizes``: the atoms of each frame, if already known.
     """
+    sizes = [len(a) for a in frames] if sizes is None else [int(n) for n in sizes]
     out, f = [], 0
-    while f < len(frames):
-        g, atoms = f + 1, len(frames[f])
-        if is_small(frames[f]):
+    while f < len(sizes):
+        g, atoms = f + 1, sizes[f]
+        if atoms <= SMALL_FRAME:
             while (
-                g < len(frames)
-                and is_small(frames[g])
-                and (max_atoms is None or atoms + len(frames[g]) <= max_atoms)
+                g < len(sizes)
+                and sizes[g] <= SMALL_FRAME
+                and (max_atoms is None or atoms + sizes[g] <= max_atoms)
             ):
-                atoms += len(frames[g])
+                atoms += sizes[g]
                 g += 1
         out.append((f, g))
         f = g

@@ -15,20 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from ase.geometry import minkowski_reduce
 
 from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs
-from slimsoap._runtime.limits import check_allocation
-from slimsoap._validation import COINCIDENT_TOL, check_geometry
-from slimsoap.systems.batching import is_small, small_frame_runs
+from slimsoap._validation import COINCIDENT_TOL, check_frames, check_geometry
+from slimsoap.systems import batching, guards
+from slimsoap.systems.cells import image_reach, n_shifts, search_cell
+from slimsoap.systems.frames import FrameArrays, completed_cells, gather
+from slimsoap.systems.periodic_batch import periodic_batch_pairs
 
 #: Upper bound on the number of bins of the cell list (memory guard for sparse systems).
 _MAX_BINS = 2_000_000
-#: Bytes per padded image atom at the peak of :func:`_padded_images` (fractional and
-#: Cartesian float64 coordinates, the boolean masks) and per directed pair (centre,
-#: neighbour, vector, distance and the sorted copies of :func:`batch_neighbour_list`).
-_BYTES_PER_IMAGE = 80
-_BYTES_PER_PAIR = 96
 
 
 @dataclass
@@ -50,55 +46,13 @@ class NeighbourList:
     offsets: np.ndarray
 
 
-def _image_reach(cell, pbc, r_cut):
-    """Fractional reach r_cut / plane spacing along each periodic axis (0 if not periodic)."""
-    inv = np.linalg.inv(cell)
-    plane_spacing = 1.0 / np.linalg.norm(inv, axis=0)
-    return inv, np.where(pbc, r_cut / plane_spacing, 0.0)
-
-
-def _n_shifts(reach) -> float:
-    """Number of image cells searched for a reach (the home cell included), as a float."""
-    return float(np.prod(2.0 * np.ceil(reach) + 1.0))
-
-
-def _pairwise_reduced(vectors: np.ndarray) -> bool:
-    """Whether no vector of ``vectors`` (k, 3) shortens by adding or subtracting another:
-    |v_i · v_j| ≤ min(|v_i|², |v_j|²) / 2 for every pair (Lagrange-Gauss reduced pairs)."""
-    gram = vectors @ vectors.T
-    sq = np.diag(gram)
-    off = np.abs(gram - np.diag(sq))
-    return bool(np.all(off <= 0.5 * np.minimum(sq[:, None], sq[None, :]) + 1e-12))
-
-
-def search_cell(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> np.ndarray:
-    """The cell (3, 3) rows in Å to search periodic images in: ``cell`` itself, or its
-    Minkowski-reduced basis when that needs fewer image cells (an extreme-shear cell of a
-    compact lattice); the lattice, and hence every pair vector, is the same."""
-    if not pbc.any():
-        return cell
-    n_plain = _n_shifts(_image_reach(cell, pbc, r_cut)[1])
-    if n_plain <= 27:  # at most one layer of images each way: nothing to gain
-        return cell
-    if _pairwise_reduced(cell[pbc]):  # ordinary cells: no Python lattice reduction per frame
-        return cell
-    reduced = np.asarray(minkowski_reduce(cell, pbc)[0], dtype=np.float64)
-    return reduced if _n_shifts(_image_reach(reduced, pbc, r_cut)[1]) < n_plain else cell
-
-
 def _padded_images(positions, cell, pbc, r_cut, frame):
     """Wrapped atoms followed by the periodic images within r_cut of the cell."""
     n = len(positions)
     if not pbc.any():
         return positions.copy(), np.arange(n)
-    inv, reach = _image_reach(cell, pbc, r_cut)
-    n_shifts = _n_shifts(reach)
-    check_allocation(
-        n_shifts * n * _BYTES_PER_IMAGE,
-        f"frame {frame}: the periodic images within the cutoff",
-        f"the cell is thin against r_cut = {r_cut:g} Å (lattice planes {r_cut / reach.max():.3g}"
-        f" Å apart, {n_shifts:.3g} image cells of {n} atoms)",
-    )
+    inv, reach = image_reach(cell, pbc, r_cut)
+    guards.check_images(float(n_shifts(reach)), n, reach, r_cut, frame)
     frac = positions @ inv
     frac[:, pbc] %= 1.0
     n_img = np.where(pbc, np.ceil(reach).astype(int), 0)
@@ -110,21 +64,6 @@ def _padded_images(positions, cell, pbc, r_cut, frame):
     keep = np.all((images >= -reach) & (images <= 1.0 + reach) | ~pbc, axis=2)
     _, owner = np.nonzero(keep)
     return np.concatenate([wrapped, images[keep] @ cell]), np.concatenate([np.arange(n), owner])
-
-
-def _check_pair_memory(pos_all, n, r_cut, frame):
-    """Refuse a search whose pairs would exceed the memory limit, from the density of the
-    atoms and images in their bounding box (each side at least the cutoff sphere's 2 r_cut,
-    so a flat layer is not taken as infinitely dense)."""
-    extent = np.maximum(pos_all.max(axis=0) - pos_all.min(axis=0), 2.0 * r_cut)
-    volume = float(np.prod(extent))
-    per_atom = len(pos_all) / volume * (4.0 / 3.0) * np.pi * r_cut**3
-    check_allocation(
-        n * per_atom * _BYTES_PER_PAIR,
-        f"frame {frame}: the neighbour pairs",
-        f"{len(pos_all)} atoms and images in {volume:.3g} Å³ give about {per_atom:.3g} "
-        f"neighbours per atom within r_cut = {r_cut:g} Å, for {n} atoms",
-    )
 
 
 def neighbour_list(
@@ -144,7 +83,7 @@ def neighbour_list(
     cell = search_cell(np.asarray(atoms.cell.complete(), dtype=np.float64), pbc, r_cut)
     n = len(positions)
     pos_all, owner = _padded_images(positions, cell, pbc, r_cut, frame)
-    _check_pair_memory(pos_all, n, r_cut, frame)
+    guards.check_pairs(len(pos_all), pos_all.min(axis=0), pos_all.max(axis=0), n, r_cut, frame)
     origin = pos_all.min(axis=0) - 1e-9
     extent = pos_all.max(axis=0) - origin + 1e-9
     bin_size = r_cut
@@ -167,46 +106,135 @@ def neighbour_list(
     return NeighbourList(i, j, d, dist, offsets)
 
 
-def batch_neighbour_list(frames: list[Atoms], r_cut: float, first_frame: int = 0) -> NeighbourList:
+def batch_neighbour_list(
+    frames: list[Atoms],
+    r_cut: float,
+    first_frame: int = 0,
+    checked: bool = False,
+    data: FrameArrays | None = None,
+) -> NeighbourList:
     """The pairs of several frames at once, over their concatenated atoms (batch indices).
 
-    Runs of small non-periodic frames (:func:`~slimsoap.systems.batching.small_frame_runs`,
-    e.g. molecules) share one brute-force search in a single kernel call, since the Python
-    cost per frame of :func:`neighbour_list` dominates for them; other frames use
-    :func:`neighbour_list`.
-    ``first_frame`` numbers the frames in error messages.
+    Small frames (at most ``SMALL_FRAME`` atoms, :mod:`slimsoap.systems.batching`) share
+    one search: periodic ones (any cell, slabs too) in one batched cell-list search with the
+    per-frame search's arithmetic (:mod:`slimsoap.systems.periodic_batch`: the same pairs,
+    order and vectors as :func:`neighbour_list`, to the bit), non-periodic ones (molecules)
+    in one brute-force kernel call (the same pairs and vectors; within a centre, in
+    neighbour order). Larger frames use :func:`neighbour_list`.
+
+    Args:
+        frames: the frames, in order.
+        r_cut: cutoff (Å).
+        first_frame: number of ``frames[0]`` in error messages.
+        checked: the frames came from :func:`~slimsoap._validation.as_frames` (geometry
+            already checked).
+        data: :func:`~slimsoap.systems.frames.gather` of ``frames`` if already made.
+
+    Raises the error :func:`neighbour_list` raises for the first bad frame.
     """
-    sizes = np.array([len(a) for a in frames], dtype=np.int64)
-    starts = np.zeros(len(frames) + 1, dtype=np.int64)
+    return _guarded(frames, r_cut, first_frame, checked, data, molecules_brute_force=True)
+
+
+def frame_neighbour_lists(
+    frames: list[Atoms],
+    r_cut: float,
+    first_frame: int = 0,
+    checked: bool = False,
+    data: FrameArrays | None = None,
+) -> list[NeighbourList]:
+    """:func:`neighbour_list` of every frame (frame-local indices), equal to it field for
+    field and bit for bit, from one batched search of the small frames (periodic or not).
+
+    Arguments and errors as :func:`batch_neighbour_list`.
+    """
+    data = gather(frames) if data is None else data
+    nl = _guarded(frames, r_cut, first_frame, checked, data, molecules_brute_force=False)
+    out = []
+    for f in range(len(frames)):
+        a0, a1 = data.starts[f], data.starts[f + 1]
+        p0, p1 = nl.offsets[a0], nl.offsets[a1]
+        out.append(
+            NeighbourList(
+                nl.centres[p0:p1] - a0,
+                nl.neighbours[p0:p1] - a0,
+                nl.vectors[p0:p1],
+                nl.distances[p0:p1],
+                nl.offsets[a0 : a1 + 1] - p0,
+            )
+        )
+    return out
+
+
+def _guarded(frames, r_cut, first_frame, checked, data, molecules_brute_force) -> NeighbourList:
+    """:func:`_batch_pairs`, with the error of the per-frame search for the first bad frame."""
+    data = gather(frames) if data is None else data
+    if not checked:
+        check_frames(frames, first_frame, data)
+    try:
+        return _batch_pairs(frames, data, r_cut, first_frame, molecules_brute_force)
+    except ValueError:  # coincident atoms or the memory limit: name the first bad frame
+        for f, atoms in enumerate(frames):
+            neighbour_list(atoms, r_cut, first_frame + f, checked=True)
+        raise
+
+
+def _subset(data: FrameArrays, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batch atom rows (m,) of the ``chosen`` frames, and their frame offsets (k + 1,)."""
+    sizes = data.sizes[chosen]
+    starts = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    counts, nbrs, vecs, dists = [], [], [], []
-    for f, g in small_frame_runs(frames):
-        if is_small(frames[f]):
-            local = starts[f : g + 1] - starts[f]
-            pos = np.concatenate([frames[k].positions for k in range(f, g)]).astype(np.float64)
-            off, nb, vec, dist, ci, cj = molecule_pairs(pos, local, float(r_cut))
-            if ci >= 0 and dist.min() < COINCIDENT_TOL:
-                bad = f + int(np.searchsorted(local, ci, "right")) - 1
-                first = local[bad - f]
-                raise ValueError(
-                    f"frame {first_frame + bad}: atoms {ci - first} and {cj - first} are at the "
-                    f"same position (distance {dist.min():.2e} Å)"
-                )
-            counts.append(np.diff(off))
-            nbrs.append(nb + starts[f])
-        else:
-            nl = neighbour_list(frames[f], r_cut, first_frame + f)
-            counts.append(np.diff(nl.offsets))
-            nbrs.append(nl.neighbours + starts[f])
-            vec, dist = nl.vectors, nl.distances
-        vecs.append(vec)
-        dists.append(dist)
-    offsets = np.zeros(starts[-1] + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    rows = np.arange(starts[-1], dtype=np.int64) + np.repeat(
+        data.starts[:-1][chosen] - starts[:-1], sizes
+    )
+    return rows, starts
+
+
+def _batch_pairs(frames, data, r_cut, first_frame, molecules_brute_force) -> NeighbourList:
+    """Pairs (batch indices) of the frames of ``data``: small frames batched, others alone."""
+    r_cut = float(r_cut)
+    periodic = data.pbc.any(axis=1)
+    small = data.sizes <= batching.SMALL_FRAME
+    brute = small & ~periodic if molecules_brute_force else np.zeros_like(small)
+    parts = []  # (centres, neighbours, vectors, distances), batch indices, each by centre
+    if brute.any():
+        rows, starts = _subset(data, np.flatnonzero(brute))
+        off, nb, vec, dist, _, _ = molecule_pairs(data.positions[rows], starts, r_cut)
+        centres = np.repeat(rows, np.diff(off))
+        parts.append((centres, rows[nb], vec, dist))
+    batched = np.flatnonzero(small & ~brute)
+    if len(batched):
+        rows, starts = _subset(data, batched)
+        cells = completed_cells(frames, data, batched)
+        i, j, vec = periodic_batch_pairs(
+            data.positions[rows], starts, cells, data.pbc[batched], r_cut,
+            batched + first_frame, _MAX_BINS,
+        )  # fmt: skip
+        parts.append((rows[i], rows[j], vec, np.sqrt(np.einsum("ij,ij->i", vec, vec))))
+    for f in np.flatnonzero(~small):
+        nl = neighbour_list(frames[f], r_cut, first_frame + int(f), checked=True)
+        a0 = data.starts[f]
+        parts.append((nl.centres + a0, nl.neighbours + a0, nl.vectors, nl.distances))
+    centres, neighbours, vectors, distances = (
+        parts[0] if len(parts) == 1 else [np.concatenate(p) for p in zip(*parts)]
+    )
+    if len(parts) > 1:
+        order = np.argsort(centres, kind="stable")
+        centres, neighbours = centres[order], neighbours[order]
+        vectors, distances = vectors[order], distances[order]
+    if len(distances) and distances.min() < COINCIDENT_TOL:
+        k = int(np.argmin(distances))
+        f = int(np.searchsorted(data.starts, centres[k], "right")) - 1
+        a0 = data.starts[f]
+        raise ValueError(
+            f"frame {first_frame + f}: atoms {centres[k] - a0} and {neighbours[k] - a0} are at "
+            f"the same position (distance {distances[k]:.2e} Å)"
+        )
+    offsets = np.zeros(data.starts[-1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(centres, minlength=data.starts[-1]), out=offsets[1:])
     return NeighbourList(
-        centres=np.repeat(np.arange(starts[-1], dtype=np.int64), np.diff(offsets)),
-        neighbours=np.concatenate(nbrs).astype(np.int64),
-        vectors=np.ascontiguousarray(np.concatenate(vecs), dtype=np.float64),
-        distances=np.ascontiguousarray(np.concatenate(dists), dtype=np.float64),
-        offsets=offsets,
+        centres.astype(np.int64, copy=False),
+        neighbours.astype(np.int64, copy=False),
+        np.ascontiguousarray(vectors, dtype=np.float64),
+        np.ascontiguousarray(distances, dtype=np.float64),
+        offsets,
     )

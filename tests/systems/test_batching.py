@@ -17,11 +17,16 @@ def _covers(ranges, n):
     return [f for a, b in ranges for f in range(a, b)] == list(range(n))
 
 
-def test_small_frame_runs_group_molecules_only():
+def test_small_frame_runs_group_small_frames_periodic_or_not():
     big = Atoms("H" * (SMALL_FRAME + 1), positions=np.arange(3 * SMALL_FRAME + 3).reshape(-1, 3))
     crystal = bulk("Cu", cubic=True)
+    large_crystal = bulk("Cu", cubic=True).repeat((3, 3, 2))  # 72 atoms
     frames = [molecule("H2O"), molecule("CH4"), crystal, molecule("CO2"), big, molecule("H2")]
-    assert small_frame_runs(frames) == [(0, 2), (2, 3), (3, 4), (4, 5), (5, 6)]
+    assert small_frame_runs(frames) == [(0, 4), (4, 5), (5, 6)]
+    assert small_frame_runs([crystal, large_crystal, crystal]) == [(0, 1), (1, 2), (2, 3)]
+    sizes = [len(a) for a in frames]
+    assert small_frame_runs(frames, sizes=sizes) == small_frame_runs(frames)
+    assert small_frame_runs(frames, 8, sizes) == small_frame_runs(frames, 8)
     # 3 + 5 atoms fit in 8; 3 + 5 + 3 do not
     waters = [molecule("H2O"), molecule("CH4"), molecule("H2O"), molecule("H2O")]
     assert small_frame_runs(waters, max_atoms=8) == [(0, 2), (2, 4)]
