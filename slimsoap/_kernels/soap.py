@@ -263,7 +263,7 @@ def expand_density(
                     c[i, s, n, lm] = buf[s, lm, n]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def quintic_hermite(r, h, coef, with_derivs):
     """Evaluate a quintic Hermite table at distances r: values and d/dr, (P, L+1, N).
 
@@ -294,6 +294,16 @@ def quintic_hermite(r, h, coef, with_derivs):
                         c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
                     ) * inv_h
     return values, derivs
+
+
+@nb.njit(cache=True, nogil=True)
+def scatter_rows(values, starts, positions, dst):
+    """dst[starts[i] + positions[j]] = values[i, j]: rows (n, w) into a flat array (e.g.
+    CSR data), converted to dst's dtype."""
+    for i in range(values.shape[0]):
+        s = starts[i]
+        for j in range(values.shape[1]):
+            dst[s + positions[j]] = values[i, j]
 
 
 @nb.njit(cache=True, fastmath=True, nogil=True)
