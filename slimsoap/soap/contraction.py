@@ -40,6 +40,9 @@ class CoefficientSource(Protocol):
     def coefficients(self, first: int, stop: int) -> np.ndarray:
         """(stop - first, S', N, (L+1)²) coefficients of centres first:stop."""
 
+    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
+        """Per l, (stop - first, S'·N, 2l+1) C-contiguous X_l^T of centres first:stop."""
+
 
 class Contraction:
     """Contracts coefficients c (n, S, N, (L+1)²) into packed descriptors with a ChannelMap.
@@ -68,36 +71,40 @@ class Contraction:
         """(X W)^T as (..., K, 2l+1) from X^T (..., C, 2l+1)."""
         return xt if w is None else np.matmul(w.T, xt)
 
-    def _projected(self, c: np.ndarray, l: int) -> tuple[np.ndarray, np.ndarray]:
-        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1)."""
+    def _projected(self, c: np.ndarray | list[np.ndarray], l: int) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1),
+        from coefficients (n, S, N, (L+1)²) or per-l blocks X_l^T (n, S·N, 2l+1)."""
         block = self.maps.blocks[l]
-        xt = self._x(c, l)
+        xt = c[l] if isinstance(c, list) else self._x(c, l)
         y1 = np.ascontiguousarray(self._project(block.w1, xt))
         y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
         return y1, y2
 
     def values(
         self,
-        c: np.ndarray,
+        c: np.ndarray | list[np.ndarray],
         dtype=np.float64,
         out: np.ndarray | None = None,
         split: bool = True,
     ) -> np.ndarray:
-        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²).
+        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²), or of
+        their per-l blocks X_l^T (n, S·N, 2l+1) (a list, as
+        :meth:`~slimsoap.soap.expansion.CoefficientStream.blocks` gives them).
 
         Written into ``out`` (n, n_features) when given, else into a new array. With
         ``split`` the kernel's centres are shared out over the kernel threads, else it runs
         in the calling thread (inside :meth:`values_from`'s ranges).
         """
+        n = len(c[0]) if isinstance(c, list) else len(c)
         if out is None:
-            out = np.empty((c.shape[0], self.n_features), dtype=dtype)
+            out = np.empty((n, self.n_features), dtype=dtype)
         for l, block in enumerate(self.maps.blocks):
             y1, y2 = self._projected(c, l)
             args = (y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
             if split:
-                run_in_threads(packed_entries, args, np.arange(len(c) + 1))
+                run_in_threads(packed_entries, args, np.arange(n + 1))
             else:
-                packed_entries(*args, 0, len(c))
+                packed_entries(*args, 0, n)
         return out
 
     def values_from(self, source: CoefficientSource, out: np.ndarray) -> np.ndarray:
@@ -105,8 +112,14 @@ class Contraction:
         range of centres at a time, ranges spread over the kernel threads: only a range's
         coefficients are held at once. The numbers do not depend on the ranges."""
 
+        # per-l blocks when every map is the identity (they are read as they are, no
+        # copy); products W^T X read the coefficients as before (BLAS on the other
+        # layout rounds differently: random's W2 changed the last bits)
+        by_l = all(b.w1 is None and (b.symmetric or b.w2 is None) for b in self.maps.blocks)
+
         def work(first: int, stop: int) -> None:
-            self.values(source.coefficients(first, stop), out.dtype, out[first:stop], False)
+            c = source.blocks(first, stop) if by_l else source.coefficients(first, stop)
+            self.values(c, out.dtype, out[first:stop], False)
 
         map_ranges(work, source.ranges())
         return out

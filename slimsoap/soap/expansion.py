@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slimsoap._kernels.soap import expand_density
+from slimsoap._kernels.soap import expand_blocks, expand_density
 from slimsoap._runtime.threads import run_in_threads, work_ranges
 from slimsoap.soap.basis.base import RadialBasis
 from slimsoap.soap.weighting import RadialWeighting
@@ -167,3 +167,26 @@ class CoefficientStream:
             )  # fmt: skip
             parts.append(c)
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
+
+    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
+        """The coefficients of centres first:stop as the contraction reads them: per l,
+        X_l^T (stop - first, S·N', 2l+1), C-contiguous (columns species outer, radial
+        inner); the same numbers as :meth:`coefficients`."""
+        L1 = self.l_max + 1
+        n, C = stop - first, self.n_species * self.n_radial
+        if len(self.bases) > 1:
+            c = self.coefficients(first, stop)
+            return [
+                np.ascontiguousarray(c[..., l * l : (l + 1) ** 2].reshape(n, C, 2 * l + 1))
+                for l in range(L1)
+            ]
+        nl, basis = self.neighbours, self.bases[0]
+        p0, p1 = int(nl.offsets[first]), int(nl.offsets[stop])
+        radial, _ = basis.integrals(nl.distances[p0:p1], derivatives=False)
+        out = tuple(np.empty((n, C, 2 * l + 1)) for l in range(L1))
+        expand_blocks(
+            nl.offsets[first : stop + 1] - p0, self.species[first:stop],
+            self.pair_species[p0:p1], nl.vectors[p0:p1], nl.distances[p0:p1], radial,
+            self.fc[p0:p1], basis.at_origin(), self.center_weight, self.l_max, out, 0, n,
+        )  # fmt: skip
+        return list(out)
