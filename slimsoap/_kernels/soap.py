@@ -234,15 +234,8 @@ def expand_density(
             uy = vectors[p, 1] / r
             uz = vectors[p, 2] / r
             solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, with_grad)
-            s = pair_slot[p]
             f = fc[p]
-            for l in range(l_max + 1):
-                for n in range(N):
-                    g[n] = f * radial[p, l, n]
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    y = R[lm]
-                    for n in range(N):
-                        buf[s, lm, n] += y * g[n]
+            _add_pair(buf, pair_slot[p], f, radial, p, R, g, l_max)
             if with_grad:
                 # ∂Y/∂d = (∇R(u) - l R(u) u) / r; the radial part runs along u
                 inv_r = 1.0 / r
@@ -263,7 +256,63 @@ def expand_density(
                     c[i, s, n, lm] = buf[s, lm, n]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
+def _add_pair(buf, s, f, radial, p, R, g, l_max):
+    """buf[s, lm, n] += f I_nl(r_p) Y_lm(r̂_p): pair p's Gaussian in slot s (g: (N,) work)."""
+    N = g.shape[0]
+    for l in range(l_max + 1):
+        for n in range(N):
+            g[n] = f * radial[p, l, n]
+        for lm in range(l * l, (l + 1) * (l + 1)):
+            y = R[lm]
+            for n in range(N):
+                buf[s, lm, n] += y * g[n]
+
+
+@nb.njit(cache=True, nogil=True)
+def expand_blocks(
+    offsets, centre_slot, pair_slot, vectors, dist, radial, fc, self_radial, center_weight,
+    l_max, c, first, stop,
+):  # fmt: skip
+    """:func:`expand_density`'s coefficients (no gradients) in per-l blocks: c[l] is
+    X_l^T of every centre, (n_centres, n_slots·N, 2l+1), C-contiguous, columns species
+    outer and radial inner, so the contraction reads each block as it is.
+
+    Args: as :func:`expand_density`; c: a tuple of the L+1 blocks (written).
+    """
+    N = radial.shape[2]
+    n_slots = c[0].shape[1] // N
+    nlm = (l_max + 1) ** 2
+    norms = sph_norms(l_max)
+    Q = np.zeros((l_max + 2, l_max + 2))
+    cs = np.empty(l_max + 1)
+    sn = np.empty(l_max + 1)
+    R = np.empty(nlm)
+    dR = np.zeros((3, nlm))
+    y00 = 0.5 / np.sqrt(np.pi)
+    buf = np.zeros((n_slots, nlm, N))
+    g = np.empty(N)
+    for i in range(first, stop):
+        buf[:] = 0.0
+        if centre_slot[i] >= 0:
+            for n in range(N):
+                buf[centre_slot[i], 0, n] += center_weight * self_radial[n] * y00
+        for p in range(offsets[i], offsets[i + 1]):
+            r = dist[p]
+            ux = vectors[p, 0] / r
+            uy = vectors[p, 1] / r
+            uz = vectors[p, 2] / r
+            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, False)
+            _add_pair(buf, pair_slot[p], fc[p], radial, p, R, g, l_max)
+        for l in range(l_max + 1):
+            block = c[l]
+            for s in range(n_slots):
+                for n in range(N):
+                    for m in range(2 * l + 1):
+                        block[i, s * N + n, m] = buf[s, l * l + m, n]
+
+
+@nb.njit(cache=True, nogil=True)
 def quintic_hermite(r, h, coef, with_derivs):
     """Evaluate a quintic Hermite table at distances r: values and d/dr, (P, L+1, N).
 
@@ -294,6 +343,16 @@ def quintic_hermite(r, h, coef, with_derivs):
                         c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
                     ) * inv_h
     return values, derivs
+
+
+@nb.njit(cache=True, nogil=True)
+def scatter_rows(values, starts, positions, dst):
+    """dst[starts[i] + positions[j]] = values[i, j]: rows (n, w) into a flat array (e.g.
+    CSR data), converted to dst's dtype."""
+    for i in range(values.shape[0]):
+        s = starts[i]
+        for j in range(values.shape[1]):
+            dst[s + positions[j]] = values[i, j]
 
 
 @nb.njit(cache=True, fastmath=True, nogil=True)

@@ -68,6 +68,23 @@ class KernelThreads:
         for job in jobs:
             job.result()
 
+    def map_ranges(self, work: Callable[[int, int], None], bounds: np.ndarray) -> None:
+        """work(a, b) for every range of consecutive ``bounds`` (k+1,), spread over the
+        threads (each takes the next range when it is free); in the calling thread when
+        there is one thread or one range. ``work`` must not call :meth:`run` (the pool
+        would wait on itself): it calls kernels directly."""
+        ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        if self._n <= 1 or len(ranges) <= 1:
+            for a, b in ranges:
+                work(a, b)
+            return
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._n, thread_name_prefix="slimsoap")
+            jobs = [self._pool.submit(work, a, b) for a, b in ranges]
+        for job in jobs:
+            job.result()
+
     def shutdown(self) -> None:
         """Stop the worker threads (a later call makes a new pool)."""
         with self._lock:
@@ -102,6 +119,33 @@ def run_in_threads(kernel: Callable, args: tuple, offsets: np.ndarray) -> None:
     """Run a GIL-releasing kernel over all centres in the kernel threads
     (:meth:`KernelThreads.run`)."""
     _THREADS.run(kernel, args, offsets)
+
+
+def map_ranges(work: Callable[[int, int], None], bounds: np.ndarray) -> None:
+    """Run ``work(a, b)`` over the ranges of ``bounds`` in the kernel threads
+    (:meth:`KernelThreads.map_ranges`)."""
+    _THREADS.map_ranges(work, bounds)
+
+
+def work_ranges(offsets: np.ndarray, per_centre: int, per_pair: int, max_bytes: int) -> np.ndarray:
+    """Bounds (k+1,) cutting centres into ranges of about equal work for the threads, each
+    holding at most ``max_bytes`` of temporaries (``per_centre`` bytes per centre and
+    ``per_pair`` per pair, a range holds at least one centre).
+
+    Args:
+        offsets: (n_centres+1,) cumulative pairs of the centres.
+        per_centre, per_pair: bytes of temporaries a range needs per centre and per pair.
+        max_bytes: bound on one range's temporaries.
+
+    There are at least as many ranges as threads when there are that many centres, so a
+    single frame is shared out too. The ranges depend on the thread count, never the
+    numbers: each centre is computed alone.
+    """
+    n = len(offsets) - 1
+    cost = np.arange(n + 1) * per_centre + np.asarray(offsets, dtype=np.int64) * per_pair
+    k = max(min(_THREADS.n_threads, n), int(np.ceil(cost[-1] / max(max_bytes, 1))), 1)
+    cuts = np.searchsorted(cost, np.linspace(0, cost[-1], k + 1)[1:-1])
+    return np.unique(np.concatenate([[0], cuts, [n]])).astype(np.int64)
 
 
 def set_num_threads(n: int) -> None:

@@ -23,7 +23,7 @@ from slimsoap.soap.basis import make_basis
 from slimsoap.soap.compressions.spec import Capabilities, CompressionOptions, Context
 from slimsoap.soap.contraction import Contraction
 from slimsoap.soap.density import density_parameters, projection_weights
-from slimsoap.soap.expansion import Expansion, expand
+from slimsoap.soap.expansion import CoefficientStream, Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
@@ -240,6 +240,24 @@ class SOAP(CalculatorBase):
             c, exp.neighbours, exp.pair_species, radial_terms, exp.angular_terms, slot_species
         )
 
+    def _coefficient_stream(
+        self, species: np.ndarray, neighbours: NeighbourList, compact: bool
+    ) -> tuple[CoefficientStream, np.ndarray]:
+        """The coefficients of atoms given by their species indices and pairs (as
+        :meth:`_expand_pairs`, values only) as a
+        :class:`~slimsoap.soap.expansion.CoefficientStream`, over all species channels or
+        (``compact``) those present, and the slots' species indices."""
+        slot_species = np.arange(len(self.species_z))
+        if compact:
+            slot_species, species = np.unique(species, return_inverse=True)
+            species = species.ravel()
+        bases = [self.basis] if self.extra_basis is None else [self.basis, self.extra_basis]
+        stream = CoefficientStream(
+            species, len(slot_species), bases, self.cutoff_width, self.center_weight,
+            neighbours, self._weighting,
+        )  # fmt: skip
+        return stream, slot_species
+
     def compute(
         self,
         frames: Atoms | Sequence[Atoms],
@@ -327,8 +345,9 @@ class SOAP(CalculatorBase):
                 nl = batch_neighbour_list(
                     frames[f0:f1], self.r_cut, f0, checked=True, data=data.select(f0, f1)
                 )
-            exp = self._expand_pairs(species[a0:a1], nl, False, False)
-            x = self._contraction.values(exp.coefficients, self.dtype, values[a0:a1])
+            # coefficients range by range, straight into the rows
+            stream, _ = self._coefficient_stream(species[a0:a1], nl, False)
+            x = self._contraction.values_from(stream, values[a0:a1])
             if normalize:
                 unit_rows(x, out=x)
         return Features(values=values, frame_index=frame_index)
@@ -364,6 +383,13 @@ class SOAP(CalculatorBase):
 
         values = []
         for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
+            if f1 - f0 == 1:  # one frame: range by range, straight into the CSR arrays
+                species = species_index(frames[f0].numbers, self.species_z, f0)
+                nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
+                stream, slots = self._coefficient_stream(species, nl, True)
+                x = self._contraction.sparse_values_from(stream, slots, self.dtype)
+                values.append(unit_rows(x)[0] if normalize else x)
+                continue
             pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
             expansions = [
                 self.expand(frames[f], f, neighbours=nl, compact=True)
@@ -372,7 +398,7 @@ class SOAP(CalculatorBase):
             pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
             x = self._contraction.sparse_values(pending, self.dtype)
             values.append(unit_rows(x)[0] if normalize else x)
-        return sp.vstack(values, format="csr")
+        return values[0] if len(values) == 1 else sp.vstack(values, format="csr")
 
     # --- data-driven maps ----------------------------------------------------------------
 

@@ -9,13 +9,13 @@ module never looks at which one. Packing stores, per l, the entries
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap._kernels.soap import packed_entries
-from slimsoap._runtime.threads import run_in_threads
+from slimsoap._kernels.soap import packed_entries, scatter_rows
+from slimsoap._runtime.threads import map_ranges, run_in_threads
 from slimsoap.soap.compressions.maps import ChannelMap
 from slimsoap.soap.gradients.plan import GradientPlan, build_plan
 
@@ -23,6 +23,25 @@ from slimsoap.soap.gradients.plan import GradientPlan, build_plan
 _MAX_RESTRICTED = 4096
 #: Gradient plans kept per contraction (one per set of species and layout).
 _MAX_GRADIENT_PLANS = 256
+
+
+class CoefficientSource(Protocol):
+    """Coefficients computed range by range (e.g.
+    :class:`~slimsoap.soap.expansion.CoefficientStream`)."""
+
+    def __len__(self) -> int: ...
+
+    def ranges(self) -> np.ndarray:
+        """Bounds (k+1,) of the centre ranges to compute."""
+
+    def present(self) -> np.ndarray:
+        """(n, S') bool superset of the non-zero channel slots of each centre."""
+
+    def coefficients(self, first: int, stop: int) -> np.ndarray:
+        """(stop - first, S', N, (L+1)²) coefficients of centres first:stop."""
+
+    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
+        """Per l, (stop - first, S'·N, 2l+1) C-contiguous X_l^T of centres first:stop."""
 
 
 class Contraction:
@@ -52,26 +71,137 @@ class Contraction:
         """(X W)^T as (..., K, 2l+1) from X^T (..., C, 2l+1)."""
         return xt if w is None else np.matmul(w.T, xt)
 
-    def _projected(self, c: np.ndarray, l: int) -> tuple[np.ndarray, np.ndarray]:
-        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1)."""
+    def _projected(self, c: np.ndarray | list[np.ndarray], l: int) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1),
+        from coefficients (n, S, N, (L+1)²) or per-l blocks X_l^T (n, S·N, 2l+1)."""
         block = self.maps.blocks[l]
-        xt = self._x(c, l)
+        xt = c[l] if isinstance(c, list) else self._x(c, l)
         y1 = np.ascontiguousarray(self._project(block.w1, xt))
         y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
         return y1, y2
 
-    def values(self, c: np.ndarray, dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
-        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²).
+    def values(
+        self,
+        c: np.ndarray | list[np.ndarray],
+        dtype=np.float64,
+        out: np.ndarray | None = None,
+        split: bool = True,
+    ) -> np.ndarray:
+        """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²), or of
+        their per-l blocks X_l^T (n, S·N, 2l+1) (a list, as
+        :meth:`~slimsoap.soap.expansion.CoefficientStream.blocks` gives them).
 
-        Written into ``out`` (n, n_features) when given, else into a new array.
+        Written into ``out`` (n, n_features) when given, else into a new array. With
+        ``split`` the kernel's centres are shared out over the kernel threads, else it runs
+        in the calling thread (inside :meth:`values_from`'s ranges).
         """
+        n = len(c[0]) if isinstance(c, list) else len(c)
         if out is None:
-            out = np.empty((c.shape[0], self.n_features), dtype=dtype)
+            out = np.empty((n, self.n_features), dtype=dtype)
         for l, block in enumerate(self.maps.blocks):
             y1, y2 = self._projected(c, l)
             args = (y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
-            run_in_threads(packed_entries, args, np.arange(len(c) + 1))
+            if split:
+                run_in_threads(packed_entries, args, np.arange(n + 1))
+            else:
+                packed_entries(*args, 0, n)
         return out
+
+    def values_from(self, source: CoefficientSource, out: np.ndarray) -> np.ndarray:
+        """:meth:`values` of every centre of ``source`` into ``out`` (n, n_features), one
+        range of centres at a time, ranges spread over the kernel threads: only a range's
+        coefficients are held at once. The numbers do not depend on the ranges."""
+
+        # per-l blocks when every map is the identity (they are read as they are, no
+        # copy); products W^T X read the coefficients as before (BLAS on the other
+        # layout rounds differently: random's W2 changed the last bits)
+        by_l = all(b.w1 is None and (b.symmetric or b.w2 is None) for b in self.maps.blocks)
+
+        def work(first: int, stop: int) -> None:
+            c = source.blocks(first, stop) if by_l else source.coefficients(first, stop)
+            self.values(c, out.dtype, out[first:stop], False)
+
+        map_ranges(work, source.ranges())
+        return out
+
+    def sparse_values_from(
+        self, source: CoefficientSource, slot_species: np.ndarray, dtype=np.float64
+    ) -> sp.csr_matrix:
+        """:meth:`sparse_values` of every centre of ``source`` (coefficients over the
+        channel slots ``slot_species``), written range by range straight into the CSR
+        arrays: they are sized up front from ``source.present()`` and trimmed in place
+        when a block that could be non-zero turns out zero, so the peak memory is the
+        output's plus one range's work. Same numbers and structure as
+        :meth:`sparse_values`."""
+        n = len(source)
+        bound = np.zeros((n, self.S), dtype=bool)
+        bound[:, slot_species] = source.present()
+        keys, inverse = np.unique(bound, axis=0, return_inverse=True)
+        widths = np.array([len(self._row_layout(k)[0]) for k in keys], dtype=np.int64)
+        start = np.concatenate([[0], np.cumsum(widths[inverse.ravel()])])
+        index_dtype = np.int32 if max(start[-1], self.n_features) < 2**31 else np.int64
+        data = np.empty(int(start[-1]), dtype=dtype)
+        indices = np.empty(int(start[-1]), dtype=index_dtype)
+        written = np.zeros(n, dtype=np.int64)
+
+        def work(first: int, stop: int) -> None:
+            c = source.coefficients(first, stop)
+            present = np.zeros((stop - first, self.S), dtype=bool)
+            present[:, slot_species] = np.any(c != 0, axis=(2, 3))
+            ks, inv = np.unique(present, axis=0, return_inverse=True)
+            for g, key in enumerate(ks):
+                if not key.any():
+                    continue
+                members = np.flatnonzero(inv.ravel() == g)
+                columns, positions = self._row_layout(key)
+                species = np.flatnonzero(key)
+                cg = c[members][:, np.searchsorted(slot_species, species)]
+                starts = start[first + members]
+                e0 = 0
+                for values in self._restricted_blocks(cg, species):
+                    scatter_rows(values, starts, positions[e0 : e0 + values.shape[1]], data)
+                    e0 += values.shape[1]
+                width = len(columns)
+                all_columns = np.broadcast_to(columns, (len(members), width))
+                scatter_rows(all_columns, starts, np.arange(width), indices)
+                written[first + members] = width
+
+        map_ranges(work, source.ranges())
+        if np.any(written != np.diff(start)):  # a block that could be non-zero was zero
+            k = 0
+            for i in range(n):
+                a, w = int(start[i]), int(written[i])
+                data[k : k + w] = data[a : a + w]
+                indices[k : k + w] = indices[a : a + w]
+                k += w
+            data.resize(k, refcheck=False)
+            indices.resize(k, refcheck=False)
+        indptr = np.concatenate([[0], np.cumsum(written)]).astype(index_dtype)
+        return sp.csr_matrix((data, indices, indptr), shape=(n, self.n_features))
+
+    def _row_layout(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For a set of species (bool key over S): the global packed columns (ascending)
+        of its stored entries, and the position in that order of each restricted entry
+        (blocks concatenated)."""
+        species = tuple(np.flatnonzero(key).tolist())
+        if not species:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        columns = self.restricted(species).columns
+        order = np.argsort(columns, kind="stable")
+        positions = np.empty_like(order)
+        positions[order] = np.arange(len(order))
+        return columns[order], positions
+
+    def _restricted_blocks(self, cg: np.ndarray, species: np.ndarray):
+        """Per l, (n_g, F'_l) stored entries of coefficients cg (n_g, S_env, N, (L+1)²)
+        over the species ``species`` (their channels only)."""
+        plan = self.restricted(tuple(species.tolist()))
+        for l, b in enumerate(plan.blocks):
+            xt = cg[..., l * l : (l + 1) ** 2].reshape(len(cg), -1, 2 * l + 1)
+            y1 = self._project(b.w1, xt)
+            y2 = y1 if b.symmetric else self._project(b.w2, xt)
+            p = np.matmul(y1, y2.transpose(0, 2, 1))
+            yield p[:, b.keep] * b.scale
 
     def sparse_values(
         self, parts: list[tuple[np.ndarray, np.ndarray]], dtype=np.float64
@@ -111,18 +241,11 @@ class Contraction:
                 if len(rows):
                     pieces.append(c[rows][:, np.searchsorted(slots, species)])
             cg = np.concatenate(pieces)  # (n_g, S_env, N, (L+1)²)
-            gdata = []
-            plan = self.restricted(species)
-            for l, b in enumerate(plan.blocks):
-                xt = cg[..., l * l : (l + 1) ** 2].reshape(len(members), -1, 2 * l + 1)
-                y1 = self._project(b.w1, xt)
-                y2 = y1 if b.symmetric else self._project(b.w2, xt)
-                p = np.matmul(y1, y2.transpose(0, 2, 1))
-                gdata.append(p[:, b.keep] * b.scale)
-            cols = plan.columns
+            cols = self.restricted(species).columns
             rows_out.append(np.repeat(members, len(cols)))
             cols_out.append(np.tile(cols, len(members)))
-            data_out.append(np.concatenate(gdata, axis=1).astype(dtype).ravel())
+            x = np.concatenate(list(self._restricted_blocks(cg, np.array(species))), axis=1)
+            data_out.append(x.astype(dtype).ravel())
         if not rows_out:
             return sp.csr_matrix((n, self.n_features), dtype=dtype)
         out = sp.coo_matrix(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slimsoap._kernels.soap import expand_density
-from slimsoap._runtime.threads import run_in_threads
+from slimsoap._kernels.soap import expand_blocks, expand_density
+from slimsoap._runtime.threads import run_in_threads, work_ranges
 from slimsoap.soap.basis.base import RadialBasis
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.cutoff import cosine_cutoff
@@ -81,3 +81,112 @@ def expand(
     if not gradients:
         radial_terms = angular_terms = None
     return Expansion(c, nl, pair_species, radial_terms, angular_terms, np.arange(n_species))
+
+
+#: Temporaries (coefficients and radial integrals) of one range of a coefficient stream.
+STREAM_BYTES = 16 * 2**20
+
+
+class CoefficientStream:
+    """Coefficients c (n, S, N', (L+1)²) of a frame's centres, computed range by range.
+
+    For values without gradients: the radial integrals and coefficients of a range of
+    centres only are held at a time (:data:`STREAM_BYTES`), so memory beyond the
+    neighbour list and the output stays bounded however large the frame. The numbers
+    are those of :func:`expand` bit for bit (every centre is computed alone).
+
+    Args:
+        species, n_species, cutoff_width, center_weight, neighbours, weighting: as
+            :func:`expand` (``species`` indexes the ``n_species`` channel slots).
+        bases: the radial bases whose coefficients are concatenated along n (one, or the
+            element basis and ``nu1mustar1``'s second basis).
+    """
+
+    def __init__(
+        self,
+        species: np.ndarray,
+        n_species: int,
+        bases: list[RadialBasis],
+        cutoff_width: float,
+        center_weight: float,
+        neighbours: NeighbourList,
+        weighting: RadialWeighting | None = None,
+    ):
+        nl = neighbours
+        self.neighbours, self.bases, self.species = nl, bases, species
+        self.n_species = n_species
+        self.l_max = bases[0].l_max
+        self.n_radial = sum(b.n_max for b in bases)
+        fc, _ = cosine_cutoff(nl.distances, bases[0].r_cut, cutoff_width)
+        if weighting is not None:
+            fc = fc * weighting(nl.distances)[0]
+            center_weight = weighting.centre_weight(center_weight)
+        self.fc, self.center_weight = fc, float(center_weight)
+        self.pair_species = species[nl.neighbours]
+
+    def __len__(self) -> int:
+        return len(self.species)
+
+    def ranges(self) -> np.ndarray:
+        """Bounds (k+1,) of centre ranges for the kernel threads, each within
+        :data:`STREAM_BYTES` of temporaries (:func:`~slimsoap._runtime.threads.work_ranges`)."""
+        L1 = self.l_max + 1
+        per_centre = 8 * self.n_species * self.n_radial * L1 * L1
+        per_pair = 8 * L1 * max(b.n_max for b in self.bases)
+        return work_ranges(self.neighbours.offsets, per_centre, per_pair, STREAM_BYTES)
+
+    def present(self) -> np.ndarray:
+        """(n, S) bool: channel slots a centre's coefficients can be non-zero in (its own
+        species with a non-zero centre weight, those of neighbours with non-zero weight),
+        a superset of the non-zero blocks of :meth:`coefficients`."""
+        nl = self.neighbours
+        out = np.zeros((len(self), self.n_species), dtype=bool)
+        if self.center_weight != 0:
+            own = np.flatnonzero(self.species >= 0)
+            out[own, self.species[own]] = True
+        live = self.fc != 0
+        out[nl.centres[live], self.pair_species[live]] = True
+        return out
+
+    def coefficients(self, first: int, stop: int) -> np.ndarray:
+        """c of centres first:stop, (stop - first, S, N', (L+1)²); calls the kernels in
+        the calling thread (ranges may run in parallel threads)."""
+        nl = self.neighbours
+        p0, p1 = int(nl.offsets[first]), int(nl.offsets[stop])
+        offsets = nl.offsets[first : stop + 1] - p0
+        n, L1 = stop - first, self.l_max + 1
+        parts = []
+        for basis in self.bases:
+            radial, dradial = basis.integrals(nl.distances[p0:p1], derivatives=False)
+            c = np.empty((n, self.n_species, basis.n_max, L1 * L1))
+            expand_density(
+                offsets, self.species[first:stop], self.pair_species[p0:p1],
+                nl.vectors[p0:p1], nl.distances[p0:p1], radial, dradial, self.fc[p0:p1],
+                self.fc[p0:p1], basis.at_origin(), self.center_weight, self.l_max, c,
+                np.empty((0, 2, L1, basis.n_max)), np.empty((0, 4, L1 * L1)), 0, n,
+            )  # fmt: skip
+            parts.append(c)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
+
+    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
+        """The coefficients of centres first:stop as the contraction reads them: per l,
+        X_l^T (stop - first, S·N', 2l+1), C-contiguous (columns species outer, radial
+        inner); the same numbers as :meth:`coefficients`."""
+        L1 = self.l_max + 1
+        n, C = stop - first, self.n_species * self.n_radial
+        if len(self.bases) > 1:
+            c = self.coefficients(first, stop)
+            return [
+                np.ascontiguousarray(c[..., l * l : (l + 1) ** 2].reshape(n, C, 2 * l + 1))
+                for l in range(L1)
+            ]
+        nl, basis = self.neighbours, self.bases[0]
+        p0, p1 = int(nl.offsets[first]), int(nl.offsets[stop])
+        radial, _ = basis.integrals(nl.distances[p0:p1], derivatives=False)
+        out = tuple(np.empty((n, C, 2 * l + 1)) for l in range(L1))
+        expand_blocks(
+            nl.offsets[first : stop + 1] - p0, self.species[first:stop],
+            self.pair_species[p0:p1], nl.vectors[p0:p1], nl.distances[p0:p1], radial,
+            self.fc[p0:p1], basis.at_origin(), self.center_weight, self.l_max, out, 0, n,
+        )  # fmt: skip
+        return list(out)
