@@ -1,37 +1,33 @@
 """Molecular dynamics with an EMT-trained slimsoap force field (issue 14).
 
-Three measurements (``--parts`` picks some):
+Two measurements (``--parts`` picks some; the cost of a step is ``bench_md_step.py``, the
+1,200 K liquid's g(r) ``bench_liquid.py``):
 
 ``nve``   — stability: NVE velocity Verlet (1 fs) on a 108-atom 5-metal fcc cell
             (3×3×3 conventional cells, random Ni/Cu/Pd/Ag/Pt, Vegard lattice constant)
             started at twice the target temperature so that equipartition brings it near
             ``--temperature`` (1,000 K); the energy drift is the slope of a straight-line
             fit of E_tot(t), reported in meV/atom/ps, beside the RMS fluctuation.
-``step``  — cost: one energy + forces + stress evaluation (a new geometry each time) on a
-            256-atom 5-metal cell (4×4×4), ms per step, for each ``--threads`` count,
-            beside ASE's EMT on the same cell.
 ``eos``   — physics against the reference: fcc lattice constant and bulk modulus of a
             random equimolar NiCuPdAgPt and a CuPt 32-atom cell (Birch–Murnaghan fit, atoms
             kept at their ideal sites), model beside EMT.
 
-Run with ``NUMBA_NUM_THREADS`` at least ``max(--threads)`` (and OMP_NUM_THREADS=1 so that
-NumPy's BLAS does not add threads of its own). The model is the one of
-``examples/fit_emt.toml`` (the nu1mu1 benchmark model), fitted here unless ``--model``
-names one written by ``slimsoap fit``; ``--n-train`` fits on fewer structures for a quick
-check.
+The model is the one of ``examples/fit_emt.toml`` (the nu1mu1 benchmark model), fitted
+on first use and cached (:func:`cached_model`) unless ``--model`` names one written by
+``slimsoap fit``; ``--n-train`` fits on fewer structures for a quick check.
 
     python benchmarks/bench_md.py --json benchmarks/results/bench_md.json
-    python benchmarks/bench_md.py --n-train 60 --steps 50 --repeat 3   # quick check
+    python benchmarks/bench_md.py --n-train 60 --steps 50   # quick check
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 from ase import units
 from ase.build import bulk
@@ -42,6 +38,7 @@ from ase.md.verlet import VelocityVerlet
 
 from slimsoap.cli.fit import build_descriptor, build_model, load_data, read_config
 from slimsoap.data.gen_alloy import emt_lattice_constant
+from slimsoap.data.generators import cache_dir
 from slimsoap.models import load as load_model
 
 METALS = ("Ni", "Cu", "Pd", "Ag", "Pt")
@@ -60,12 +57,34 @@ def alloy_cell(repeat: int, seed: int, elements=METALS):
     return atoms
 
 
+def cached_model(path: str | None = None):
+    """The benchmark model: ``path`` if given, else the ``examples/fit_emt.toml`` model
+    cached in ``<slimsoap cache>/bench_md/`` (keyed by the config's SHA-256), fitted and
+    saved there on first use. Returns ``(model, path)``."""
+    if path:
+        return load_model(path), Path(path)
+    config_path = ROOT / "examples" / "fit_emt.toml"
+    digest = hashlib.sha256(config_path.read_bytes()).hexdigest()[:12]
+    cached = cache_dir() / "bench_md" / f"fit_emt_{digest}.npz"
+    if cached.exists():
+        print(f"model: {cached} (cached; delete it to refit)")
+        return load_model(cached), cached
+    config = read_config(config_path)
+    train, _ = load_data(config["data"], config_path.parent)
+    model = build_model(config["model"], build_descriptor(config["descriptor"]))
+    t0 = time.perf_counter()
+    model.fit(train)
+    print(f"fitted on {len(train)} structures in {time.perf_counter() - t0:.0f} s: {cached}")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    model.save(cached)
+    return model, cached
+
+
 def fitted_model(args):
-    if args.model:
-        return load_model(args.model)
+    if args.model or not args.n_train:
+        return cached_model(args.model)[0]
     config = read_config(ROOT / "examples" / "fit_emt.toml")
-    if args.n_train:
-        config["data"]["n_train"] = args.n_train
+    config["data"]["n_train"] = args.n_train
     train, _ = load_data(config["data"], ROOT / "examples")
     model = build_model(config["model"], build_descriptor(config["descriptor"]))
     t0 = time.perf_counter()
@@ -112,40 +131,6 @@ def bench_nve(model, args) -> dict:
     return result
 
 
-def time_steps(atoms, calc, repeat: int) -> float:
-    """Median ms of energy + forces + stress at ``repeat`` new geometries."""
-    rng = np.random.default_rng(0)
-    atoms = atoms.copy()
-    atoms.calc = calc
-    atoms.rattle(0.05, rng=rng)
-    atoms.get_stress()  # warm-up (JIT, caches)
-    base = atoms.positions.copy()
-    samples = []
-    for _ in range(repeat):
-        atoms.positions = base + rng.normal(scale=0.01, size=base.shape)
-        t0 = time.perf_counter()
-        atoms.get_potential_energy()
-        atoms.get_forces()
-        atoms.get_stress()
-        samples.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(samples))
-
-
-def bench_step(model, args) -> dict:
-    atoms = alloy_cell(4, args.seed)
-    out = {"n_atoms": len(atoms), "emt_ms": time_steps(atoms, EMT(), args.repeat)}
-    for threads in args.threads:
-        numba.set_num_threads(threads)
-        out[f"slimsoap_ms_{threads}_threads"] = time_steps(atoms, model.calculator(), args.repeat)
-    print(
-        f"step (E+F+stress) on {len(atoms)} atoms: EMT {out['emt_ms']:.1f} ms; "
-        + "; ".join(
-            f"slimsoap {t} thread(s) {out[f'slimsoap_ms_{t}_threads']:.1f} ms" for t in args.threads
-        )
-    )
-    return out
-
-
 def equation_of_state(atoms, calc) -> tuple[float, float]:
     """Lattice constant (Å) and bulk modulus (GPa) of a cubic fcc supercell from a
     Birch–Murnaghan fit of E(V) at 7 volumes (±3 % in a), atoms at scaled positions."""
@@ -184,21 +169,12 @@ def main(argv=None):
     p.add_argument("--dt", type=float, default=1.0, help="fs")
     p.add_argument("--temperature", type=float, default=1000.0, help="K")
     p.add_argument("--sample-every", type=int, default=5)
-    p.add_argument("--repeat", type=int, default=20, help="timed steps per setting")
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--parts", nargs="+", choices=("eos", "nve", "step"), default=["eos", "nve", "step"]
-    )
+    p.add_argument("--parts", nargs="+", choices=("eos", "nve"), default=["eos", "nve"])
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
-    if "step" in args.parts and max(args.threads) > numba.config.NUMBA_NUM_THREADS:
-        raise SystemExit(
-            f"--threads {max(args.threads)} exceeds NUMBA_NUM_THREADS="
-            f"{numba.config.NUMBA_NUM_THREADS}: set it at least that high"
-        )
     model = fitted_model(args)
-    parts = {"eos": bench_eos, "nve": bench_nve, "step": bench_step}
+    parts = {"eos": bench_eos, "nve": bench_nve}
     results = {"settings": vars(args)}
     for name in args.parts:
         results[name] = parts[name](model, args)

