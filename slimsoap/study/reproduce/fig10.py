@@ -16,7 +16,7 @@ R_CUT = 4.0
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("qm9_n", "train_sizes", "n_repeats", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 1}
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 2}
 
 
 def run(ctx: Context) -> Section:
@@ -60,11 +60,11 @@ def run(ctx: Context) -> Section:
         numbers={
             "mae_largest_meV_atom": {
                 m: {k: 1000 * v for k, v in largest(result, m).items()}
-                for m in ("energy_model", "ridge", "krr")
+                for m in ("energy_model", "ridge", "krr", "zeta1", "zeta1_std")
             },
             "lengths": result["lengths"],
             "model_quality": quality,
-            "scaling_picked": result["scaling"],
+            "choice_picked": result["choice"],
         },
         files=[f"{KEY}/fig10.png", f"{KEY}/fig10.csv"],
         notes="Behler-style G2/G4 preset (slimsoap.acsf.presets) at 4 Å; EnergyModel at most "

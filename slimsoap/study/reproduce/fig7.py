@@ -18,7 +18,7 @@ def params(config: ReproduceConfig) -> dict:
     keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "qm9_basis", "sigma", "qm9_n", "amino_n",
             "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
             "n_repeats", "krr_sparse", "fig7_sets", "seed")  # fmt: skip
-    return {k: getattr(config, k) for k in keys} | {"version": 3}
+    return {k: getattr(config, k) for k in keys} | {"version": 4}
 
 
 def dataset_curves(ctx: Context, data: str, frames, r_cut: float, basis, sizes) -> dict:
@@ -72,10 +72,10 @@ def run(ctx: Context) -> Section:
         summary[d] = {
             "mae_largest_meV_atom": {
                 m: {k: 1000 * v for k, v in largest(res, m).items()}
-                for m in ("energy_model", "ridge", "krr")
+                for m in ("energy_model", "ridge", "krr", "zeta1", "zeta1_std")
             },
             "model_quality": model_quality(res["rows"]),
-            "scaling_picked": res["scaling"],
+            "choice_picked": res["choice"],
         }
     ratio = {d: s["mae_largest_meV_atom"]["energy_model"] for d, s in summary.items()}
     holds = all(r["nu1mu1"] <= 1.25 * r["nu2"] and r["mu2"] > r["nu2"] for r in ratio.values())
