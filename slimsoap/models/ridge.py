@@ -234,7 +234,7 @@ class EnergyModel(EstimatorParams):
         feature_scaling: ``None`` (default) uses the features as given; ``"standard"``
             divides every feature by its standard deviation over the training structures'
             summed descriptors Φ_A = Σ_{i∈A} x_i (features that never vary keep scale 1);
-            ``"cv"`` fits both and keeps the one with the lower cross-validated RMSE. (With
+            ``"cv"`` fits both and keeps the one with the lower CV error (``cv_metric``). (With
             joint chemical potentials a shift of the features changes nothing, so scaling
             alone is ridge on standardised summed descriptors.)
         chemical_potentials: ``"joint"`` (default) fits μ together with the ridge part,
@@ -249,6 +249,10 @@ class EnergyModel(EstimatorParams):
             features, ζ=1 on standardised features and ζ=2 on normalised rows. Each is fitted
             with σ by CV on the same folds, and the one with the lowest cross-validated RMSE
             is kept (needs ``sigma=None``).
+        cv_metric: the held-out error that CV minimises, per atom: ``"rmse"`` (default, the
+            loss the model minimises) or ``"mae"`` (the error learning curves report; less
+            swayed by a few outlying structures). It chooses σ, the scaling with
+            ``feature_scaling="cv"`` and the entry with ``choices``.
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
     potentials), ``sigma_``, ``solver_``, ``zeta_`` and ``normalize_`` (those used: they
@@ -256,10 +260,10 @@ class EnergyModel(EstimatorParams):
     ``feature_scaling_`` (the scaling used: None or ``"standard"``), ``feature_scale_``
     ((d,) divisor of each feature, ones without scaling; the stored weights and points
     already include it, so that predictions take the features as given), with CV
-    ``cv_sigmas_`` and ``cv_rmse_`` (the held-out RMSE per atom for each σ) and
-    ``cv_best_`` (their minimum), and with ``choices`` ``choice_`` (the entry kept),
-    ``cv_choice_rmse_`` ({label: lowest CV RMSE} of every entry) and ``candidates_``
-    (the fitted model of every entry, in order).
+    ``cv_sigmas_``, ``cv_rmse_`` and ``cv_mae_`` (the held-out RMSE and MAE per atom for
+    each σ) and ``cv_best_`` (the lowest ``cv_metric``), and with ``choices`` ``choice_``
+    (the entry kept), ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every
+    entry) and ``candidates_`` (the fitted model of every entry, in order).
     """
 
     def __init__(
@@ -278,8 +282,10 @@ class EnergyModel(EstimatorParams):
         feature_scaling: str | None = None,
         random_state: int = 0,
         choices: str | Sequence[dict] | None = None,
+        cv_metric: str = "rmse",
     ):
         self.choices = choices
+        self.cv_metric = cv_metric
         self.feature_scaling = feature_scaling
         self.chemical_potentials = chemical_potentials
         self.zeta = zeta
@@ -309,6 +315,7 @@ class EnergyModel(EstimatorParams):
         "feature_scaling",
         "random_state",
         "choices",
+        "cv_metric",
     )
 
     # ------------------------------------------------------------------ preparation
@@ -435,7 +442,7 @@ class EnergyModel(EstimatorParams):
         return [self.feature_scaling]
 
     def _fit_scaled(self, X, s, n_structures, counts, E, n_atoms, scaling) -> dict:
-        """Fitted attributes (``cv_best_``: the lowest CV RMSE) for one feature scaling."""
+        """Fitted attributes (``cv_best_``: the lowest CV score) for one feature scaling."""
         fit: dict = {"feature_scaling_": scaling}
         if scaling == "standard":
             phi = dense(structure_matrix(s, n_structures) @ X)
@@ -458,9 +465,10 @@ class EnergyModel(EstimatorParams):
             Z = self._design(X, s, n_structures, fit.get("sparse_points_"), fit.get("nystrom_"))
 
         if self.sigma is None:
-            sigmas, rmse = self._cross_validate(Z, counts, E, n_atoms)
-            fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, sigma_=float(sigmas[np.argmin(rmse)]))
-            fit["cv_best_"] = float(np.min(rmse))
+            sigmas, rmse, mae = self._cross_validate(Z, counts, E, n_atoms)
+            score = self._cv_score(rmse, mae)
+            fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, cv_mae_=mae)
+            fit.update(sigma_=float(sigmas[np.argmin(score)]), cv_best_=float(np.min(score)))
         else:
             fit.update(sigma_=float(self.sigma), cv_best_=float("nan"))
 
@@ -492,7 +500,7 @@ class EnergyModel(EstimatorParams):
         return cls(Z, n_atoms, E - counts @ mu), mu
 
     def _cross_validate(self, Z, counts, E, n_atoms):
-        """Held-out RMSE per atom (n_sigma,) of k-fold CV for every σ of the grid."""
+        """σ grid, held-out RMSE and MAE per atom (each (n_sigma,)) of k-fold CV."""
         sigmas = np.asarray(
             DEFAULT_SIGMA_GRID if self.sigma_grid is None else self.sigma_grid, dtype=np.float64
         )
@@ -502,7 +510,7 @@ class EnergyModel(EstimatorParams):
         k = check_int("n_folds", self.n_folds, 2)
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
-        sq, n_used = np.zeros(len(sigmas)), 0
+        sq, ab, n_used = np.zeros(len(sigmas)), np.zeros(len(sigmas)), 0
         for train, test in kfold_splits(n, k, self.random_state):
             if self.solver_ == "exact":
                 Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
@@ -516,8 +524,15 @@ class EnergyModel(EstimatorParams):
             ok = counts[test][:, counts[train].sum(axis=0) == 0].sum(axis=1) == 0
             err = (pred[ok] - E[test[ok], None]) / n_atoms[test[ok], None]
             sq += np.sum(err**2, axis=0)
+            ab += np.sum(np.abs(err), axis=0)
             n_used += int(ok.sum())
-        return sigmas, np.sqrt(sq / n_used)
+        return sigmas, np.sqrt(sq / n_used), ab / n_used
+
+    def _cv_score(self, rmse: np.ndarray, mae: np.ndarray) -> np.ndarray:
+        """The held-out error ``cv_metric`` names, per σ."""
+        if self.cv_metric not in ("rmse", "mae"):
+            raise ValueError(f"cv_metric must be 'rmse' or 'mae', got {self.cv_metric!r}")
+        return rmse if self.cv_metric == "rmse" else mae
 
     # ------------------------------------------------------------------ prediction
     def predict(

@@ -125,3 +125,17 @@ def test_ase_calculator_follows_the_chosen_kernel():
     for a, e in zip(frames[:3], model.predict(X, s, Z)[:3], strict=False):
         a.calc = calc
         assert a.get_potential_energy() == pytest.approx(e, rel=1e-10, abs=1e-10)
+
+
+def test_cv_metric_mae_chooses_sigma_by_the_held_out_mae():
+    rng = np.random.default_rng(6)
+    X, s, spc = structures(rng, 60)
+    E = energies(X, s, "quadratic") + rng.normal(scale=0.05, size=60)
+    model = EnergyModel(sigma_grid=GRID, n_folds=5, cv_metric="mae").fit(X, s, E, spc)
+    assert model.sigma_ == GRID[np.argmin(model.cv_mae_)]
+    assert model.cv_best_ == model.cv_mae_.min()
+    rmse = EnergyModel(sigma_grid=GRID, n_folds=5).fit(X, s, E, spc)
+    np.testing.assert_array_equal(rmse.cv_mae_, model.cv_mae_)  # same folds, same errors
+    assert rmse.sigma_ == GRID[np.argmin(rmse.cv_rmse_)]
+    with pytest.raises(ValueError, match="cv_metric must be 'rmse' or 'mae', got 'l1'"):
+        EnergyModel(cv_metric="l1").fit(X, s, E, spc)

@@ -80,7 +80,7 @@ def model_curves(
 
     names = {choice_label(c): name for c, name in CHOICES}
     model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=5,
-                        random_state=seed)  # fmt: skip
+                        cv_metric="mae", random_state=seed)  # fmt: skip
     curve = learning_curve(descriptors, s, E, numbers, sizes, n_repeats=n_repeats,
                            model=model, random_state=seed)  # fmt: skip
     lengths = curve.lengths
