@@ -249,10 +249,12 @@ class EnergyModel(EstimatorParams):
             features, ζ=1 on standardised features and ζ=2 on normalised rows. Each is fitted
             with σ by CV on the same folds, and the one with the lowest cross-validated RMSE
             is kept (needs ``sigma=None``).
-        cv_metric: the held-out error that CV minimises, per atom: ``"rmse"`` (default, the
-            loss the model minimises) or ``"mae"`` (the error learning curves report; less
-            swayed by a few outlying structures). It chooses σ, the scaling with
-            ``feature_scaling="cv"`` and the entry with ``choices``.
+        cv_metric: the held-out error per atom by which CV compares models: ``"rmse"``
+            (default) or ``"mae"`` (the error learning curves report; less swayed by a few
+            outlying structures). It chooses the scaling with ``feature_scaling="cv"`` and
+            the entry with ``choices``, each at its own σ; σ itself is always the one of
+            lowest CV RMSE (the loss: measured on QM9, choosing σ by MAE made the ζ=1 ν=2
+            fits 10% worse at 2000 molecules).
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
     potentials), ``sigma_``, ``solver_``, ``zeta_`` and ``normalize_`` (those used: they
@@ -261,7 +263,7 @@ class EnergyModel(EstimatorParams):
     ((d,) divisor of each feature, ones without scaling; the stored weights and points
     already include it, so that predictions take the features as given), with CV
     ``cv_sigmas_``, ``cv_rmse_`` and ``cv_mae_`` (the held-out RMSE and MAE per atom for
-    each σ) and ``cv_best_`` (the lowest ``cv_metric``), and with ``choices`` ``choice_``
+    each σ) and ``cv_best_`` (the ``cv_metric`` at ``sigma_``), and with ``choices`` ``choice_``
     (the entry kept), ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every
     entry) and ``candidates_`` (the fitted model of every entry, in order).
     """
@@ -466,9 +468,9 @@ class EnergyModel(EstimatorParams):
 
         if self.sigma is None:
             sigmas, rmse, mae = self._cross_validate(Z, counts, E, n_atoms)
-            score = self._cv_score(rmse, mae)
-            fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, cv_mae_=mae)
-            fit.update(sigma_=float(sigmas[np.argmin(score)]), cv_best_=float(np.min(score)))
+            best = int(np.argmin(rmse))  # σ by the loss; cv_metric compares the models
+            fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, cv_mae_=mae, sigma_=float(sigmas[best]))
+            fit["cv_best_"] = float(self._cv_score(rmse, mae)[best])
         else:
             fit.update(sigma_=float(self.sigma), cv_best_=float("nan"))
 

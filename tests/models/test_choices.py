@@ -127,15 +127,18 @@ def test_ase_calculator_follows_the_chosen_kernel():
         assert a.get_potential_energy() == pytest.approx(e, rel=1e-10, abs=1e-10)
 
 
-def test_cv_metric_mae_chooses_sigma_by_the_held_out_mae():
+def test_cv_metric_mae_compares_the_entries_by_held_out_mae_at_their_sigma():
     rng = np.random.default_rng(6)
     X, s, spc = structures(rng, 60)
     E = energies(X, s, "quadratic") + rng.normal(scale=0.05, size=60)
-    model = EnergyModel(sigma_grid=GRID, n_folds=5, cv_metric="mae").fit(X, s, E, spc)
-    assert model.sigma_ == GRID[np.argmin(model.cv_mae_)]
-    assert model.cv_best_ == model.cv_mae_.min()
+    model = EnergyModel(choices="linear_or_kernel", sigma_grid=GRID, n_folds=5, cv_metric="mae")
+    model.fit(X, s, E, spc)
+    for c in model.candidates_:
+        assert c.sigma_ == GRID[np.argmin(c.cv_rmse_)]  # σ by the loss, whatever the metric
+        assert c.cv_best_ == c.cv_mae_[np.argmin(c.cv_rmse_)]
+    assert list(model.cv_choice_rmse_.values()) == [c.cv_best_ for c in model.candidates_]
+    assert model.cv_best_ == min(c.cv_best_ for c in model.candidates_)
     rmse = EnergyModel(sigma_grid=GRID, n_folds=5).fit(X, s, E, spc)
-    np.testing.assert_array_equal(rmse.cv_mae_, model.cv_mae_)  # same folds, same errors
-    assert rmse.sigma_ == GRID[np.argmin(rmse.cv_rmse_)]
+    np.testing.assert_array_equal(rmse.cv_mae_, model.candidates_[0].cv_mae_)  # same folds
     with pytest.raises(ValueError, match="cv_metric must be 'rmse' or 'mae', got 'l1'"):
         EnergyModel(cv_metric="l1").fit(X, s, E, spc)
