@@ -71,38 +71,53 @@ def model_curves(
 ) -> dict:
     """MAE per atom (eV/atom, mean over repeats) by model, descriptor and training size.
 
+    ``descriptors``: {name: per-atom features, or a function of no argument returning
+    them}. Descriptors are fitted one at a time and a function's array is dropped after
+    use, so at most one descriptor's features are held (the draws do not depend on which
+    descriptors are fitted).
+
     Returns:
         ``{"rows": [{model, descriptor, n_train, mae_atom_mean, ...}], "lengths": {name:
         (d, nnz)}, "choice": {descriptor: {n_train: [entry picked per repeat]}}}``.
     """
+    rows, lengths, choice = [], {}, {}
+    for name, values in descriptors.items():
+        X = values() if callable(values) else values
+        one = _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
+        del X
+        rows += one["rows"]
+        lengths[name] = one["length"]
+        choice[name] = one["choice"]
+    return {"rows": rows, "lengths": lengths, "choice": choice}
+
+
+def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse) -> dict:
+    """:func:`model_curves` of one descriptor: rows, [length, nnz] and the picks."""
     from slimsoap.models import EnergyModel, learning_curve
     from slimsoap.models.ridge import choice_label
 
-    names = {choice_label(c): name for c, name in CHOICES}
+    names = {choice_label(c): key for c, key in CHOICES}
     model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=5,
                         cv_metric="mae", random_state=seed)  # fmt: skip
-    curve = learning_curve(descriptors, s, E, numbers, sizes, n_repeats=n_repeats,
+    curve = learning_curve({name: X}, s, E, numbers, sizes, n_repeats=n_repeats,
                            model=model, random_state=seed)  # fmt: skip
-    lengths = curve.lengths
+    length = list(curve.lengths[name])
     rows = [{"model": "energy_model", **r} for r in curve.summary()]
     choice: dict = {}
     by_model: dict = {}
     for r in curve.rows:
-        picks = choice.setdefault(r["descriptor"], {}).setdefault(str(r["n_train"]), [])
-        picks.append(names[r["choice"]])
+        choice.setdefault(str(r["n_train"]), []).append(names[r["choice"]])
         for label, err in r["candidates"].items():
-            key = (names[label], r["descriptor"], r["n_train"])
-            by_model.setdefault(key, []).append(err["mae_atom"])
-    for name, X in descriptors.items():
-        raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed)
-        for n in sizes:
-            by_model[("ridge", name, n)] = [r["mae_atom"] for r in raw if r["n_train"] == n]
-    for (key, name, n), sel in by_model.items():
+            by_model.setdefault((names[label], r["n_train"]), []).append(err["mae_atom"])
+    raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed)
+    for n in sizes:
+        by_model[("ridge", n)] = [r["mae_atom"] for r in raw if r["n_train"] == n]
+    for (key, n), sel in by_model.items():
         rows.append({"model": key, "descriptor": name, "n_train": n,
                      "mae_atom_mean": float(np.mean(sel)),
                      "mae_atom_std": float(np.std(sel, ddof=1)) if len(sel) > 1 else 0.0,
-                     "length": lengths[name][0], "nonzero": lengths[name][1]})  # fmt: skip
-    return {"rows": rows, "lengths": {k: list(v) for k, v in lengths.items()}, "choice": choice}
+                     "length": length[0], "nonzero": length[1]})  # fmt: skip
+    return {"rows": rows, "length": length, "choice": choice}
 
 
 def model_quality(rows: list[dict]) -> dict:

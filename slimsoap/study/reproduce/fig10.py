@@ -34,12 +34,13 @@ def run(ctx: Context) -> Section:
     out = ctx.section_dir(KEY)
     frames = ctx.frames("qm9")
     species = species_of(frames)
-    values = {}
+    stores = {}
     for name in DESCRIPTORS:
-        store = ctx.features("qm9", frames, ACSF(species, R_CUT, compression=name,
-                                                 **behler_preset(R_CUT)))  # fmt: skip
-        values[name] = np.asarray(store.values())
+        stores[name] = ctx.features("qm9", frames, ACSF(species, R_CUT, compression=name,
+                                                        **behler_preset(R_CUT)))  # fmt: skip
+    store = stores[DESCRIPTORS[0]]
     s, numbers, E = store.frame_index, store.numbers, store.energy
+    values = {name: (lambda st=st: np.asarray(st.values())) for name, st in stores.items()}
     sizes = [n for n in c.train_sizes if n <= 0.8 * len(E)]
     result = model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)
     write_csv(out / "fig10.csv", result["rows"])

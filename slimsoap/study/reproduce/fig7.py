@@ -31,12 +31,14 @@ def dataset_curves(ctx: Context, data: str, frames, r_cut: float, basis, sizes) 
     """The three models' curves for ``DESCRIPTORS`` on ``frames`` ((n_max, l_max) ``basis``)."""
     c = ctx.config
     species = species_of(frames)
-    values = {}
+    stores = {}
     for name in DESCRIPTORS:
         calc = soap(species, name, *basis, r_cut, c.sigma)
-        store = ctx.features(data, frames, calc)
-        values[name] = np.asarray(store.values())
+        stores[name] = ctx.features(data, frames, calc)
+    store = stores[DESCRIPTORS[0]]
     s, numbers, E = store.frame_index, store.numbers, store.energy
+    # one descriptor's values in memory at a time (24 000 QM9 molecules: 7 GB for ν=2)
+    values = {name: (lambda st=st: np.asarray(st.values())) for name, st in stores.items()}
     sizes = [n for n in sizes if n <= 0.8 * len(E)]
     ctx.say(f"  {data}: {len(E)} structures, sizes {sizes}")
     return model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)
