@@ -152,7 +152,7 @@ def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     """Energy, forces, virial and per-atom energies of an ``EnergyModel``:
     E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε."""
     X = dense(features.values, np.float64)
-    if model.normalize:
+    if model.normalize_:
         Xh, norms = unit_rows(X)
     else:
         Xh, norms = X, np.ones(len(X))
@@ -163,7 +163,7 @@ def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
         raise ValueError(f"atoms contain elements {unknown} not in the training data")
     energies = model.mu_[spc] + local
     u = v
-    if model.normalize:  # ∂x̂/∂x = (1 − x̂x̂ᵀ)/|x|
+    if model.normalize_:  # ∂x̂/∂x = (1 − x̂x̂ᵀ)/|x|
         u = np.array(v, dtype=np.float64)
         project_rows(u, Xh, norms)
     forces = virial = None
@@ -191,5 +191,5 @@ def _energy_model_local(model: EnergyModel, X: np.ndarray) -> tuple[np.ndarray, 
         points = dense(model.sparse_points_)
         weights = model.weights_
     t = X @ points.T
-    z = model.zeta
+    z = model.zeta_
     return t**z @ weights, (z * t ** (z - 1) * weights) @ points

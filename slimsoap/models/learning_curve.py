@@ -25,6 +25,7 @@ from slimsoap.models.ridge import (
     as_numbers,
     check_features,
     check_structure_index,
+    choice_label,
 )
 
 METRICS = ("mae_structure", "rmse_structure", "mae_atom", "rmse_atom")
@@ -36,7 +37,9 @@ class LearningCurve:
 
     Attributes:
         rows: one dict per (descriptor, n_train, repeat) with the ``METRICS``, ``sigma``
-            and ``feature_scaling`` (the scaling the fitted model used).
+            and ``feature_scaling`` (the scaling the fitted model used); for a model with
+            ``choices`` also ``choice`` (the label of the entry kept) and ``candidates``
+            ({label: {metric: value}} of every entry on the same test structures).
         lengths: {descriptor: (total length, mean non-zeros per environment)}.
     """
 
@@ -120,6 +123,19 @@ class LearningCurve:
         fig.tight_layout()
         fig.savefig(path, dpi=150)
         plt.close(fig)
+
+
+def _errors(model: EnergyModel, test_set: tuple, E: np.ndarray, n_atoms: np.ndarray) -> dict:
+    """The ``METRICS`` of ``model`` on ``test_set`` = (features, structure index, species)
+    with reference energies ``E`` (n_test,) and atom counts ``n_atoms`` (n_test,)."""
+    err = model.predict(*test_set) - E
+    per_atom = err / n_atoms
+    return {
+        "mae_structure": float(np.mean(np.abs(err))),
+        "rmse_structure": float(np.sqrt(np.mean(err**2))),
+        "mae_atom": float(np.mean(np.abs(per_atom))),
+        "rmse_atom": float(np.sqrt(np.mean(per_atom**2))),
+    }
 
 
 def _nonzero_per_row(X: Matrix) -> float:
@@ -219,8 +235,7 @@ def learning_curve(
             for name, X in feats.items():
                 m = EnergyModel(**template.get_params())
                 m.fit(X[tr_idx], tr_s, E[train], species[tr_idx])
-                err = m.predict(X[te_idx], te_s, species[te_idx]) - E[test]
-                per_atom = err / n_atoms[test]
+                test_set = (X[te_idx], te_s, species[te_idx])
                 row = {
                     "descriptor": name,
                     "n_train": n,
@@ -228,11 +243,14 @@ def learning_curve(
                     "n_test": len(test),
                     "sigma": m.sigma_,
                     "feature_scaling": m.feature_scaling_,
-                    "mae_structure": float(np.mean(np.abs(err))),
-                    "rmse_structure": float(np.sqrt(np.mean(err**2))),
-                    "mae_atom": float(np.mean(np.abs(per_atom))),
-                    "rmse_atom": float(np.sqrt(np.mean(per_atom**2))),
+                    **_errors(m, test_set, E[test], n_atoms[test]),
                 }
+                if hasattr(m, "choice_"):
+                    row["choice"] = choice_label(m.choice_)
+                    row["candidates"] = {
+                        label: _errors(c, test_set, E[test], n_atoms[test])
+                        for label, c in zip(m.cv_choice_rmse_, m.candidates_, strict=True)
+                    }
                 result.rows.append(row)
                 if progress:
                     print(

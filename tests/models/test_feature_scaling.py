@@ -91,3 +91,31 @@ def test_bad_scaling_options():
     model = EnergyModel(sigma=0.1, feature_scaling="standard").fit(X, s, E, spc)
     with pytest.raises(ValueError, match="features have 3 columns; the model was fitted on 4"):
         model.predict(X[:, :3], s, spc)
+
+
+@pytest.mark.parametrize("zeta, solver", [(1, "primal"), (2, "exact"), (2, "sparse")])
+def test_ase_calculator_of_a_scaled_model_matches_predict(zeta, solver):
+    """The stored weights / points include the scale, so the ASE calculator (which sees
+    raw features) gives the energies of ``predict``."""
+    from ase.build import molecule
+
+    from slimsoap import SOAP
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for _ in range(20):
+        a = molecule("CH3OH")
+        a.rattle(0.05, seed=int(rng.integers(1 << 30)))
+        frames.append(a)
+    soap = SOAP(["H", "C", "O"], r_cut=3.0, n_max=3, l_max=2, sigma=0.5)
+    F = soap.compute(frames)
+    X, s = np.asarray(F.values), np.asarray(F.frame_index)
+    Z = np.concatenate([a.numbers for a in frames])
+    E = np.bincount(s, weights=X @ rng.normal(size=X.shape[1]))
+    model = EnergyModel(zeta=zeta, solver=solver, n_sparse=30, sigma=1e-3,
+                        feature_scaling="standard").fit(X, s, E, Z)  # fmt: skip
+    assert not np.allclose(model.feature_scale_, 1.0)
+    calc = model.calculator(soap)
+    for a, e in zip(frames[:3], model.predict(X, s, Z)[:3], strict=False):
+        a.calc = calc
+        assert a.get_potential_energy() == pytest.approx(e, rel=1e-9, abs=1e-9)

@@ -1,0 +1,82 @@
+"""The learning curves of ``slimsoap reproduce``: EnergyModel's choice and two baselines on
+the same draws, and the model-quality verdict."""
+
+import numpy as np
+
+from slimsoap.models import EnergyModel
+from slimsoap.study.reproduce.curves import (
+    CHOICES,
+    model_curves,
+    model_quality,
+    quality_note,
+)
+
+
+def data(seed=0, n_structures=80):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(3, 8, size=n_structures)
+    s = np.repeat(np.arange(n_structures), sizes)
+    numbers = rng.choice([1, 6, 8], size=len(s))
+    X = np.hstack([np.ones((len(s), 1)), rng.normal(size=(len(s), 3))])
+    Xh = X / np.linalg.norm(X, axis=1, keepdims=True)
+    E = np.bincount(s, weights=4.0 * (Xh @ [0.1, 1.0, -0.5, 0.2]) ** 2 + numbers)
+    return X, s, numbers, E
+
+
+def _atoms_of(s, structures):
+    """Rows of ``structures`` (in that order) and their local structure index."""
+    idx = np.concatenate([np.flatnonzero(s == t) for t in structures])
+    return idx, np.repeat(np.arange(len(structures)), np.bincount(s)[structures])
+
+
+def test_krr_baseline_is_the_kernel_entry_on_the_same_draws():
+    X, s, numbers, E = data()
+    res = model_curves({"toy": X}, s, E, numbers, [40], n_repeats=2, seed=0, n_sparse=60)
+    mae = {r["model"]: r["mae_atom_mean"] for r in res["rows"]}
+    assert set(mae) == {"energy_model", "ridge", "krr", "zeta1", "zeta1_std"}
+    picks = res["choice"]["toy"]["40"]
+    assert len(picks) == 2 and set(picks) <= {name for _, name in CHOICES}
+    rng = np.random.default_rng(0)  # learning_curve's draws
+    by_hand = {name: [] for _, name in CHOICES}
+    for _ in range(2):
+        perm = rng.permutation(len(E))
+        train, test = perm[:40], perm[40:]
+        (tr, tr_s), (te, te_s) = _atoms_of(s, train), _atoms_of(s, test)
+        for entry, name in CHOICES:
+            m = EnergyModel(n_sparse=60, n_folds=5, cv_metric="mae", random_state=0, **entry)
+            m.fit(X[tr], tr_s, E[train], numbers[tr])
+            err = (m.predict(X[te], te_s, numbers[te]) - E[test]) / np.bincount(s)[test]
+            by_hand[name].append(np.mean(np.abs(err)))
+    for name, errs in by_hand.items():
+        assert np.isclose(mae[name], np.mean(errs), rtol=1e-12), name
+    picked = np.mean([by_hand[p][i] for i, p in enumerate(picks)])
+    assert np.isclose(mae["energy_model"], picked, rtol=1e-12)
+    # the quadratic energies need the kernel: the CV picks it and it beats both ζ=1 fits
+    assert picks == ["krr", "krr"]
+    assert mae["krr"] < min(mae["zeta1"], mae["zeta1_std"], mae["ridge"])
+
+
+def test_model_quality_names_the_worst_case():
+    rows = [
+        {"model": "energy_model", "descriptor": "a", "n_train": 10, "mae_atom_mean": 1.2,
+         "mae_atom_std": 0.1, "n_repeats": 4},
+        {"model": "ridge", "descriptor": "a", "n_train": 10, "mae_atom_mean": 1.0,
+         "mae_atom_std": 0.1},
+        {"model": "krr", "descriptor": "a", "n_train": 10, "mae_atom_mean": 1.5,
+         "mae_atom_std": 0.1},
+        {"model": "energy_model", "descriptor": "a", "n_train": 20, "mae_atom_mean": 0.5,
+         "mae_atom_std": 0.0, "n_repeats": 4},
+        {"model": "ridge", "descriptor": "a", "n_train": 20, "mae_atom_mean": 0.6,
+         "mae_atom_std": 0.0},
+        {"model": "krr", "descriptor": "a", "n_train": 20, "mae_atom_mean": 0.5,
+         "mae_atom_std": 0.0},
+    ]  # fmt: skip
+    q = model_quality(rows)
+    assert not q["holds"]
+    assert q["energy_model_over_best"] == {"a@10": 1.2, "a@20": 1.0}
+    se = np.hypot(0.1, 0.1) / 2
+    assert np.isclose(q["worse"]["a@10"]["excess_in_se"], 0.2 / se)
+    note = quality_note(q)
+    assert "1 of 2" in note and "a@10: 1.20×" in note
+    assert model_quality(rows[3:])["holds"]
+    assert "all 1" in quality_note(model_quality(rows[3:]))
