@@ -19,6 +19,31 @@ import numpy as np
 
 
 @nb.njit(nogil=True, cache=True)
+def map_factor(c, w_ptr, w_row, w_val, out, first, stop):
+    """out[i, lm, a] (n, (L+1)², K) = Σ_r X_l[lm, r] W_l[r, a] for centres first:stop, with
+    X_l[lm, αN + n] = c[i, α, n, lm] (c: (n, S', N, (L+1)²)).
+
+    W_l is given by columns: the non-zeros of column a are rows w_row and values w_val at
+    w_ptr[l, a]:w_ptr[l, a+1] (ascending rows), summed in that order, so that dropping
+    rows whose X is zero (absent species) changes no bit of the result.
+    """
+    N = c.shape[2]
+    L1 = w_ptr.shape[0]
+    K = w_ptr.shape[1] - 1
+    for i in range(first, stop):
+        for l in range(L1):
+            for a in range(K):
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    out[i, lm, a] = 0.0
+                for q in range(w_ptr[l, a], w_ptr[l, a + 1]):
+                    alpha = w_row[q] // N
+                    n = w_row[q] - alpha * N
+                    w = w_val[q]
+                    for lm in range(l * l, (l + 1) * (l + 1)):
+                        out[i, lm, a] += c[i, alpha, n, lm] * w
+
+
+@nb.njit(nogil=True, cache=True)
 def _group_products(i, A1, A2, cg_off, cg_lm, cg_val, blk_lm3, grp_block, grp_a, grp_b, T):
     """T[g, m3] = Σ G[m1, m2, m3] A1[i, lm1, a_g] A2[i, lm2, b_g] for every group g."""
     for g in range(len(grp_block)):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from slimsoap._kernels.bispectrum import bispectrum_gradients, bispectrum_values
+from slimsoap._kernels.bispectrum import bispectrum_gradients, bispectrum_values, map_factor
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap.bispectrum.compressions import FactorMaps, block_entries, coupled_triples
 from slimsoap.bispectrum.coupling import real_coupling
@@ -38,6 +38,8 @@ class Contraction:
         tables: the kernel arrays (see ``slimsoap._kernels.bispectrum``), in kernel order.
         stacked: three (L+1, S'·N, K_k) arrays of the maps W_k (rows of the S' species
             channels this contraction reads).
+        by_columns: per factor, W_k's non-zeros by column for
+            :func:`~slimsoap._kernels.bispectrum.map_factor`: (w_ptr, w_row, w_val).
         touched: three (S', K_k) uint8 arrays, 1 where species slot s has a non-zero row of
             W_l (some l) in channel k: a neighbour of that species can change the channel.
         n_radial: N.
@@ -49,6 +51,7 @@ class Contraction:
     columns: np.ndarray
     tables: tuple[np.ndarray, ...]
     stacked: tuple[np.ndarray, np.ndarray, np.ndarray]
+    by_columns: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
     touched: tuple[np.ndarray, np.ndarray, np.ndarray]
     n_radial: int
     _coupling: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
@@ -84,7 +87,7 @@ class Contraction:
         index = {t: k for k, t in enumerate(triples)}
         block = np.array([index[tuple(e)] for e in entries[:, :3].tolist()], dtype=i64)
         key = np.column_stack([block, entries[:, 3:5]])
-        starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)])
+        starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)][: len(key)])
         tables = (
             *coupling,
             np.array([l3 * l3 for _, _, l3 in triples], dtype=i64),
@@ -97,11 +100,18 @@ class Contraction:
         )
         touched = tuple(
             (
-                np.abs(W).reshape(len(W), -1, n_max, W.shape[2]).max(axis=(0, 2), initial=0) > 0
+                np.abs(W)
+                .reshape(len(W), W.shape[1] // n_max, n_max, W.shape[2])
+                .max(axis=(0, 2), initial=0)
+                > 0
             ).astype(np.uint8)
             for W in stacked
         )
-        return cls(equal, triples, entries, columns, tables, stacked, touched, n_max, coupling)
+        columns_of = tuple(_by_columns(W) for W in stacked)
+        return cls(
+            equal, triples, entries, columns, tables, stacked, columns_of, touched, n_max,
+            coupling,
+        )  # fmt: skip
 
     @property
     def n_features(self) -> int:
@@ -173,16 +183,15 @@ class Contraction:
     def mapped(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X_l W_k) of each factor: three (n, (L+1)², K_k) arrays from c (n, S', N, (L+1)²)
         over this contraction's species slots."""
-        n, S, N, nlm = coefficients.shape
-        X = coefficients.reshape(n, S * N, nlm).transpose(0, 2, 1)
+        c = np.ascontiguousarray(coefficients)
+        n, nlm = len(c), c.shape[3]
         out = []
         for k, W in enumerate(self.stacked):
             if k and self.equal[k - 1]:
                 out.append(out[-1])
                 continue
             A = np.empty((n, nlm, W.shape[2]))
-            for l in range(len(W)):
-                A[:, l * l : (l + 1) ** 2] = X[:, l * l : (l + 1) ** 2] @ W[l]
+            run_in_threads(map_factor, (c, *self.by_columns[k], A), np.arange(n + 1))
             out.append(A)
         return tuple(out)
 
@@ -272,3 +281,18 @@ class GradientLayout:
 
     def __iter__(self):
         return iter((self.row_base, self.row_pattern, self.pattern_local, self.pattern_width))
+
+
+def _by_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """W (L+1, C, K) by columns: w_ptr (L+1, K+1) into w_row, w_val (non-zeros of column a
+    of W_l, ascending rows)."""
+    L1, _, K = W.shape
+    ptr = np.zeros((L1, K + 1), dtype=np.int64)
+    rows, vals, start = [], [], 0
+    for l in range(L1):
+        col, row = np.nonzero(W[l].T)  # sorted by column, then row
+        ptr[l] = start + np.searchsorted(col, np.arange(K + 1))
+        rows.append(row)
+        vals.append(W[l][row, col])
+        start += len(col)
+    return ptr, np.concatenate(rows).astype(np.int64), np.concatenate(vals).astype(np.float64)
