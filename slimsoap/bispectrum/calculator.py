@@ -13,6 +13,7 @@ from ase.data import chemical_symbols
 
 from slimsoap._linalg import project_rows, unit_rows
 from slimsoap._runtime.buffers import zeros
+from slimsoap._runtime.limits import check_allocation
 from slimsoap._validation import as_frames, check_bool, species_index
 from slimsoap.bispectrum.compressions import (
     FactorMaps,
@@ -292,6 +293,7 @@ class Bispectrum(CalculatorBase):
         """Dense values (n, F), pairs, gradients (n_rows, 3, F) and strain (n, 3, 3, F)."""
         F, n = self.n_features, batches[-1].first + len(batches[-1].species)
         row_off = np.cumsum([0] + [len(b.keys) for b in batches])
+        _check_output(self, int(row_off[-1]) * 3 * F + n * (1 + 9 * strain) * F, n)
         values = np.empty((n, F), dtype=self.dtype)
         grads = zeros(int(row_off[-1]) * 3 * F, self.dtype).reshape(-1, 3, F)
         strains = zeros((n if strain else 0) * 9 * F, self.dtype).reshape(-1, 3, 3, F)
@@ -342,6 +344,8 @@ class Bispectrum(CalculatorBase):
         ssizes = np.array([9 * p[4].sum() if strain else 0 for p in plans], dtype=np.int64)
         vsizes = np.array([p[4].sum() for p in plans], dtype=np.int64)
         bounds, sbounds, vbounds = (np.cumsum(np.r_[0, z]) for z in (sizes, ssizes, vsizes))
+        n = batches[-1].first + len(batches[-1].species)
+        _check_output(self, int(bounds[-1] + sbounds[-1] + 2 * vbounds[-1]), n)
         data = zeros(int(bounds[-1]), self.dtype)
         sdata = zeros(int(sbounds[-1]), self.dtype)
         vdata = np.empty(int(vbounds[-1]), dtype=self.dtype)
@@ -391,7 +395,6 @@ class Bispectrum(CalculatorBase):
             sstarts.append(sbounds[k] + centre_start)
             spatterns.append(centre_pattern)
             indptr.append(vbounds[k] + np.cumsum(centre_width))
-        n = batches[-1].first + len(batches[-1].species)
         values = sp.csr_matrix((vdata, vindices, np.concatenate(indptr)), shape=(n, F))
         pattern = np.concatenate(patterns).astype(np.int32)
         grads = SparseGradients(data, np.concatenate(starts), pattern, columns, F)
@@ -420,6 +423,16 @@ class Bispectrum(CalculatorBase):
             "projection": self.projection,
             **dataclasses.asdict(self.options),
         }
+
+
+def _check_output(calc: Bispectrum, n_values: int, n_atoms: int) -> None:
+    """Refuse gradient outputs of ``n_values`` numbers above the memory limit."""
+    check_allocation(
+        n_values * np.dtype(calc.dtype).itemsize,
+        f"the bispectrum gradients of {n_atoms} atoms",
+        f"{calc.n_features} features per atom with their pair and strain gradients (fewer with "
+        "a shorter compression, strain=False, sparse=True or fewer frames per call)",
+    )
 
 
 @dataclass

@@ -164,3 +164,16 @@ def test_small_frames_batched_equal_one_by_one_bit_for_bit(monkeypatch, gradient
 
 def _dense(x):
     return x.toarray() if sp.issparse(x) else x
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gradient_outputs_over_the_memory_limit_are_refused(sparse):
+    from slimsoap import MemoryLimitError, set_memory_limit
+
+    calc = _calc("nu3")
+    set_memory_limit(100_000)
+    try:
+        with pytest.raises(MemoryLimitError, match="the bispectrum gradients of 17 atoms"):
+            calc.compute(_frames(), gradients=True, sparse=sparse)
+    finally:
+        set_memory_limit(None)
