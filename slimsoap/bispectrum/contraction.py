@@ -84,8 +84,11 @@ class Contraction:
     def _assemble(cls, equal, triples, entries, columns, stacked, n_max, coupling) -> Contraction:
         """The kernel tables of ``entries`` (sorted by block, then (a, b, c))."""
         i64 = np.int64
-        index = {t: k for k, t in enumerate(triples)}
-        block = np.array([index[tuple(e)] for e in entries[:, :3].tolist()], dtype=i64)
+        L1 = max(max(t) for t in triples) + 1
+        code = np.array([(l1 * L1 + l2) * L1 + l3 for l1, l2, l3 in triples], dtype=i64)
+        index = np.full(L1**3, -1, dtype=i64)
+        index[code] = np.arange(len(triples))
+        block = index[(entries[:, 0] * L1 + entries[:, 1]) * L1 + entries[:, 2]]
         key = np.column_stack([block, entries[:, 3:5]])
         starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)][: len(key)])
         tables = (
