@@ -261,26 +261,42 @@ class Bispectrum(CalculatorBase):
         return values
 
     def _sparse_values(self, batches) -> sp.csr_matrix:
-        rows, cols, data, n = [], [], [], 0
+        """CSR rows over each centre's species group (columns ascending), written in place
+        (one copy-free block when a batch is one group)."""
+        data, indices, indptr, offset = [], [], [np.zeros(1, dtype=np.int64)], 0
+        S = len(self.species_z)
         for b in batches:
             exp = self._expand_pairs(b.species, b.nl, False, True)
-            for P, members in environment_groups(
-                b.species, b.nl, len(self.species_z), self.center_weight
-            ):
-                r = self._contraction.restricted(P)
+            groups = environment_groups(b.species, b.nl, S, self.center_weight)
+            restricted = [self._contraction.restricted(P) for P, _ in groups]
+            width = np.empty(len(b.species), dtype=np.int64)
+            for (_, members), r in zip(groups, restricted):
+                width[members] = r.n_features
+            start = np.r_[0, np.cumsum(width)]
+            d = np.empty(start[-1], dtype=self.dtype)
+            k = np.empty(start[-1], dtype=np.int64)
+            for (P, members), r in zip(groups, restricted):
+                if r.n_features == 0:
+                    continue
                 c = exp.coefficients[members][:, np.searchsorted(exp.slot_species, P)]
-                rows.append(np.repeat(b.first + members, r.n_features))
-                cols.append(np.tile(r.columns, len(members)))
-                data.append(r.values(c).ravel())
-            n = b.first + len(b.species)
-        x = sp.csr_matrix(
-            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                x = r.values(c)
+                if self.normalize:
+                    unit_rows(x, out=x)
+                if len(groups) == 1:
+                    d[:], k[:] = x.ravel(), np.tile(r.columns, len(members))
+                    continue
+                where = start[members][:, None] + np.arange(r.n_features)
+                d[where] = x
+                k[where] = r.columns
+            data.append(d)
+            indices.append(k)
+            indptr.append(offset + start[1:])
+            offset += start[-1]
+        n = int(sum(len(p) for p in indptr) - 1)
+        return sp.csr_matrix(
+            (np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)),
             shape=(n, self.n_features),
         )
-        x.sort_indices()
-        if self.normalize:
-            x = unit_rows(x)[0]
-        return x.astype(self.dtype)
 
     def _pairs(self, b: _Batch, exp: Expansion, pair_species: np.ndarray) -> PairInputs:
         nl = b.nl
