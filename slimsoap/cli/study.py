@@ -190,6 +190,14 @@ def _say_if_resuming(args: argparse.Namespace) -> None:
     print(f"resuming {args.out}: {store.n_frames} frames committed", flush=True)
 
 
+def _indexed_or_streamed(args):
+    """The input as an index of its frames when it is an extxyz file (Dask workers then
+    read their batches themselves), else as a stream of frames."""
+    from slimsoap.study.sources import indexed_frames
+
+    return indexed_frames(args.input, args.n) or _frames(args)
+
+
 def run_featurize_command(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap featurize``: an existing store of the same command is resumed."""
     calc = _calculator(args)
@@ -197,7 +205,7 @@ def run_featurize_command(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with make_client(args.scheduler, args.workers) as client:
         store = featurize(
-            _frames(args),
+            _indexed_or_streamed(args),
             calc,
             args.out,
             batch_size=args.batch_size or 64,

@@ -589,6 +589,11 @@ class FeatureStore:
             self._offsets_cache = np.concatenate([zero, np.cumsum(sizes, axis=0)])
         return self._offsets_cache
 
+    def part_sizes(self, size: str = "n_frames") -> np.ndarray:
+        """(n_parts,) ``size`` (one of ``n_rows``, ``n_frames``, ``nnz``, ...) of every
+        committed part."""
+        return np.diff(self._offsets()[:, _SIZES.index(size)])
+
     def _in_part(self, k: int, name: str) -> str:
         """Path of array ``name`` of part ``k`` inside the store."""
         return name if self.format == 3 else f"{PARTS}/{part_name(k)}/{name}"
@@ -796,6 +801,30 @@ class FeatureStore:
         if progress is not None:
             update["progress"] = _json_normal(progress)
         self._group.update_attributes(update)  # commit, in one write: readers see parts now
+        self._offsets_cache = None
+
+    def rollback(self, count: int, progress: dict | None = None) -> None:
+        """Uncommit the last ``count`` parts (one metadata write, then their files are
+        removed): what :func:`featurize` does to a short last batch before it continues
+        the input past it.
+
+        Args:
+            count: parts to uncommit, from the last one back.
+            progress: the progress record to keep with the sizes that remain.
+        """
+        self._check_writable()
+        keep = self.n_parts - check_int("count", count, 0)
+        if keep < 0:
+            raise ValueError(f"count must be <= {self.n_parts} (the committed parts), got {count}")
+        off = self._offsets()[keep]
+        update = {**dict(zip(_SIZES, off.tolist())), "n_parts": keep}
+        if keep == 0:
+            update.update(n_features=None, dtype=None, strain=None)
+        if progress is not None:
+            update["progress"] = _json_normal(progress)
+        self._group.update_attributes(update)
+        self._offsets_cache = None
+        self._trim()
 
     def append(
         self,

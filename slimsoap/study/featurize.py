@@ -34,7 +34,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -184,42 +184,49 @@ def _open_for_resume(path: Path, calculator, settings: dict) -> FeatureStore:
     )
 
 
-def _batches(frames, batch_size: int, first: int) -> Iterator[Batch]:
-    """Batches ``first, first + 1, ...`` of ``frames`` (places in the file, or frames)."""
+def _resume(frames, store: FeatureStore, batch_size: int, settings: dict, client):
+    """``(batches after the committed ones, digest so far)`` once the committed frames are
+    checked to be the first frames of ``frames`` (their digest; workers read and hash them
+    when a client is given and ``frames`` is an indexed file). A short last batch (a run
+    over fewer frames) is uncommitted when ``frames`` goes on past it, so that the store
+    ends up as one run over all of ``frames`` would have made it."""
+    sizes = store.part_sizes("n_frames").tolist()
     if isinstance(frames, ExtxyzFrames):
-        return frames.slices(batch_size, first)
-    stream = iter(frames)
-    return itertools.islice(fixed_size_batches(stream, batch_size), first, None)
-
-
-def _check_committed(frames, store: FeatureStore, batch_size: int, client) -> Iterator[Batch]:
-    """The batches after those ``store`` holds, once the committed ones are checked to be
-    the first batches of ``frames`` (their digest); workers read and hash them if a
-    client is given and ``frames`` is an indexed file."""
-    n_parts, n_frames = store.n_parts, store.n_frames
-    if isinstance(frames, ExtxyzFrames):
-        committed = list(itertools.islice(frames.slices(batch_size), n_parts))
-        found = sum(b.stop - b.start for b in committed)
+        committed = [frames.slice(k * batch_size, k * batch_size + n) for k, n in enumerate(sizes)]
+        found = [b.stop - b.start for b in committed]
         if client is not None:
             digests = client.gather(client.map(_remote_digest, committed, pure=False))
         else:
             digests = [_remote_digest(b) for b in committed]
-        rest = _batches(frames, batch_size, n_parts)
+        more = len(frames) > sum(found)
+        stream = None
     else:
-        rest = _batches(frames, batch_size, 0)
-        committed = list(itertools.islice(rest, n_parts)) if n_parts else []
-        found = sum(len(b) for b in committed)
+        stream = iter(frames)
+        committed = [list(itertools.islice(stream, n)) for n in sizes]
+        found = [len(b) for b in committed]
         digests = [frames_digest(b) for b in committed]
-    digest = frames_digest([])
+        following = list(itertools.islice(stream, 1))
+        more, stream = bool(following), itertools.chain(following, stream)
+    chain = [frames_digest([])]
     for d in digests:
-        digest = _chain(digest, d)
-    if found != n_frames or digest != (store.progress or {}).get("digest"):
+        chain.append(_chain(chain[-1], d))
+    if (
+        found != sizes
+        or any(n != batch_size for n in sizes[:-1])
+        or chain[-1] != (store.progress or {}).get("digest")
+    ):
         raise FileExistsError(
-            f"cannot resume {os.fspath(store.path)!r}: its {n_frames} committed frames are not "
-            "the first frames of this input; pass overwrite=True (--overwrite) to replace it, "
-            "or choose another path"
+            f"cannot resume {os.fspath(store.path)!r}: its {store.n_frames} committed frames are "
+            "not the first frames of this input; pass overwrite=True (--overwrite) to replace "
+            "it, or choose another path"
         )
-    return rest
+    if sizes and sizes[-1] < batch_size and more:
+        store.rollback(1, progress={**settings, "digest": chain[-2]})
+        if stream is not None:
+            stream = itertools.chain(committed[-1], stream)
+    if stream is None:
+        return frames.slices(batch_size, store.n_parts), chain[store.n_parts]
+    return fixed_size_batches(stream, batch_size), chain[store.n_parts]
 
 
 def featurize(
@@ -290,15 +297,17 @@ def featurize(
     occupied = (path.exists() or path.is_symlink()) and not was_empty_dir
     if occupied and not overwrite:
         store, created = _open_for_resume(path, calculator, settings), False
-        batches = _check_committed(frames, store, batch_size, client)
-        digest = store.progress.get("digest")
+        batches, digest = _resume(frames, store, batch_size, settings, client)
     else:
         store = FeatureStore.create(
             path, calculator, sparse, gradients, chunk_rows=chunk_rows, overwrite=overwrite
         )
         created, digest = True, frames_digest([])
         store.commit(0, progress={**settings, "digest": digest})  # resumable from the start
-        batches = _batches(frames, batch_size, 0)
+        if isinstance(frames, ExtxyzFrames):
+            batches = frames.slices(batch_size)
+        else:
+            batches = fixed_size_batches(frames, batch_size)
     bar = tqdm(
         total=total, initial=store.n_frames, unit="frame", disable=not progress, desc="featurize"
     )

@@ -130,3 +130,14 @@ class ExtxyzFrames:
     def __iter__(self) -> Iterator[Atoms]:
         for part in self.slices(64):
             yield from part.read()
+
+
+def indexed_frames(path: str | os.PathLike, n: int | None = None) -> ExtxyzFrames | None:
+    """An :class:`ExtxyzFrames` of ``path`` if :func:`slimsoap.data.read_frames` reads it
+    as extxyz (by the same guess), else None (other formats are streamed)."""
+    from slimsoap.data.readers import _format_of
+
+    path = Path(path)
+    if not path.is_file() or _format_of(path) != "extxyz":
+        return None
+    return ExtxyzFrames(path, n)
