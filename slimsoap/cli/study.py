@@ -16,8 +16,7 @@ import itertools
 import time
 from pathlib import Path
 
-from slimsoap.study.featurize import featurize, make_client
-from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
+from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig
 
 
 def _add_soap_options(p: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
@@ -144,6 +143,8 @@ def study_config(args: argparse.Namespace) -> StudyConfig:
 
 def run_study_command(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap study``."""
+    from slimsoap.study.run import run_study
+
     out = run_study(study_config(args))
     print(f"results in {out}/ (see README.txt and summary.json)")
     return 0
@@ -200,6 +201,8 @@ def _indexed_or_streamed(args):
 
 def run_featurize_command(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap featurize``: an existing store of the same command is resumed."""
+    from slimsoap.study.featurize import featurize, make_client
+
     calc = _calculator(args)
     _say_if_resuming(args)
     t0 = time.perf_counter()
