@@ -435,8 +435,11 @@ def make_client(scheduler: str | None, n_workers: int | None = None):
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("Dask scheduling needs: pip install 'slimsoap[scale]'") from exc
     if scheduler == "local-cluster":
+        import dask
+
         n = n_workers or os.cpu_count() or 1
         with (
+            dask.config.set({"distributed.worker.profile.enabled": False}),  # CPU of idle workers
             LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster,
