@@ -10,7 +10,7 @@ from structures import random_alloy, random_cluster
 from slimsoap import ACSF, SOAP
 from slimsoap.features import Features
 from slimsoap.io import calculator_from_dict, load_features
-from slimsoap.io.store import FeatureStore, write_store
+from slimsoap.io.store import FeatureStore, write_part, write_store
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +142,84 @@ def test_half_written_batch_is_invisible_and_trimmed(tmp_path, soap, frames):
     path = tmp_path / "h.zarr"
     store = FeatureStore.create(path, soap)
     _append_in_batches(store, soap, frames, [2])
-    # a crash after the values were written but before the sizes were committed:
-    store._group["values"].append(np.full((3, soap.n_features), 99.0), axis=0)
+    # a crash after part 1 and half of part 2 were written, and part 1's sizes were added to
+    # the index, but before the commit:
+    target = store.target()
+    write_part(target, 1, soap.compute(frames[2:3]), _numbers(frames[2:3]))
+    (path / "parts" / "000002.0123abcd.partial" / "values").mkdir(parents=True)
+    store._group["index"].append(np.ones((1, 8), dtype=np.int64), axis=0)
     assert FeatureStore.open(path).n_rows == sum(len(a) for a in frames[:2])
     reopened = FeatureStore.open(path, mode="a")
+    assert sorted(p.name for p in (path / "parts").iterdir()) == ["000000", "zarr.json"]
     _append_in_batches(reopened, soap, frames[2:], [2])
     np.testing.assert_array_equal(FeatureStore.open(path).values(), soap.compute(frames).values)
+
+
+def test_parts_written_out_of_order_and_twice(tmp_path, soap, frames):
+    """Parts are independent: written in any order (as Dask workers finish them), a part
+    written twice keeps the first copy, and only committed parts are read."""
+    path = tmp_path / "o.zarr"
+    store = FeatureStore.create(path, soap, gradients=True, chunk_rows=3)
+    target = store.target()
+    batches = [frames[0:1], frames[1:3], frames[3:4]]
+    for k in (2, 0, 1):
+        batch = batches[k]
+        energy = [a.info["energy"] for a in batch]
+        write_part(target, k, soap.compute(batch, gradients=True), _numbers(batch), energy)
+    before = sorted(p.relative_to(path) for p in path.rglob("*"))
+    write_part(target, 1, soap.compute(batches[1], gradients=True), _numbers(batches[1]))
+    assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
+    store.commit(2)
+    assert FeatureStore.open(path).n_frames == 3
+    store.commit(1, progress={"note": "done"})
+    got, ref = FeatureStore.open(path), soap.compute(frames, gradients=True)
+    np.testing.assert_array_equal(got.read().values, ref.values)
+    np.testing.assert_array_equal(got.read().gradient_pairs, ref.gradient_pairs)
+    np.testing.assert_array_equal(got.read().strain_gradients, ref.strain_gradients)
+    np.testing.assert_array_equal(got.values(3, 9), ref.values[3:9])
+    np.testing.assert_array_equal(got.energy, [a.info["energy"] for a in frames])
+    assert got.n_parts == 3 and got.progress == {"note": "done"}
+    with pytest.raises(ValueError, match="part 3 is not written"):
+        store.commit(1)
+
+
+def test_a_format_3_store_is_read_not_appended(tmp_path, soap, frames):
+    """Stores of the previous layout (one set of arrays, global indices) still load."""
+    import zarr
+
+    feats = soap.compute(frames)
+    path = tmp_path / "v3.zarr"
+    group = zarr.open_group(path, mode="w")
+    n, f = feats.values.shape
+    attrs = {
+        "slimsoap_store": 3,
+        "calculator": json.loads(json.dumps(soap.to_dict())),
+        "sparse": False,
+        "gradients": False,
+        "chunk_rows": None,
+        "n_features": f,
+        "dtype": "float64",
+        "strain": False,
+        "n_rows": n,
+        "n_frames": len(frames),
+    }
+    attrs.update(dict.fromkeys(["nnz", "n_pairs", "n_gdata", "n_patterns", "n_pcols"], 0))
+    group.update_attributes({**attrs, "n_sdata": 0})
+    for name, data in [
+        ("values", feats.values),
+        ("frame_index", feats.frame_index),
+        ("numbers", _numbers(frames)),
+        ("energy", np.arange(len(frames)) * 1.0),
+    ]:
+        group.create_array(name, data=data, chunks=(5, *data.shape[1:]))  # fmt: skip
+    got, calc = load_features(path)
+    np.testing.assert_array_equal(got.values, feats.values)
+    np.testing.assert_array_equal(got.frame_index, feats.frame_index)
+    assert calc.to_dict() == soap.to_dict()
+    np.testing.assert_array_equal(FeatureStore.open(path).energy, np.arange(len(frames)))
+    np.testing.assert_array_equal(FeatureStore.open(path).values(4, 11), feats.values[4:11])
+    with pytest.raises(ValueError, match="found 3.*can be read, not appended to"):
+        FeatureStore.open(path, mode="a")
 
 
 def test_acsf_calculator_round_trip(frames):

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import scipy.sparse as sp
-
-from slimsoap.analysis import distance_correlation, imbalance_plane
-from slimsoap.io import load_features
+if TYPE_CHECKING:
+    import numpy as np
+    import scipy.sparse as sp
 
 
 def _values(path: str) -> np.ndarray | sp.csr_matrix:
     """The descriptor rows stored at ``path``."""
+    from slimsoap.io import load_features
+
     return load_features(path)[0].values
 
 
@@ -51,6 +52,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_imbalance(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap imbalance``: prints one row per descriptor."""
+    from slimsoap.analysis import imbalance_plane
+
     reference = _values(args.reference)
     descriptors = {Path(p).stem: _values(p) for p in args.descriptors}
     plane = imbalance_plane(
@@ -78,6 +81,8 @@ def run_imbalance(args: argparse.Namespace) -> int:
 
 def run_distance_correlation(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap distance-correlation``: prints the coefficients."""
+    from slimsoap.analysis import distance_correlation
+
     result = distance_correlation(
         _values(args.a),
         _values(args.b),

@@ -15,9 +15,8 @@ import itertools
 import json
 
 from slimsoap.cli import UsageError
-from slimsoap.data.generators import GENERATORS, generate
-from slimsoap.data.readers import FORMATS, read_frames
-from slimsoap.data.summary import format_summary, summarize
+from slimsoap.data.generators import GENERATORS
+from slimsoap.data.readers import FORMATS
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,6 +52,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed ``slimsoap data`` command; returns the exit status."""
     if args.data_command == "summary":
+        from slimsoap.data.readers import read_frames
+        from slimsoap.data.summary import format_summary, summarize
+
         frames = read_frames(args.path, format=args.format)
         if args.max_frames is not None:
             frames = itertools.islice(frames, args.max_frames)
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         if args.kind != "elpasolite":
             raise UsageError("argument --energies: applies to elpasolite only")
         options["energies"] = True
+    from slimsoap.data.generators import generate
+
     path = generate(
         args.kind,
         n=args.n,

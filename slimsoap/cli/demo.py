@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 
 def _demo_structure(seed: int, repeat: int):
+    import numpy as np
     from ase.build import bulk
 
     rng = np.random.default_rng(seed)
@@ -20,6 +19,8 @@ def _demo_structure(seed: int, repeat: int):
 
 def _run_demo(args: argparse.Namespace) -> int:
     """Every compression needing no option or fit, on a built-in alloy cell, summarised."""
+    import numpy as np
+
     from slimsoap.soap import compressions
     from slimsoap.soap.calculator import SOAP
 

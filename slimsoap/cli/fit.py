@@ -32,25 +32,17 @@ import argparse
 import csv
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms, units
 from ase.data import chemical_symbols
-from ase.io import read, write
-from ase.md.nose_hoover_chain import IsotropicMTKNPT, NoseHooverChainNVT
-from ase.md.velocitydistribution import thermalize_momenta
-from ase.md.verlet import VelocityVerlet
-from tqdm import tqdm
 
-from slimsoap.acsf.calculator import ACSF
 from slimsoap.cli import UsageError
-from slimsoap.data.generators import generate
-from slimsoap.data.readers import read_frames
-from slimsoap.models import PairBaseline, Prediction, SparseGP, Targets, read_targets
-from slimsoap.models import load as load_model
-from slimsoap.soap.calculator import SOAP
 
-DESCRIPTORS = {"soap": SOAP, "acsf": ACSF}
+if TYPE_CHECKING:
+    from slimsoap.models import Prediction, SparseGP, Targets
+
 _SECTIONS = {
     "data": {"train", "generate", "test", "n_test", "n_train", "split_seed", "format"},
     "descriptor": None,  # the calculator checks its own arguments
@@ -126,15 +118,21 @@ def read_config(path: str | Path) -> dict:
 
 def build_descriptor(spec: dict):
     """A descriptor from a ``[descriptor]`` table: ``kind`` plus its arguments."""
+    from slimsoap.acsf.calculator import ACSF
+    from slimsoap.soap.calculator import SOAP
+
+    descriptors = {"soap": SOAP, "acsf": ACSF}
     spec = dict(spec)
     kind = spec.pop("kind", None)
-    if kind not in DESCRIPTORS:
-        raise ValueError(f"[descriptor] kind must be one of {sorted(DESCRIPTORS)}, got {kind!r}")
-    return DESCRIPTORS[kind](**spec)
+    if kind not in descriptors:
+        raise ValueError(f"[descriptor] kind must be one of {sorted(descriptors)}, got {kind!r}")
+    return descriptors[kind](**spec)
 
 
 def build_model(spec: dict, descriptor) -> SparseGP:
     """A :class:`SparseGP` from a ``[model]`` table (and its ``baseline`` sub-table)."""
+    from slimsoap.models import PairBaseline, SparseGP
+
     spec = dict(spec)
     baseline = spec.pop("baseline", None)
     if spec.get("n_sparse") == "n_features":
@@ -146,6 +144,9 @@ def build_model(spec: dict, descriptor) -> SparseGP:
 
 def load_data(data: dict, root: Path) -> tuple[list[Atoms], list[Atoms]]:
     """(train, test) frames of a ``[data]`` table; paths are relative to ``root``."""
+    from slimsoap.data.generators import generate
+    from slimsoap.data.readers import read_frames
+
     fmt = data.get("format")
     if "generate" in data:
         options = dict(data["generate"])
@@ -257,6 +258,8 @@ def parity_plot(path: Path, prediction: Prediction, targets: Targets, n_atoms) -
 # ----------------------------------------------------------------------------- handlers
 def run_fit(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap fit``; returns the exit status."""
+    from slimsoap.models import read_targets
+
     config_path = Path(args.config)
     config = read_config(config_path)
     root = config_path.parent
@@ -285,6 +288,10 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap evaluate``; returns the exit status."""
+    from slimsoap.data.readers import read_frames
+    from slimsoap.models import load as load_model
+    from slimsoap.models import read_targets
+
     model = load_model(args.model)
     frames = list(read_frames(args.data))
     n_atoms = np.array([len(a) for a in frames])
@@ -324,6 +331,12 @@ def _check_md_args(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def run_md(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap md``; returns the exit status."""
+    from ase.io import read, write
+    from ase.md.velocitydistribution import thermalize_momenta
+    from tqdm import tqdm
+
+    from slimsoap.models import load as load_model
+
     xyz, log_path = _check_md_args(args)
     model = load_model(args.model)
     atoms = read(args.structure, index=-1)
@@ -357,6 +370,9 @@ def run_md(args: argparse.Namespace) -> int:
 def _md_ase(model: SparseGP, atoms: Atoms, args, record, advance) -> None:
     """ASE MD: VelocityVerlet (nve), Nosé–Hoover chain (nvt) or isotropic MTK (npt), with
     thermostat and barostat times 100 and 1000 time steps."""
+    from ase.md.nose_hoover_chain import IsotropicMTKNPT, NoseHooverChainNVT
+    from ase.md.verlet import VelocityVerlet
+
     atoms.calc = model.calculator()
     dt = args.timestep * units.fs
     if args.ensemble == "nve":

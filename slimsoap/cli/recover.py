@@ -13,14 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from slimsoap._arrays import dense
 from slimsoap.cli import UsageError
-from slimsoap.features import Features
-from slimsoap.io import load_features, write_features
 from slimsoap.soap import compressions
-from slimsoap.soap.recovery import nu2_calculator, recover
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +39,13 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_recover(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap recover``; returns the exit status."""
+    import numpy as np
+
+    from slimsoap._arrays import dense
+    from slimsoap.features import Features
+    from slimsoap.io import write_features
+    from slimsoap.soap.recovery import nu2_calculator, recover
+
     _check_output(args)
     features, soap = _with_calculator(args.input)
     x = features.values
@@ -90,6 +91,8 @@ def _check_output(args: argparse.Namespace) -> None:
 
 def _with_calculator(path: str):
     """(features, calculator) of ``path``; a file without its calculator cannot be used."""
+    from slimsoap.io import load_features
+
     features, calc = load_features(path)
     if calc is None:
         raise ValueError(

@@ -16,8 +16,7 @@ import itertools
 import time
 from pathlib import Path
 
-from slimsoap.study.featurize import featurize, make_client
-from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig, run_study
+from slimsoap.study.run import DEFAULT_COMPRESSIONS, QUICK, StudyConfig
 
 
 def _add_soap_options(p: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
@@ -148,6 +147,8 @@ def study_config(args: argparse.Namespace) -> StudyConfig:
 
 def run_study_command(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap study``."""
+    from slimsoap.study.run import run_study
+
     out = run_study(study_config(args))
     print(f"results in {out}/ (see README.txt and summary.json)")
     return 0
@@ -194,14 +195,24 @@ def _say_if_resuming(args: argparse.Namespace) -> None:
     print(f"resuming {args.out}: {store.n_frames} frames committed", flush=True)
 
 
+def _indexed_or_streamed(args):
+    """The input as an index of its frames when it is an extxyz file (Dask workers then
+    read their batches themselves), else as a stream of frames."""
+    from slimsoap.study.sources import indexed_frames
+
+    return indexed_frames(args.input, args.n) or _frames(args)
+
+
 def run_featurize_command(args: argparse.Namespace) -> int:
     """Handler of ``slimsoap featurize``: an existing store of the same command is resumed."""
+    from slimsoap.study.featurize import featurize, make_client
+
     calc = _calculator(args)
     _say_if_resuming(args)
     t0 = time.perf_counter()
     with make_client(args.scheduler, args.workers) as client:
         store = featurize(
-            _frames(args),
+            _indexed_or_streamed(args),
             calc,
             args.out,
             batch_size=args.batch_size or 64,

@@ -11,16 +11,30 @@ build never leaves a partial file behind.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from slimsoap._validation import check_int
-from slimsoap.data.gen_alloy import generate_alloy
-from slimsoap.data.gen_amino import generate_amino
-from slimsoap.data.gen_elpasolite import generate_elpasolite
 from slimsoap.data.readers import write_extxyz
+
+
+def _imported_when_called(module: str, name: str):
+    """``module.name``, imported at its first call: the generators' ASE builders and
+    calculators take longer to import than ``slimsoap --help`` may."""
+
+    def generator(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    generator.__name__ = generator.__qualname__ = name
+    return generator
+
+
+generate_alloy = _imported_when_called("slimsoap.data.gen_alloy", "generate_alloy")
+generate_amino = _imported_when_called("slimsoap.data.gen_amino", "generate_amino")
+generate_elpasolite = _imported_when_called("slimsoap.data.gen_elpasolite", "generate_elpasolite")
 
 #: Generator name → (function, packages whose versions determine the labels).
 GENERATORS = {

@@ -20,7 +20,6 @@ import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import ase.io
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
@@ -111,6 +110,8 @@ def read_extxyz(
     either a ``forces`` or a ``force`` column; a ``virial`` (eV) or ``stress`` (eV/Å³,
     converted to a virial) in the comment line.
     """
+    import ase.io  # here: importing it takes longer than a command's --help should
+
     for atoms in ase.io.iread(os.fspath(path), index=":", format="extxyz"):
         yield standardise_labels(atoms, energy_key, forces_key, virial_key)
 

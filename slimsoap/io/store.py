@@ -1,37 +1,46 @@
-"""Descriptors on disk: a zarr (v3) directory store, appendable batch by batch, read lazily.
+"""Descriptors on disk: a zarr (v3) directory store, written batch by batch, read lazily.
 
 A data set larger than memory is featurised a batch of frames at a time
-(:func:`slimsoap.study.featurize.featurize`); each batch is appended here and never held again.
+(:func:`slimsoap.study.featurize.featurize`). Each batch becomes one **part** of the store,
+written by whoever computed it (this process, or a Dask worker: :func:`write_part`), and the
+writer of the store then **commits** it (:meth:`FeatureStore.commit`): the parts are
+independent, so workers write them at the same time and never hold each other's rows.
 
-Layout of ``STORE.zarr`` (a zarr group; every array is chunked by rows):
+Layout of ``STORE.zarr`` (format 4; zarr groups and arrays, every array chunked by rows):
 
-- ``values``: (n_rows, n_features) dense descriptors, or for sparse stores the CSR triplet
+- ``parts/000000``, ``parts/000001``, ...: one group per batch holding the batch as the
+  calculator returned it (frame and atom indices local to the batch):
+  ``values`` (n_rows, n_features) dense descriptors, or for sparse stores the CSR triplet
   ``data`` (nnz,), ``indices`` (nnz,) int64 and ``indptr`` (n_rows + 1,) int64;
-- ``frame_index``: (n_rows,) int64, the frame of each row (global over all batches);
-- ``numbers``: (n_rows,) int64, atomic number of each row's centre atom;
-- ``energy``: (n_frames,) float64, ``atoms.info["energy"]`` in eV (NaN where absent);
-- with gradients, ``gradient_pairs`` (n_pairs, 2) int64 ``[row, atom]`` (global atom
-  indices, = rows) and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in 1/Å; a sparse
-  store holds them as species-block rows (:class:`~slimsoap.features.SparseGradients`):
+  ``frame_index`` (n_rows,) int64, the frame of each row; ``numbers`` (n_rows,) int64, atomic
+  number of each row's centre atom; ``energy`` (n_frames,) float64,
+  ``atoms.info["energy"]`` in eV (NaN where absent); with gradients ``gradient_pairs``
+  (n_pairs, 2) int64 ``[row, atom]`` and ``gradients`` (n_pairs, 3, n_features), ∂x/∂r in
+  1/Å, or in a sparse store species-block rows (:class:`~slimsoap.features.SparseGradients`):
   ``gradient_data`` (n_gdata,), ``gradient_start`` (n_pairs,) int64, ``gradient_pattern``
   (n_pairs,) int64, and the columns of every pattern ``pattern_columns`` (n_pcols,) int64
-  with ``pattern_ptr`` (n_patterns + 1,) int64;
-- with gradients that came with strain gradients (Σ_j r_ij ⊗ ∂x_i/∂r_j, for virials):
-  ``strain_gradients`` (n_rows, 3, 3, n_features), or in a sparse store ``strain_data``
-  (n_sdata,) and ``strain_start`` / ``strain_pattern`` (n_rows,) over the same patterns;
-- ``fitted/<name>``: the fitted arrays of that calculator (``calc.fitted_arrays()``);
+  with ``pattern_ptr`` (n_patterns + 1,) int64; with strain gradients (Σ_j r_ij ⊗
+  ∂x_i/∂r_j, for virials) ``strain_gradients`` (n_rows, 3, 3, n_features), or sparse
+  ``strain_data`` (n_sdata,) and ``strain_start`` / ``strain_pattern`` (n_rows,). The
+  part's attributes hold its sizes (``n_rows``, ``n_frames``, ``nnz``, ``n_pairs``,
+  ``n_gdata``, ``n_patterns``, ``n_pcols``, ``n_sdata``), ``n_features``, ``dtype``, ``strain``;
+- ``index`` (n_parts, 8) int64: the sizes of every committed part, in that order (readers
+  find a row's part from its cumulative sums and shift indices to global ones);
+- ``fitted/<name>``: the fitted arrays of the calculator (``calc.fitted_arrays()``);
 - attributes: ``slimsoap_store`` (format version), ``calculator`` (``calc.to_dict()`` of
   the calculator that made the values — seed included — rebuilt by
-  :func:`slimsoap.io.registry.calculator_from_dict`),
-  ``sparse``, ``gradients`` and the committed sizes ``n_rows``, ``n_frames``, ``nnz``,
-  ``n_pairs``, ``n_gdata``, ``n_patterns``, ``n_pcols``, ``n_sdata``; ``strain`` says whether
-  strain gradients are stored (fixed by the first batch).
+  :func:`slimsoap.io.registry.calculator_from_dict`), ``sparse``, ``gradients``,
+  ``chunk_rows``, and, committed together, ``n_parts``, the total sizes, ``n_features``,
+  ``dtype``, ``strain`` and the writer's ``progress`` record.
 
-An append writes the arrays first and the committed sizes last (one write of the group's
-metadata, with the writer's ``progress`` record: one file, renamed into place, never one
-write per attribute as ``attrs.update`` does), so a batch interrupted half-way is
-invisible: readers use the committed sizes, and reopening for append trims anything beyond
-them. Every file zarr writes is written to a temporary name and renamed.
+A part is written under a temporary name (``parts/000003.<random>.partial``) and renamed into
+place when complete, so ``parts/000003`` is whole or absent, and two attempts at one batch
+(a Dask task retried after its worker died) never mix. A commit appends the parts' sizes to
+``index`` and then writes the group's metadata once (sizes, ``progress``; one file, renamed
+into place, never one write per attribute as ``attrs.update`` does), so a part written but
+not committed is invisible: readers use the committed sizes, and reopening for append removes
+uncommitted parts and trims ``index``. Every file zarr writes is written to a temporary name
+and renamed.
 
 Nothing is lost and nothing is read wrong (DESIGN §9):
 
@@ -43,6 +52,9 @@ Nothing is lost and nothing is read wrong (DESIGN §9):
   present and intact and raises :class:`StoreCorruptionError` naming the array and chunk;
 - an append must name the calculator that computed the batch; one that differs from the
   stored calculator (``to_dict()`` or fitted arrays) is refused.
+
+Stores of format 3 (one set of arrays at the top level, indices global) are still read, as
+a store of one part; they cannot be appended to.
 """
 
 from __future__ import annotations
@@ -50,7 +62,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,12 +75,20 @@ from slimsoap._validation import check_int
 from slimsoap.features import Features, SparseGradients
 from slimsoap.io.registry import calculator_from_dict
 
-#: Version of the store layout (attribute ``slimsoap_store``); 3 added per-chunk checksums.
-STORE_FORMAT = 3
+#: Version of the store layout (attribute ``slimsoap_store``); 3 added per-chunk checksums,
+#: 4 the parts (one per batch, written independently).
+STORE_FORMAT = 4
+#: Versions :meth:`FeatureStore.open` reads (format 3 read-only).
+READABLE_FORMATS = (3, 4)
 #: Target size of one chunk of values (bytes); chunks hold whole rows. Each append rewrites
 #: the partly filled last chunk, so chunks much larger than a batch make appends slow.
 CHUNK_BYTES = 1 << 22
+#: Sizes of a part, and the columns of ``index``, in this order.
 _SIZES = ("n_rows", "n_frames", "nnz", "n_pairs", "n_gdata", "n_patterns", "n_pcols", "n_sdata")
+#: Group of the parts, and the array of their committed sizes.
+PARTS, INDEX = "parts", "index"
+#: Names in ``parts/`` this module writes: a part, or one being written.
+_PART_NAME = re.compile(r"(\d{6,})(\.[0-9a-f]+\.partial)?")
 
 
 def _zarr():
@@ -94,10 +117,11 @@ def _chunk_rows(row_bytes: int, chunk_rows: int | None) -> int:
 
 
 def _codecs() -> dict:
-    """Array options: zstd (zarr's default) then a CRC-32C checksum of every chunk."""
+    """Array options: zstd at level 1 (descriptors compress as well as at zarr's default
+    level 3, about 2×, in half the time) then a CRC-32C checksum of every chunk."""
     from zarr.codecs import Crc32cCodec, ZstdCodec
 
-    return {"compressors": (ZstdCodec(level=0), Crc32cCodec())}
+    return {"compressors": (ZstdCodec(level=1), Crc32cCodec())}
 
 
 #: Runtime option of every array: write all chunks, so a missing chunk means damage.
@@ -170,6 +194,191 @@ def _json_normal(d):
     return json.loads(json.dumps(d))
 
 
+def part_name(k: int) -> str:
+    """Directory of part ``k`` inside ``parts/``."""
+    return f"{k:06d}"
+
+
+@dataclass(frozen=True)
+class PartTarget:
+    """What the writer of one part needs to know of its store (small and picklable: a Dask
+    task carries it to the worker that writes the part).
+
+    Attributes:
+        path: the store directory.
+        sparse, gradients: the store's kind (CSR values; gradients stored).
+        chunk_rows: rows per chunk of values (None: about 4 MiB).
+        n_features, strain: fixed by the first committed part (None before it).
+    """
+
+    path: str
+    sparse: bool
+    gradients: bool
+    chunk_rows: int | None = None
+    n_features: int | None = None
+    strain: bool | None = None
+
+
+def _checked_batch(target: PartTarget, features: Features, numbers, energy, n_frames):
+    """The batch's (numbers, energy, n_frames, strain) after checking it fits ``target``."""
+    x = features.values
+    n_rows = x.shape[0]
+    n_frames = features.n_frames if n_frames is None else int(n_frames)
+    numbers = np.asarray(numbers, dtype=np.int64)
+    energy = np.full(n_frames, np.nan) if energy is None else np.asarray(energy, dtype=np.float64)
+    if numbers.shape != (n_rows,):
+        raise ValueError(f"numbers must have shape ({n_rows},), got {numbers.shape}")
+    if energy.shape != (n_frames,):
+        raise ValueError(f"energy must have shape ({n_frames},), got {energy.shape}")
+    if features.frame_index.shape != (n_rows,):
+        raise ValueError(
+            f"frame_index has shape {features.frame_index.shape}, values have {n_rows} rows"
+        )
+    if sp.issparse(x) != target.sparse:
+        want = "sparse (CSR)" if target.sparse else "dense"
+        raise ValueError(f"this store holds {want} values; the batch is not")
+    if (features.gradients is not None) != target.gradients:
+        want = "with" if target.gradients else "without"
+        raise ValueError(f"this store holds values {want} gradients; the batch does not match")
+    if target.n_features is not None and x.shape[1] != target.n_features:
+        raise ValueError(f"batch has {x.shape[1]} features, the store {target.n_features}")
+    strain = target.gradients and features.strain_gradients is not None
+    if target.gradients and target.strain is not None and strain != target.strain:
+        want = "with" if target.strain else "without"
+        raise ValueError(f"this store holds gradients {want} strain gradients; the batch not")
+    if target.gradients and target.sparse and not isinstance(features.gradients, SparseGradients):
+        raise ValueError(
+            "a sparse store holds species-block gradients: compute the batch with "
+            "gradients=True, sparse=True"
+        )
+    return numbers, energy, n_frames, strain
+
+
+def _pattern_arrays(grads: SparseGradients) -> tuple[np.ndarray, np.ndarray]:
+    """(columns of every pattern, flat; pointers (n_patterns + 1,)) of species-block rows."""
+    widths = np.array([len(c) for c in grads.columns], dtype=np.int64)
+    flat = [np.asarray(c, dtype=np.int64) for c in grads.columns]
+    columns = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+    return columns, np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+
+
+def _write_part_arrays(group, target: PartTarget, features: Features, numbers, energy, strain):
+    """Write one batch's arrays into ``group``; returns its sizes (dict over ``_SIZES``)."""
+    x = features.values
+    dtype = np.dtype(x.dtype)
+    rows = _chunk_rows(x.shape[1] * dtype.itemsize, target.chunk_rows)
+
+    def new(name: str, data, chunk: int) -> None:
+        data = np.ascontiguousarray(data)
+        chunks = (min(chunk, max(data.shape[0], 1)), *(max(d, 1) for d in data.shape[1:]))
+        group.create_array(name, data=data, chunks=chunks, config=_WRITE_ALL, **_codecs())
+
+    sizes = dict.fromkeys(_SIZES, 0)
+    sizes.update(n_rows=x.shape[0], n_frames=len(energy))
+    if target.sparse:
+        x = sp.csr_matrix(x)
+        new("data", x.data, rows * 64)
+        new("indices", x.indices.astype(np.int64), rows * 64)
+        new("indptr", x.indptr.astype(np.int64), rows * 64)
+        sizes["nnz"] = x.nnz
+    else:
+        new("values", np.asarray(x), rows)
+    new("frame_index", features.frame_index.astype(np.int64), rows * 64)
+    new("numbers", numbers, rows * 64)
+    new("energy", energy, 4096)
+    if not target.gradients:
+        return sizes
+    pairs = np.asarray(features.gradient_pairs, dtype=np.int64).reshape(-1, 2)
+    grows = _chunk_rows(3 * x.shape[1] * dtype.itemsize, None)
+    new("gradient_pairs", pairs, grows * 64)
+    sizes["n_pairs"] = len(pairs)
+    chunk = CHUNK_BYTES // 8
+    if target.sparse:
+        grads = features.gradients
+        columns, ptr = _pattern_arrays(grads)
+        new("gradient_data", grads.data, chunk)
+        new("gradient_start", grads.start.astype(np.int64), chunk)
+        new("gradient_pattern", grads.pattern.astype(np.int64), chunk)
+        new("pattern_columns", columns, chunk)
+        new("pattern_ptr", ptr, 4096)
+        sizes.update(n_gdata=len(grads.data), n_patterns=len(ptr) - 1, n_pcols=len(columns))
+    else:
+        new("gradients", np.asarray(features.gradients), grows)
+    if strain and target.sparse:
+        s = features.strain_gradients
+        new("strain_data", s.data, chunk)
+        new("strain_start", s.start.astype(np.int64), chunk)
+        new("strain_pattern", s.pattern.astype(np.int64), chunk)
+        sizes["n_sdata"] = len(s.data)
+    elif strain:
+        srows = _chunk_rows(9 * x.shape[1] * dtype.itemsize, None)
+        new("strain_gradients", np.asarray(features.strain_gradients), srows)
+    return sizes
+
+
+def write_part(
+    target: PartTarget,
+    k: int,
+    features: Features,
+    numbers: np.ndarray,
+    energy: np.ndarray | None = None,
+    n_frames: int | None = None,
+) -> dict:
+    """Write one batch as part ``k`` of the store at ``target.path`` (not yet committed).
+
+    Safe to run in many processes at once, one part each, while the store's writer commits
+    earlier parts: the part is written under a temporary name and renamed into place when
+    complete. If another attempt at part ``k`` finished first, it is kept (it holds the
+    same batch) and this one is discarded.
+
+    Args:
+        target: the store (:meth:`FeatureStore.target`).
+        k: the part's number (the batch's position in the input, from 0).
+        features: the batch's descriptors, indices local to the batch (as a calculator
+            returns them).
+        numbers: (batch rows,) atomic number of each row's centre.
+        energy: (batch frames,) energies in eV (NaN where unknown); default all NaN.
+        n_frames: frames in the batch (default ``features.n_frames``; give it when the
+            batch ends with frames that have no rows).
+
+    Returns:
+        The part's attributes: its sizes, ``n_features``, ``dtype``, ``strain``.
+
+    Raises:
+        ValueError: the batch does not fit the store (kind, shapes, features, strain).
+    """
+    k = check_int("k", k, 0)
+    numbers, energy, n_frames, strain = _checked_batch(target, features, numbers, energy, n_frames)
+    final = Path(target.path) / PARTS / part_name(k)
+    tmp = final.with_name(f"{final.name}.{uuid.uuid4().hex}.partial")
+    group = _zarr().open_group(tmp, mode="w")
+    try:
+        sizes = _write_part_arrays(group, target, features, numbers, energy, strain)
+        x = features.values
+        attrs = {**sizes, "n_features": int(x.shape[1]), "dtype": np.dtype(x.dtype).name}
+        group.update_attributes({**attrs, "strain": bool(strain)})
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if _part_attributes(final) is None:
+                raise
+            shutil.rmtree(tmp)  # another attempt at this batch completed first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {**attrs, "strain": bool(strain)}
+
+
+def _part_attributes(path: Path) -> dict | None:
+    """Attributes of the complete part at ``path``, or None where there is none."""
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return None
+    attrs = meta.get("attributes") if isinstance(meta, dict) else None
+    return attrs if isinstance(attrs, dict) and "n_rows" in attrs else None
+
+
 class FeatureStore:
     """A zarr directory of descriptors; create with :meth:`create`, reopen with :meth:`open`.
 
@@ -181,6 +390,7 @@ class FeatureStore:
         self._group = group
         self.path = path
         self._writable = writable
+        self._offsets_cache: np.ndarray | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -231,8 +441,18 @@ class FeatureStore:
                 "sparse": bool(sparse),
                 "gradients": bool(gradients),
                 "chunk_rows": chunk_rows,
+                "n_parts": 0,
                 **dict.fromkeys(_SIZES, 0),
             }
+        )
+        group.create_group(PARTS)
+        group.create_array(
+            INDEX,
+            shape=(0, len(_SIZES)),
+            chunks=(1024, len(_SIZES)),
+            dtype=np.int64,
+            config=_WRITE_ALL,
+            **_codecs(),
         )
         if calculator is not None:
             group_fitted = group.create_group("fitted")
@@ -260,17 +480,23 @@ class FeatureStore:
         except (FileNotFoundError, ValueError, KeyError) as err:
             raise ValueError(f"{os.fspath(path)!r} is not a zarr feature store ({err})") from None
         version = group.attrs.get("slimsoap_store")
-        if version != STORE_FORMAT:
+        if version not in READABLE_FORMATS or (mode == "a" and version != STORE_FORMAT):
             raise ValueError(
                 f"{os.fspath(path)!r} is not a slimsoap feature store of format {STORE_FORMAT} "
-                f"(found {version!r})"
-            )
+                f"(found {version!r})" + (" (it can be read, not appended to)" if version in
+                READABLE_FORMATS else "")
+            )  # fmt: skip
         store = cls(group, path, writable=mode == "a")
         if mode == "a":
             store._trim()
         return store
 
     # -- sizes and metadata ----------------------------------------------------------------
+
+    @property
+    def format(self) -> int:
+        """Layout version (:data:`STORE_FORMAT`, or 3 for a read-only older store)."""
+        return int(self._group.attrs["slimsoap_store"])
 
     def _size(self, name: str) -> int:
         return int(self._group.attrs[name])
@@ -286,6 +512,13 @@ class FeatureStore:
         return self._size("n_frames")
 
     @property
+    def n_parts(self) -> int:
+        """Committed parts (batches); a format-3 store is one part once it holds values."""
+        if self.format == 3:
+            return int(self.n_features is not None)
+        return self._size("n_parts")
+
+    @property
     def sparse(self) -> bool:
         """Whether values are stored as CSR."""
         return bool(self._group.attrs["sparse"])
@@ -299,6 +532,11 @@ class FeatureStore:
     def n_features(self) -> int | None:
         """Columns of the values (None before the first append)."""
         return self._group.attrs.get("n_features")
+
+    @property
+    def has_strain(self) -> bool:
+        """Whether strain gradients are stored (known after the first batch)."""
+        return bool(self._group.attrs.get("strain", False))
 
     @property
     def calculator_dict(self) -> dict | None:
@@ -322,18 +560,85 @@ class FeatureStore:
         names = sorted(name for name, _ in self._group["fitted"].arrays())
         return {name: self._read(f"fitted/{name}") for name in names}
 
+    @property
+    def progress(self) -> dict | None:
+        """What the writer committed with the last batch (see :meth:`commit`), or None."""
+        return self._group.attrs.get("progress")
+
+    def target(self) -> PartTarget:
+        """What :func:`write_part` needs to write the next parts of this store."""
+        attrs = self._group.attrs
+        return PartTarget(
+            os.fspath(self.path),
+            self.sparse,
+            self.has_gradients,
+            attrs.get("chunk_rows"),
+            self.n_features,
+            None if self.n_features is None else self.has_strain,
+        )
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def _offsets(self) -> np.ndarray:
+        """(n_parts + 1, 8) where each committed part starts, in each of ``_SIZES``."""
+        if self._offsets_cache is None or len(self._offsets_cache) != self.n_parts + 1:
+            if self.format == 3:
+                sizes = np.array([[self._size(s) for s in _SIZES]] * self.n_parts, np.int64)
+            else:
+                sizes = self._read(INDEX, 0, self.n_parts).reshape(-1, len(_SIZES))
+            zero = np.zeros((1, len(_SIZES)), dtype=np.int64)
+            self._offsets_cache = np.concatenate([zero, np.cumsum(sizes, axis=0)])
+        return self._offsets_cache
+
+    def part_sizes(self, size: str = "n_frames") -> np.ndarray:
+        """(n_parts,) ``size`` (one of ``n_rows``, ``n_frames``, ``nnz``, ...) of every
+        committed part."""
+        return np.diff(self._offsets()[:, _SIZES.index(size)])
+
+    def _in_part(self, k: int, name: str) -> str:
+        """Path of array ``name`` of part ``k`` inside the store."""
+        return name if self.format == 3 else f"{PARTS}/{part_name(k)}/{name}"
+
+    def _gather(self, name, count, start=0, stop=None, shift=None, dtype=np.int64, trailing=()):
+        """Entries ``start:stop`` (counted in ``count``, one of ``_SIZES``) of array ``name``
+        over the committed parts, each part's entries plus its offset in ``shift``."""
+        off = self._offsets()
+        c = _SIZES.index(count)
+        stop = int(off[-1, c]) if stop is None else stop
+        pieces = []
+        for k in range(len(off) - 1):
+            lo, hi = int(off[k, c]), int(off[k + 1, c])
+            if hi <= start or lo >= stop or hi == lo:
+                continue
+            piece = self._read(self._in_part(k, name), max(start, lo) - lo, min(stop, hi) - lo, lo)
+            if shift is not None:
+                piece = piece + off[k, _SIZES.index(shift)]
+            pieces.append(piece)
+        if not pieces:
+            return np.zeros((0, *trailing), dtype=dtype)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def _parts_of_rows(self, start: int, stop: int):
+        """(k, first local row, stop local row) of every part holding rows ``start:stop``."""
+        off = self._offsets()[:, 0]
+        for k in range(len(off) - 1):
+            lo, hi = int(off[k]), int(off[k + 1])
+            if hi > start and lo < stop:
+                yield k, max(start, lo) - lo, min(stop, hi) - lo
+
     # -- checked reads ---------------------------------------------------------------------
 
-    def _read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def _read(self, name: str, start: int = 0, stop: int | None = None, row0: int = 0):
         """Rows ``start:stop`` of array ``name`` (whole for a 0-d array), after checking that
-        every chunk they need exists; a checksum failure names the damaged chunk."""
+        every chunk they need exists; a checksum failure names the damaged chunk. ``row0``
+        is where the array's first row stands in the store (for the messages)."""
         arr = self._group[name]
         if arr.ndim == 0:
             self._check_chunks(name, arr, 0, 1)
-            return self._checked(name, arr, ...)
+            return self._checked(name, arr, ..., row0)
         stop = arr.shape[0] if stop is None else stop
-        self._check_chunks(name, arr, start, stop)
-        return self._checked(name, arr, slice(start, stop))
+        self._check_chunks(name, arr, start, stop, row0)
+        return self._checked(name, arr, slice(start, stop), row0)
 
     def _chunk_keys(self, arr, start: int, stop: int):
         """(key, first row, last row) of every chunk holding rows ``start:stop``."""
@@ -346,19 +651,20 @@ class FeatureStore:
         rest = [range(-(-n // c)) for n, c in zip(arr.shape[1:], arr.chunks[1:])]
         for i in range(start // size, (stop - 1) // size + 1):
             for idx in itertools.product([i], *rest):
-                yield arr.metadata.encode_chunk_key(idx), i * size, (i + 1) * size - 1
+                last = min((i + 1) * size, arr.shape[0]) - 1
+                yield arr.metadata.encode_chunk_key(idx), i * size, last
 
-    def _check_chunks(self, name: str, arr, start: int, stop: int) -> None:
+    def _check_chunks(self, name: str, arr, start: int, stop: int, row0: int = 0) -> None:
         root = self.path / arr.path
         for key, first, last in self._chunk_keys(arr, start, stop):
             if not (root / key).is_file():
                 raise StoreCorruptionError(
                     f"{os.fspath(self.path)!r}: chunk {key!r} of array {name!r} (rows "
-                    f"{first}-{last}) is missing: the store is damaged; featurize again with "
-                    "overwrite to rebuild it"
+                    f"{row0 + first}-{row0 + last}) is missing: the store is damaged; featurize "
+                    "again with overwrite to rebuild it"
                 )
 
-    def _checked(self, name: str, arr, selection):
+    def _checked(self, name: str, arr, selection, row0: int = 0):
         try:
             return arr[selection]
         except ValueError as err:
@@ -371,31 +677,27 @@ class FeatureStore:
             except ValueError:
                 raise StoreCorruptionError(
                     f"{os.fspath(self.path)!r}: chunk {key!r} of array {name!r} (rows "
-                    f"{first}-{last}) fails its checksum: the file was changed or damaged"
+                    f"{row0 + first}-{row0 + last}) fails its checksum: the file was changed or "
+                    "damaged"
                 ) from None
         raise StoreCorruptionError(  # pragma: no cover - a chunk failed, then read fine
             f"{os.fspath(self.path)!r}: array {name!r} fails its checksum"
         )
 
-    def _array(self, name: str, size: str):
-        if name not in self._group:
-            return np.zeros(0, dtype=np.int64)
-        return self._read(name, 0, self._size(size))
-
     @property
     def frame_index(self) -> np.ndarray:
         """(n_rows,) frame of each row."""
-        return self._array("frame_index", "n_rows")
+        return self._gather("frame_index", "n_rows", shift="n_frames")
 
     @property
     def numbers(self) -> np.ndarray:
         """(n_rows,) atomic number of each row's centre."""
-        return self._array("numbers", "n_rows")
+        return self._gather("numbers", "n_rows")
 
     @property
     def energy(self) -> np.ndarray:
         """(n_frames,) energy of each frame in eV (NaN where the frame had none)."""
-        return self._array("energy", "n_frames")
+        return self._gather("energy", "n_frames", dtype=np.float64)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -439,96 +741,91 @@ class FeatureStore:
                     f"{name!r} differs"
                 )
 
-    @property
-    def progress(self) -> dict | None:
-        """What the writer committed with the last batch (see :meth:`append`), or None."""
-        return self._group.attrs.get("progress")
-
     def _check_writable(self):
         if not self._writable:
             raise PermissionError(f"{os.fspath(self.path)!r} was opened read-only; use mode='a'")
 
     def _trim(self):
-        """Cut every array back to the committed sizes (drops a half-written batch)."""
-        sizes = {
-            "values": "n_rows",
-            "frame_index": "n_rows",
-            "numbers": "n_rows",
-            "energy": "n_frames",
-            "data": "nnz",
-            "indices": "nnz",
-            "gradient_pairs": "n_pairs",
-            "gradients": "n_pairs",
-            "gradient_start": "n_pairs",
-            "gradient_pattern": "n_pairs",
-            "gradient_data": "n_gdata",
-            "pattern_columns": "n_pcols",
-            "strain_gradients": "n_rows",
-            "strain_start": "n_rows",
-            "strain_pattern": "n_rows",
-            "strain_data": "n_sdata",
-        }
-        for name, size in sizes.items():
-            if name in self._group:
-                arr = self._writer(name)
-                n = self._size(size)
-                if arr.shape[0] != n:
-                    arr.resize((n, *arr.shape[1:]))
-        for name, n in (("indptr", self.n_rows), ("pattern_ptr", self._size("n_patterns"))):
-            if name in self._group and self._group[name].shape[0] != n + 1:
-                self._writer(name).resize((n + 1,))
+        """Drop what was written but not committed: parts beyond ``n_parts`` (and parts
+        being written), rows of ``index`` beyond them, and files zarr left half-written."""
+        n = self.n_parts
+        index = self._group[INDEX]
+        if index.shape[0] != n:
+            index.with_config(_WRITE_ALL).resize((n, len(_SIZES)))
+        committed = {part_name(k) for k in range(n)}
+        for entry in (self.path / PARTS).iterdir():
+            if _PART_NAME.fullmatch(entry.name) and entry.name not in committed:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        leftovers = [*self.path.glob("*.partial"), *(self.path / INDEX).rglob("*.partial")]
+        for entry in leftovers:
+            entry.unlink()
 
-    def _writer(self, name: str):
-        """Array ``name`` for writing: every chunk written, fill-valued ones too."""
-        return self._group[name].with_config(_WRITE_ALL)
+    def commit(self, count: int = 1, progress: dict | None = None) -> None:
+        """Commit the next ``count`` parts, written by :func:`write_part`: their sizes join
+        ``index``, then the totals and ``progress`` are written in one metadata update.
 
-    def _new(self, name: str, **kwargs):
-        """A new array of the group, checksummed, every chunk written."""
-        return self._group.create_array(name, config=_WRITE_ALL, **_codecs(), **kwargs)
+        Args:
+            count: parts to commit, numbered from :attr:`n_parts` on.
+            progress: a JSON object the writer keeps with the committed sizes (attribute
+                ``progress``: :func:`featurize` records what it needs to resume there).
 
-    def _create_arrays(self, n_features: int, dtype: np.dtype, strain: bool):
-        g = self._group
-        rows = _chunk_rows(n_features * dtype.itemsize, self._group.attrs.get("chunk_rows"))
-        if self.sparse:
-            self._new("data", shape=(0,), chunks=(rows * 64,), dtype=dtype)
-            self._new("indices", shape=(0,), chunks=(rows * 64,), dtype=np.int64)
-            indptr = self._new("indptr", shape=(1,), chunks=(rows * 64,), dtype=np.int64)
-            indptr[:] = 0
-        else:
-            self._new("values", shape=(0, n_features), chunks=(rows, n_features), dtype=dtype)
-        for name in ("frame_index", "numbers"):
-            self._new(name, shape=(0,), chunks=(rows * 64,), dtype=np.int64)
-        self._new("energy", shape=(0,), chunks=(4096,), dtype=np.float64)
-        if self.has_gradients:
-            grows = _chunk_rows(3 * n_features * dtype.itemsize, None)
-            self._new("gradient_pairs", shape=(0, 2), chunks=(grows * 64, 2), dtype=np.int64)
-        if self.has_gradients and self.sparse:
-            chunk = CHUNK_BYTES // 8
-            self._new("gradient_data", shape=(0,), chunks=(chunk,), dtype=dtype)
-            for name in ("gradient_start", "gradient_pattern", "pattern_columns"):
-                self._new(name, shape=(0,), chunks=(chunk,), dtype=np.int64)
-            ptr = self._new("pattern_ptr", shape=(1,), chunks=(4096,), dtype=np.int64)
-            ptr[:] = 0
-        elif self.has_gradients:
-            self._new(
-                "gradients",
-                shape=(0, 3, n_features),
-                chunks=(grows, 3, n_features),
-                dtype=dtype,
-            )
-        if strain and self.sparse:
-            self._new("strain_data", shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=dtype)
-            for name in ("strain_start", "strain_pattern"):
-                self._new(name, shape=(0,), chunks=(CHUNK_BYTES // 8,), dtype=np.int64)
-        elif strain:
-            srows = _chunk_rows(9 * n_features * dtype.itemsize, None)
-            self._new(
-                "strain_gradients",
-                shape=(0, 3, 3, n_features),
-                chunks=(srows, 3, 3, n_features),
-                dtype=dtype,
-            )
-        g.update_attributes({"n_features": int(n_features), "dtype": dtype.name, "strain": strain})
+        Raises:
+            ValueError: a part is missing, or does not fit the store (features, dtype,
+                strain differ from the committed parts').
+        """
+        self._check_writable()
+        first = self.n_parts
+        meta = {key: self._group.attrs.get(key) for key in ("n_features", "dtype", "strain")}
+        if meta["n_features"] is None:
+            meta = dict.fromkeys(meta)
+        rows = []
+        for k in range(first, first + check_int("count", count, 0)):
+            attrs = _part_attributes(self.path / PARTS / part_name(k))
+            if attrs is None:
+                raise ValueError(f"{os.fspath(self.path)!r}: part {k} is not written")
+            for key in meta:
+                if meta[key] is None:
+                    meta[key] = attrs[key]
+                elif attrs[key] != meta[key]:
+                    raise ValueError(
+                        f"{os.fspath(self.path)!r}: part {k} has {key} {attrs[key]!r}, the "
+                        f"store {meta[key]!r}"
+                    )
+            rows.append([int(attrs[s]) for s in _SIZES])
+        totals = {s: self._size(s) for s in _SIZES}
+        if rows:
+            self._group[INDEX].with_config(_WRITE_ALL).append(np.array(rows, np.int64), axis=0)
+            totals = dict(zip(_SIZES, (np.array(rows).sum(axis=0) + [*totals.values()]).tolist()))
+        update = {**totals, "n_parts": first + len(rows)}
+        if meta["n_features"] is not None:
+            update.update(meta)
+        if progress is not None:
+            update["progress"] = _json_normal(progress)
+        self._group.update_attributes(update)  # commit, in one write: readers see parts now
+        self._offsets_cache = None
+
+    def rollback(self, count: int, progress: dict | None = None) -> None:
+        """Uncommit the last ``count`` parts (one metadata write, then their files are
+        removed): what :func:`featurize` does to a short last batch before it continues
+        the input past it.
+
+        Args:
+            count: parts to uncommit, from the last one back.
+            progress: the progress record to keep with the sizes that remain.
+        """
+        self._check_writable()
+        keep = self.n_parts - check_int("count", count, 0)
+        if keep < 0:
+            raise ValueError(f"count must be <= {self.n_parts} (the committed parts), got {count}")
+        off = self._offsets()[keep]
+        update = {**dict(zip(_SIZES, off.tolist())), "n_parts": keep}
+        if keep == 0:
+            update.update(n_features=None, dtype=None, strain=None)
+        if progress is not None:
+            update["progress"] = _json_normal(progress)
+        self._group.update_attributes(update)
+        self._offsets_cache = None
+        self._trim()
 
     def append(
         self,
@@ -539,140 +836,44 @@ class FeatureStore:
         calculator=None,
         progress: dict | None = None,
     ) -> None:
-        """Append one batch: its rows follow the stored ones, its frames follow theirs.
+        """Append one batch (one part, written and committed): its rows follow the stored
+        ones, its frames follow theirs.
 
         Args:
             features: the batch's descriptors; ``frame_index`` and ``gradient_pairs`` are
-                local to the batch (as a calculator returns them) and are shifted here.
+                local to the batch (as a calculator returns them); readers shift them.
             numbers: (batch rows,) atomic number of each row's centre.
             energy: (batch frames,) energies in eV (NaN where unknown); default all NaN.
             n_frames: frames in the batch (default ``features.n_frames``; give it when the
                 batch ends with frames that have no rows).
             calculator: the calculator that computed the batch; required when the store
                 holds one, and refused unless equal to it (``to_dict()`` and fitted arrays).
-            progress: a JSON object the writer keeps with the committed sizes (attribute
-                ``progress``, written in the same metadata update: :func:`featurize`
-                records what it needs to resume there).
+            progress: see :meth:`commit`.
         """
         self._check_writable()
         self.check_calculator(calculator)
-        x = features.values
-        n_rows = x.shape[0]
-        n_frames = features.n_frames if n_frames is None else int(n_frames)
-        numbers = np.asarray(numbers, dtype=np.int64)
-        energy = (
-            np.full(n_frames, np.nan) if energy is None else np.asarray(energy, dtype=np.float64)
-        )
-        if numbers.shape != (n_rows,):
-            raise ValueError(f"numbers must have shape ({n_rows},), got {numbers.shape}")
-        if energy.shape != (n_frames,):
-            raise ValueError(f"energy must have shape ({n_frames},), got {energy.shape}")
-        if features.frame_index.shape != (n_rows,):
-            raise ValueError(
-                f"frame_index has shape {features.frame_index.shape}, values have {n_rows} rows"
-            )
-        if sp.issparse(x) != self.sparse:
-            want = "sparse (CSR)" if self.sparse else "dense"
-            raise ValueError(f"this store holds {want} values; the batch is not")
-        if (features.gradients is not None) != self.has_gradients:
-            want = "with" if self.has_gradients else "without"
-            raise ValueError(f"this store holds values {want} gradients; the batch does not match")
-        if self.n_features is None:
-            strain = self.has_gradients and features.strain_gradients is not None
-            self._create_arrays(x.shape[1], np.dtype(x.dtype), strain)
-        elif x.shape[1] != self.n_features:
-            raise ValueError(f"batch has {x.shape[1]} features, the store {self.n_features}")
-        if self.has_gradients and (features.strain_gradients is not None) != self.has_strain:
-            want = "with" if self.has_strain else "without"
-            raise ValueError(f"this store holds gradients {want} strain gradients; the batch not")
+        write_part(self.target(), self.n_parts, features, numbers, energy, n_frames)
+        self.commit(1, progress)
 
-        g = self._group
-        row0, frame0 = self.n_rows, self.n_frames
-        sizes = {"n_rows": row0 + n_rows, "n_frames": frame0 + n_frames}
-        if self.sparse:
-            x = sp.csr_matrix(x)
-            nnz0 = self._size("nnz")
-            self._writer("data").append(x.data.astype(g["data"].dtype, copy=False))
-            self._writer("indices").append(x.indices.astype(np.int64))
-            self._writer("indptr").append(x.indptr[1:].astype(np.int64) + nnz0)
-            sizes["nnz"] = nnz0 + x.nnz
-        else:
-            self._writer("values").append(np.asarray(x, dtype=g["values"].dtype), axis=0)
-        self._writer("frame_index").append(features.frame_index.astype(np.int64) + frame0)
-        self._writer("numbers").append(numbers)
-        self._writer("energy").append(energy)
-        if self.has_gradients:
-            self._writer("gradient_pairs").append(
-                features.gradient_pairs.astype(np.int64) + row0, axis=0
-            )
-            sizes["n_pairs"] = self._size("n_pairs") + len(features.gradient_pairs)
-            if self.sparse:
-                sizes.update(self._append_sparse_gradients(features.gradients))
-            else:
-                grads = np.asarray(features.gradients, dtype=g["gradients"].dtype)  # dense
-                self._writer("gradients").append(grads, axis=0)
-            if self.has_strain:
-                sizes.update(self._append_strain(features.strain_gradients, sizes))
-        if progress is not None:
-            sizes["progress"] = _json_normal(progress)
-        g.update_attributes(sizes)  # commit, in one write: readers see the batch only now
+    # -- reading ---------------------------------------------------------------------------
 
-    def _append_sparse_gradients(self, grads) -> dict[str, int]:
-        """Append a batch's SparseGradients; returns the new committed sizes."""
-        if not isinstance(grads, SparseGradients):
-            raise ValueError(
-                "a sparse store holds species-block gradients: compute the batch with "
-                "gradients=True, sparse=True"
-            )
-        g = self._group
-        d0, p0, c0 = (self._size(k) for k in ("n_gdata", "n_patterns", "n_pcols"))
-        self._writer("gradient_data").append(
-            grads.data.astype(g["gradient_data"].dtype, copy=False)
-        )
-        self._writer("gradient_start").append(grads.start.astype(np.int64) + d0)
-        self._writer("gradient_pattern").append(grads.pattern.astype(np.int64) + p0)
-        widths = np.array([len(c) for c in grads.columns], dtype=np.int64)
-        self._writer("pattern_columns").append(np.concatenate(grads.columns).astype(np.int64))
-        self._writer("pattern_ptr").append(c0 + np.cumsum(widths))
-        return {
-            "n_gdata": d0 + len(grads.data),
-            "n_patterns": p0 + len(widths),
-            "n_pcols": c0 + int(widths.sum()),
-        }
-
-    def _append_strain(self, strain, sizes: dict[str, int]) -> dict[str, int]:
-        """Append a batch's strain gradients (patterns numbered as its gradients' were)."""
-        g = self._group
-        if not self.sparse:
-            self._writer("strain_gradients").append(
-                np.asarray(strain, dtype=g["strain_gradients"].dtype), axis=0
-            )
-            return {}
-        s0 = self._size("n_sdata")
-        self._writer("strain_data").append(strain.data.astype(g["strain_data"].dtype, copy=False))
-        self._writer("strain_start").append(strain.start.astype(np.int64) + s0)
-        self._writer("strain_pattern").append(
-            strain.pattern.astype(np.int64) + self._size("n_patterns")
-        )
-        return {"n_sdata": s0 + len(strain.data)}
-
-    @property
-    def has_strain(self) -> bool:
-        """Whether strain gradients are stored (known after the first batch)."""
-        return bool(self._group.attrs.get("strain", False))
+    def _dtype(self) -> np.dtype:
+        return np.dtype(self._group.attrs.get("dtype", "float64"))
 
     def strain_gradients(self):
         """The stored strain gradients in memory (dense (n_rows, 3, 3, n_features), or
         :class:`~slimsoap.features.SparseGradients` with inner (3, 3)), or None."""
         if not self.has_strain:
             return None
-        n = self.n_rows
         if not self.sparse:
-            return self._read("strain_gradients", 0, n)
+            trailing = (3, 3, self.n_features)
+            return self._gather(
+                "strain_gradients", "n_rows", dtype=self._dtype(), trailing=trailing
+            )
         return SparseGradients(
-            self._read("strain_data", 0, self._size("n_sdata")),
-            self._read("strain_start", 0, n),
-            self._read("strain_pattern", 0, n).astype(np.int32),
+            self._gather("strain_data", "n_sdata", dtype=self._dtype()),
+            self._gather("strain_start", "n_rows", shift="n_sdata"),
+            self._gather("strain_pattern", "n_rows", shift="n_patterns").astype(np.int32),
             self._pattern_columns(),
             self.n_features,
             (3, 3),
@@ -680,27 +881,33 @@ class FeatureStore:
 
     def _pattern_columns(self) -> list[np.ndarray]:
         """The global columns of every stored sparse-gradient pattern."""
-        ptr = self._read("pattern_ptr", 0, self._size("n_patterns") + 1)
-        flat = self._read("pattern_columns", 0, self._size("n_pcols"))
-        return [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
+        off = self._offsets()
+        p, c = _SIZES.index("n_patterns"), _SIZES.index("n_pcols")
+        out = []
+        for k in range(len(off) - 1):
+            n_patterns = int(off[k + 1, p] - off[k, p])
+            ptr = self._read(self._in_part(k, "pattern_ptr"), 0, n_patterns + 1)
+            flat = self._read(
+                self._in_part(k, "pattern_columns"), 0, int(off[k + 1, c] - off[k, c])
+            )
+            out += [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:])]
+        return out
 
     def gradients(self):
         """The stored gradients in memory: dense (n_pairs, 3, n_features) rows, or the
         :class:`~slimsoap.features.SparseGradients` of a sparse store."""
         if not self.has_gradients:
             return None
-        n = self._size("n_pairs")
         if not self.sparse:
-            return self._read("gradients", 0, n)
+            trailing = (3, self.n_features or 0)
+            return self._gather("gradients", "n_pairs", dtype=self._dtype(), trailing=trailing)
         return SparseGradients(
-            self._read("gradient_data", 0, self._size("n_gdata")),
-            self._read("gradient_start", 0, n),
-            self._read("gradient_pattern", 0, n).astype(np.int32),
+            self._gather("gradient_data", "n_gdata", dtype=self._dtype()),
+            self._gather("gradient_start", "n_pairs", shift="n_gdata"),
+            self._gather("gradient_pattern", "n_pairs", shift="n_patterns").astype(np.int32),
             self._pattern_columns(),
             self.n_features,
         )
-
-    # -- reading ---------------------------------------------------------------------------
 
     def values(self, start: int = 0, stop: int | None = None) -> np.ndarray | sp.csr_matrix:
         """Rows ``start:stop`` of the values: a dense array, or CSR for a sparse store."""
@@ -710,13 +917,25 @@ class FeatureStore:
         if self.n_features is None:
             return np.zeros((0, 0))
         stop = max(stop, start)
+        shape = (stop - start, self.n_features)
         if not self.sparse:
-            return self._read("values", start, stop)
-        ptr = self._read("indptr", start, stop + 1)
-        lo, hi = int(ptr[0]), int(ptr[-1])
+            return self._gather("values", "n_rows", start, stop, dtype=self._dtype(),
+                                trailing=shape[1:])  # fmt: skip
+        data, indices, indptr, nnz = [], [], [np.zeros(1, dtype=np.int64)], 0
+        off = self._offsets()
+        for k, a, b in self._parts_of_rows(start, stop):
+            row0 = int(off[k, 0])
+            ptr = self._read(self._in_part(k, "indptr"), a, b + 1, row0)
+            lo, hi = int(ptr[0]), int(ptr[-1])
+            nnz0 = int(off[k, 2])
+            data.append(self._read(self._in_part(k, "data"), lo, hi, nnz0))
+            indices.append(self._read(self._in_part(k, "indices"), lo, hi, nnz0))
+            indptr.append(ptr[1:] - lo + nnz)
+            nnz += hi - lo
+        if not data:
+            return sp.csr_matrix(shape, dtype=self._dtype())
         return sp.csr_matrix(
-            (self._read("data", lo, hi), self._read("indices", lo, hi), ptr - lo),
-            shape=(stop - start, self.n_features),
+            (np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)), shape=shape
         )
 
     def dask_values(self):
@@ -728,8 +947,17 @@ class FeatureStore:
             )
         import dask.array as da
 
-        self._check_chunks("values", self._group["values"], 0, self.n_rows)
-        return da.from_zarr(self._group["values"])[: self.n_rows]
+        if self.n_features is None:
+            return da.zeros((0, 0))
+        pieces = []
+        for k, a, b in self._parts_of_rows(0, self.n_rows):
+            name = self._in_part(k, "values")
+            arr = self._group[name]
+            self._check_chunks(name, arr, a, b, int(self._offsets()[k, 0]))
+            pieces.append(da.from_zarr(arr)[a:b])
+        if not pieces:
+            return da.zeros((0, self.n_features), dtype=self._dtype())
+        return da.concatenate(pieces, axis=0)
 
     def iter_rows(self, block: int = 4096):
         """Yield ``(start, values[start:start + block])`` over the whole store."""
@@ -740,7 +968,7 @@ class FeatureStore:
         """Everything in memory, as the calculator would have returned it for all frames."""
         pairs = None
         if self.has_gradients:
-            pairs = self._read("gradient_pairs", 0, self._size("n_pairs"))
+            pairs = self._gather("gradient_pairs", "n_pairs", shift="n_rows", trailing=(2,))
         return Features(
             values=self.values(),
             frame_index=self.frame_index,

@@ -22,8 +22,6 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._validation import check_int
-from slimsoap.io.store import FeatureStore
-from slimsoap.study.featurize import featurize, make_client
 
 #: Compressions of the default study; ``nu2`` (the reference) is always computed.
 DEFAULT_COMPRESSIONS = ("nu2", "nu1mu1", "nu1muhat1", "mu2", "random")
@@ -154,6 +152,8 @@ def _calculators(config: StudyConfig, species: list[int]) -> dict:
 
 def _featurize_all(config, frames, calculators, out, client) -> tuple[dict, dict]:
     """Every compression into ``out/features/<name>.zarr``; (values, timings) by name."""
+    from slimsoap.study.featurize import featurize
+
     n_atoms = sum(len(a) for a in frames)
     values, timings = {}, {}
     for name, calc in calculators.items():
@@ -400,6 +400,9 @@ def run_study(config: StudyConfig | None = None) -> Path:
     n_atoms × length × 8 bytes each), so the study suits data sets up to some 10⁴–10⁵
     environments; beyond that, use :func:`featurize` and the analyses on subsets.
     """
+    from slimsoap.io.store import FeatureStore
+    from slimsoap.study.featurize import make_client
+
     config = config or StudyConfig()
     t_start = time.perf_counter()
     out = Path(config.out)
