@@ -36,7 +36,7 @@ from slimsoap.io.registry import register_calculator
 from slimsoap.soap.basis import make_basis
 from slimsoap.soap.density import density_parameters, projection_weights
 from slimsoap.soap.expansion import Expansion, expand
-from slimsoap.systems.batching import is_small, small_frame_runs
+from slimsoap.systems.batching import small_frame_runs
 from slimsoap.systems.neighbours import NeighbourList, batch_neighbour_list, neighbour_list
 
 #: Atoms of a run of small frames expanded and contracted in one call.
@@ -241,10 +241,10 @@ class Bispectrum(CalculatorBase):
         species = np.concatenate(
             [species_index(frames[f].numbers, self.species_z, f) for f in range(f0, f1)]
         )
-        if f1 - f0 == 1 and not is_small(frames[f0]):
+        if f1 - f0 == 1:
             nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
-        else:
-            nl = batch_neighbour_list(frames[f0:f1], self.r_cut, f0)
+        else:  # small frames, periodic or not: one search (the same pairs, to the bit)
+            nl = batch_neighbour_list(frames[f0:f1], self.r_cut, f0, checked=True)
         first = sum(len(a) for a in frames[:f0]) if f0 else 0
         rows = gradient_rows(nl, len(species)) if gradients else (None, None, None)
         return _Batch(first, species, nl, *rows)

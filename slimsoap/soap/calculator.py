@@ -417,6 +417,35 @@ class SOAP(CalculatorBase):
         self._build()
         return self
 
+    # --- the peers' hyper-parameters ---------------------------------------------------
+
+    @classmethod
+    def from_dscribe(
+        cls, dscribe_soap, cutoff_width: float = 0.5, radial_basis: str = "gto"
+    ) -> SOAP:
+        """The SOAP of a ``dscribe.descriptors.SOAP``: see
+        :func:`slimsoap.io.translate.soap_from_dscribe` (``average`` is a compute option:
+        :func:`~slimsoap.io.translate.dscribe_compute_options`)."""
+        from slimsoap.io.translate import soap_from_dscribe
+
+        return soap_from_dscribe(dscribe_soap, cutoff_width, radial_basis)
+
+    @classmethod
+    def from_quippy(cls, text: str) -> SOAP:
+        """The SOAP of a quippy/GAP descriptor string (``"soap cutoff=... n_max=..."``): see
+        :func:`slimsoap.io.translate.soap_from_quippy` (``average`` and ``Z`` are compute
+        options: :func:`~slimsoap.io.translate.quippy_compute_options`)."""
+        from slimsoap.io.translate import soap_from_quippy
+
+        return soap_from_quippy(text)
+
+    def to_featomic(self, points_per_sigma: int = 128) -> dict:
+        """Hyper-parameters for ``featomic.SoapPowerSpectrum(**hypers)`` with this
+        calculator's radial integrals: see :func:`slimsoap.io.translate.soap_to_featomic`."""
+        from slimsoap.io.translate import soap_to_featomic
+
+        return soap_to_featomic(self, points_per_sigma)
+
     # --- saving --------------------------------------------------------------------------
 
     def fitted_arrays(self) -> dict[str, np.ndarray]:

@@ -65,7 +65,7 @@ def dscribe_rel(peer, soap, atoms):
 def test_from_dscribe_reproduces_dscribe(case):
     atoms = molecule("CH3CH2OH")
     peer = dscribe_peer(**case)
-    soap = soap_from_dscribe(peer)
+    soap = SOAP.from_dscribe(peer)
     assert soap.species == ["H", "C", "O"] and soap.sigma == 0.45 and soap.r_cut == 7.0
     assert atoms.get_all_distances().max() < soap.r_cut - soap.cutoff_width
     tol = 1e-6 if case.get("dtype") == "float32" else 1e-8
@@ -147,7 +147,7 @@ def test_from_quippy_reproduces_quippy(text):
     atoms = molecule("CH3CH2OH")
     atoms.positions += np.random.default_rng(0).normal(scale=0.05, size=atoms.positions.shape)
     ref = quippy_values(text, atoms)
-    soap = soap_from_quippy(text)
+    soap = SOAP.from_quippy(text)
     cols, scale = quippy_columns(soap)
     assert len(cols) == ref.shape[1] == soap.n_features
     assert rel(soap.compute(atoms).values[:, cols] * scale, ref) <= 1e-8
@@ -264,7 +264,7 @@ def test_to_featomic_reproduces_featomic(radial_basis, weighting):
         ["H", "C", "O", "Cu", "Ag"], r_cut=3.5, n_max=4, l_max=3, sigma=0.4, cutoff_width=0.7,
         center_weight=0.6, radial_basis=radial_basis, weighting=weighting,
     )  # fmt: skip
-    hypers = soap_to_featomic(soap)
+    hypers = soap.to_featomic()
     if weighting is not None and "function" in weighting:
         assert hypers["density"]["scaling"]["type"] == "Willatt2018"
     tm = featomic.SoapPowerSpectrum(**hypers).compute(frames)
@@ -289,3 +289,20 @@ def test_to_featomic_refuses_what_featomic_cannot_do():
         soap = SOAP(["H"], r_cut=3.0, n_max=2, l_max=1, weighting=weighting)
         with pytest.raises(ValueError, match="only radial scaling is Willatt2018"):
             soap_to_featomic(soap)
+
+
+def test_the_calculator_methods_are_the_translators():
+    """SOAP.from_dscribe / from_quippy / to_featomic (used above against the peers) build
+    what the functions of slimsoap.io.translate build, options passed through."""
+    peer = dscribe_peer(compression={"mode": "mu1nu1"})
+    for kwargs in ({}, {"cutoff_width": 0.0, "radial_basis": "gto_dscribe"}):
+        assert SOAP.from_dscribe(peer, **kwargs).to_dict() == (
+            soap_from_dscribe(peer, **kwargs).to_dict()
+        )
+    text = QUIPPY[0]
+    assert SOAP.from_quippy(text).to_dict() == soap_from_quippy(text).to_dict()
+    soap = SOAP(["H", "O"], r_cut=3.0, n_max=3, l_max=2, sigma=0.5)
+    ours, theirs = soap.to_featomic(points_per_sigma=16), soap_to_featomic(soap, 16)
+    assert ours.keys() == theirs.keys() and repr(ours) == repr(theirs)
+    with pytest.raises(ValueError, match="only compression='nu2'"):
+        SOAP(["H"], r_cut=3.0, n_max=2, l_max=1, compression="mu2").to_featomic()
