@@ -3,10 +3,13 @@ Scaling out with Dask
 =====================
 
 :func:`slimsoap.featurize` computes descriptors batch by batch into an appendable zarr
-store; given a ``dask.distributed`` client the batches run on its workers (the calculator
-travels as its ``to_dict()`` and fitted arrays, and is rebuilt there). Here a tiny local
-cluster of two single-threaded workers; the same code runs on a cluster by passing its
-scheduler's address to ``Client`` (or ``slimsoap featurize --scheduler ADDRESS``).
+store, one part per batch. Given a ``dask.distributed`` client the batches run on its
+workers: the calculator travels as its ``to_dict()`` and fitted arrays and is rebuilt
+there, and with an :class:`~slimsoap.study.sources.ExtxyzFrames` index of an extxyz file
+each worker reads its own frames and writes its own part of the store; the client holds
+neither frames nor results and only commits the parts' sizes. Here a tiny local cluster of
+two single-threaded workers; the same code runs on a cluster by passing its scheduler's
+address to ``Client`` (or ``slimsoap featurize --scheduler ADDRESS``).
 """
 
 import logging
@@ -19,8 +22,10 @@ from dask.distributed import Client, LocalCluster
 
 import slimsoap
 from slimsoap.data import generate, read_frames
+from slimsoap.study.sources import ExtxyzFrames
 
-frames = list(read_frames(generate("alloy", n=60, seed=0)))
+path = generate("alloy", n=60, seed=0)  # an extxyz file in the data cache
+frames = list(read_frames(path))
 species = sorted({s for atoms in frames for s in atoms.get_chemical_symbols()})
 soap = slimsoap.SOAP(species, r_cut=4.5, n_max=4, l_max=3, compression="nu1mu1")
 out = Path(tempfile.mkdtemp())
@@ -34,7 +39,7 @@ cluster = LocalCluster(
 with cluster:
     with Client(cluster) as client:
         store = slimsoap.featurize(
-            frames,
+            ExtxyzFrames(path),  # workers read frames by byte offset
             soap,
             out / "alloy.zarr",
             batch_size=10,
@@ -42,6 +47,8 @@ with cluster:
             progress=False,
         )
 print("stored values:", store.values().shape)
+parts = sorted(p.name for p in (out / "alloy.zarr" / "parts").iterdir() if p.is_dir())
+print("parts written by the workers:", parts)
 
 # %%
 # The store holds the calculator: :func:`slimsoap.io.load_features` reads features and
