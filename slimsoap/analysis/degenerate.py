@@ -130,9 +130,9 @@ def congruent(first: Atoms, second: Atoms, centre: int = 0, atol: float = 1e-8) 
         centre: index of the centre atom in both.
         atol: tolerance on distances, Å.
     """
-    if first.numbers[centre] != second.numbers[centre] or len(first) != len(second):
-        return False
     p, q = _relative(first, centre), _relative(second, centre)
+    if len(first) != len(second) or first.numbers[centre] != second.numbers[centre]:
+        return False
     sp, sq = np.delete(first.numbers, centre), np.delete(second.numbers, centre)
     dp, dq = np.linalg.norm(p[:, None] - p[None], axis=-1), np.linalg.norm(q[:, None] - q, axis=-1)
     rp, rq = np.linalg.norm(p, axis=1), np.linalg.norm(q, axis=1)
