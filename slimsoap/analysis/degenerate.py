@@ -85,7 +85,7 @@ def pozdnyakov_pair(
     Raises:
         ValueError: a colouring of the wrong length or an unknown element, non-finite
             coordinates, two atoms closer than 1e-6 Å, or parameters for which X+ and X- are
-            congruent (e.g. c_y = 0 or a_x = 0).
+            congruent as point sets (e.g. c_y = 0 or a_x = 0), whatever the colouring.
         TypeError: non-numeric coordinates or a non-string element.
     """
     if isinstance(colouring, str) or len(colouring) != len(NEIGHBOURS):
@@ -101,7 +101,8 @@ def pozdnyakov_pair(
     d = plus.get_all_distances()[np.triu_indices(len(plus), 1)]
     if d.min() < 1e-6:
         raise ValueError(f"two atoms of X+ are {d.min():.3g} Å apart (a={a}, b={b}, c={c})")
-    if congruent(plus, minus):
+    blind = [Atoms("H5", positions=atoms.positions) for atoms in (plus, minus)]
+    if congruent(*blind):  # a property of the geometry, whatever the colouring
         raise ValueError(
             f"a={a}, b={b}, c={c} give congruent X+ and X- (a symmetric special case), "
             "not a degenerate pair"

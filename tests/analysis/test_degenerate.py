@@ -155,3 +155,17 @@ def test_congruent_bad_centre():
     plus, minus = pozdnyakov_pair()
     with pytest.raises(ValueError, match="centre 7"):
         congruent(plus, minus, centre=7)
+
+
+@pytest.mark.parametrize("rbf", ["gto", "polynomial"])
+def test_dscribe_cannot_tell_the_members_apart_either(rbf):
+    """The degeneracy is the geometry's, not slimsoap's: DScribe's power spectrum (another
+    code, another radial basis) is equal on X± too, and not on a slightly moved X-."""
+    dscribe = pytest.importorskip("dscribe.descriptors")
+    plus, minus, r_cut = _family_member(7)
+    moved = minus.copy()
+    moved.positions[4] += [1e-3, 0.0, 0.0]
+    ref = dscribe.SOAP(species=["Cu"], r_cut=r_cut, n_max=6, l_max=6, rbf=rbf, periodic=False)
+    p, m, x = (ref.create(a, centers=[0])[0] for a in (plus, minus, moved))
+    assert _rel(p, m) < 1e-12
+    assert _rel(p, x) > 1e-6
