@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from slimsoap.analysis.degenerate import NEIGHBOURS, congruent, pozdnyakov_pair, triangle_multiset
-from slimsoap.study.reproduce.common import LABELS, soap, write_csv
+from slimsoap.study.reproduce.common import LABELS, pyplot, save, soap, write_csv
 from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section
 
 KEY = "fig_s1"
@@ -61,7 +61,7 @@ def params(config: ReproduceConfig) -> dict:
         "r_cut": R_CUT,
         "sigma": SIGMA,
         "thresholds": (DEGENERATE, BROKEN),
-        "version": 1,
+        "version": 2,
     }
 
 
@@ -141,12 +141,30 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plot(rows: list[dict], path) -> None:
+    """log10 relative difference, colourings × compressions (floored at 1e-17)."""
+    names = [k for k in rows[0] if k in SOAP_NAMES or k.startswith("bisp:")]
+    values = np.array([[max(r[n], 1e-17) for n in names] for r in rows])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    image = ax.imshow(np.log10(values), cmap="viridis", vmin=-17, vmax=0, aspect="auto")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([LABELS.get(n, n.removeprefix("bisp:")) for n in names], rotation=90)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([r["colouring"] for r in rows], fontsize=7)
+    ax.axvline(len(SOAP_NAMES) - 0.5, color="w", lw=2)
+    ax.set_title("X± colourings (A B B' C): log10 max|x+ − x−|/max|x+| — left 3-body, right 4-body")
+    fig.colorbar(image, ax=ax)
+    save(fig, path)
+
+
 def run(ctx: Context) -> Section:
     """The colouring table and the checks of the caption's three claims."""
     out = ctx.section_dir(KEY)
     rows = degeneracy_table()
     write_csv(out / "fig_s1.csv", rows)
     (out / "fig_s1.txt").write_text(format_table(rows))
+    _plot(rows, out / "fig_s1.png")
     bisp = [k for k in rows[0] if k.startswith("bisp:")]
     mono = [r for r in rows if len(set(r["colouring"].split())) == 1]
     kept = [r["colouring"] for r in rows if r["nu2"] < DEGENERATE]
@@ -196,7 +214,7 @@ def run(ctx: Context) -> Section:
             "separate_every_colouring": separating,
             "rows": rows,
         },
-        files=[f"{KEY}/fig_s1.csv", f"{KEY}/fig_s1.txt"],
+        files=[f"{KEY}/fig_s1.png", f"{KEY}/fig_s1.csv", f"{KEY}/fig_s1.txt"],
         notes="coordinates: Pozdnyakov et al. PRL 125, 166001 (2020) Fig. 1(b) as reproduced "
         "by Joshi et al. (ICML 2023), scaled to Å (slimsoap.analysis.degenerate); the "
         "paper's own colourings are not given as coordinates, so every colouring is checked. "
