@@ -40,6 +40,9 @@ def test_kept_colourings_are_those_with_b_and_bprime_alike(section):
     assert set(n["kept_nu2"]) == alike
     assert set(n["broken_nu2_and_nu1mu1"]) == set(colourings) - alike
     assert n["broken_nu2_not_nu1mu1"] == [] and n["unclear"] == []
+    # the element-blind 3-body compressions never separate; every other keeps exactly those
+    assert set(n["never_separate"]) == {"mu2", "mu1muhat1", "muhat2"}
+    assert n["kept_exactly_when_B_and_Bprime_alike"]
     # every body-order-4 compression separates every colouring; no 3-body one does
     assert n["separate_every_colouring"] and all(
         k.startswith("bisp:") for k in n["separate_every_colouring"]

@@ -190,6 +190,14 @@ def run(ctx: Context) -> Section:
         and not any(r["congruent"] for r in rows)
     )
     separating = [k for k in [*SOAP_NAMES, *bisp] if all(r[k] > BROKEN for r in rows)]
+    never = [k for k in SOAP_NAMES if all(r[k] < DEGENERATE for r in rows)]
+    alike = {r["colouring"] for r in rows if r["same_B_Bprime"]}
+    # kept exactly where B and B' share an element, by every 3-body one that is not blind
+    rule = all(
+        {r["colouring"] for r in rows if r[k] < DEGENERATE} == alike
+        for k in SOAP_NAMES
+        if k not in never
+    )
     return Section(
         key=KEY,
         title=TITLE,
@@ -212,12 +220,17 @@ def run(ctx: Context) -> Section:
             "unclear": unclear,
             "multiset_prediction_matches": predicted,
             "separate_every_colouring": separating,
+            "never_separate": never,
+            "kept_exactly_when_B_and_Bprime_alike": rule,
             "rows": rows,
         },
         files=[f"{KEY}/fig_s1.png", f"{KEY}/fig_s1.csv", f"{KEY}/fig_s1.txt"],
         notes="coordinates: Pozdnyakov et al. PRL 125, 166001 (2020) Fig. 1(b) as reproduced "
         "by Joshi et al. (ICML 2023), scaled to Å (slimsoap.analysis.degenerate); the "
         "paper's own colourings are not given as coordinates, so every colouring is checked. "
-        "ν=2 is kept exactly when B and B' share an element, and then so is every "
-        "three-body compression; the element-blind ones (μ=2, μ,μ̂=1,1, μ̂=2) never break it.",
+        f"Every three-body compression other than {', '.join(LABELS.get(k, k) for k in never)} "
+        f"keeps the degeneracy {'exactly' if rule else 'NOT only'} when B and B' share an "
+        "element; those never separate the members; "
+        f"{len(separating)} compressions (all of body order four: "
+        f"{all(k in bisp for k in separating)}) separate every colouring.",
     )
