@@ -1,5 +1,6 @@
 """Judging descriptors: distance correlations, information imbalance, sensitivity matrix;
-and the radial distribution function of simulated structures.
+ν=2-degenerate environments (the Pozdnyakov pair); and the radial distribution function of
+simulated structures.
 
 All functions take plain arrays (or any calculator with ``compute(..., gradients=True)``
 for the sensitivity), so they work on descriptors from any code.
@@ -8,6 +9,9 @@ for the sensitivity), so they work on descriptors from any code.
 from slimsoap._lazy import lazy_attributes
 
 _EXPORTS = {
+    "congruent": "slimsoap.analysis.degenerate",
+    "pozdnyakov_pair": "slimsoap.analysis.degenerate",
+    "triangle_multiset": "slimsoap.analysis.degenerate",
     "DistanceCorrelation": "slimsoap.analysis.distances",
     "distance_blocks": "slimsoap.analysis.distances",
     "distance_correlation": "slimsoap.analysis.distances",
