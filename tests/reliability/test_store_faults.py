@@ -142,7 +142,7 @@ def test_ctrl_c_says_how_many_rows_were_committed_and_resumes(long_data, long_re
     out = tmp_path / "s.zarr"
     status, err = _start_and_signal(long_data, out, signal.SIGINT)
     store = FeatureStore.open(out)
-    assert status == 130
+    assert status == 130, err
     assert err == (
         f"slimsoap: error: interrupted: {store.n_rows} rows ({store.n_frames} frames) "
         f"committed to {out}; run the same command again to resume\n"

@@ -199,3 +199,24 @@ def test_a_killed_worker_then_the_same_command_gives_the_uninterrupted_store(tmp
                            env=env, timeout=600)  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert _files(out) == _files(reference)
+
+
+def _environment(keys):
+    return {k: os.environ.get(k) for k in keys}
+
+
+def test_local_cluster_workers_keep_glibcs_malloc_default(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ (65536) makes every large array a fresh mmap (~40 % more
+    CPU per batch): make_client's workers run without it, with one BLAS thread each."""
+    from slimsoap.study.featurize import make_client
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    keys = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    with make_client("local-cluster", 1) as client:
+        (env,) = client.run(_environment, keys).values()
+    assert env == {
+        "MALLOC_TRIM_THRESHOLD_": None,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # the nanny did not poison this process
