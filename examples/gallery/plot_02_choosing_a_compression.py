@@ -15,7 +15,7 @@ import slimsoap
 from slimsoap.data import generate, read_frames
 from slimsoap.models import EnergyModel, learning_curve
 
-frames = list(read_frames(generate("alloy", n=60, seed=0)))
+frames = list(read_frames(generate("alloy", n=120, seed=0)))
 species = sorted({s for atoms in frames for s in atoms.get_chemical_symbols()})
 energies = np.array([atoms.info["energy"] for atoms in frames])
 print(f"{len(frames)} frames, {sum(map(len, frames))} atoms, elements {species}")
@@ -47,19 +47,27 @@ for name, x, y in zip(plane.names, plane.from_reference, plane.to_reference):
 # %%
 # Accuracy: energies from a linear ridge model
 # --------------------------------------------
-# The last 15 structures are the test set; training sets of 10, 20 and 40 structures are
-# drawn from the others (3 draws each), σ chosen by cross-validation.
+# The generator writes its configuration types in blocks (solid solutions first, liquids
+# last), so the test set is a random quarter of the structures, not the last ones: a model
+# is only tested on kinds of structure it has seen. Training sets of 15 to 90 structures are
+# drawn from the rest (3 draws each), σ chosen by cross-validation.
+test = np.sort(np.random.default_rng(1).choice(len(frames), len(frames) // 4, replace=False))
 curve = learning_curve(
     features,
     structure_index,
     energies,
     atom_species,
-    train_sizes=[10, 20, 40],
+    train_sizes=[15, 30, 60, 90],
     n_repeats=3,
     model=EnergyModel(zeta=1),
-    test_structures=range(45, 60),
+    test_structures=test,
 )
 summary = curve.summary()
+per_atom = energies / np.array([len(atoms) for atoms in frames])
+print(f"spread of the energy per atom: {1000 * per_atom.std():.0f} meV/atom")
+for r in summary:
+    if r["n_train"] == 90:
+        print(f"{r['descriptor']:10s} 90 structures: {1000 * r['rmse_atom_mean']:.0f} meV/atom")
 
 # %%
 # The three views side by side.
@@ -70,8 +78,19 @@ axes[0].set_ylabel("features per atom")
 axes[0].set_title("length")
 axes[0].tick_params(axis="x", rotation=30)
 axes[1].scatter(plane.from_reference, plane.to_reference)
+x_max = max(plane.from_reference)
 for name, x, y in zip(plane.names, plane.from_reference, plane.to_reference):
-    axes[1].annotate(name, (x, y), textcoords="offset points", xytext=(4, 4))
+    # nu1mu1 and nu1muhat1 nearly coincide: one label above, one below; the rightmost to the left
+    right = x == x_max
+    below = name == "nu1muhat1"
+    axes[1].annotate(
+        name,
+        (x, y),
+        textcoords="offset points",
+        xytext=(-5 if right else 5, -11 if below else 5),
+        ha="right" if right else "left",
+        va="top" if right else "baseline",
+    )
 axes[1].set_xlabel("Δ(ν2 → D)")
 axes[1].set_ylabel("Δ(D → ν2)")
 axes[1].set_xscale("log")
@@ -85,9 +104,10 @@ for name in compressions:
         marker="o",
         label=name,
     )
+axes[2].axhline(1000 * per_atom.std(), color="grey", ls=":", label="spread")
 axes[2].set_xlabel("training structures")
 axes[2].set_ylabel("energy RMSE (meV/atom)")
 axes[2].set_yscale("log")
 axes[2].set_title("accuracy")
-axes[2].legend()
+axes[2].legend(fontsize="small")
 fig.tight_layout()
