@@ -158,3 +158,27 @@ def test_calculator_values_equal_einsum_of_the_expansion():
         want, size = _reference(x, soap.channels.blocks)
         got = soap.compute(atoms).values
         np.testing.assert_array_less(np.abs(got - want), 1e-13 * size + 1e-300)
+
+
+def test_stream_blocks_are_the_expansion_coefficients_bit_for_bit():
+    """expand_blocks accumulates X_l in place: the same sums, in the same order, as
+    expand_density's coefficients."""
+    from ase.build import bulk, molecule
+
+    from slimsoap.soap.expansion import coefficient_blocks
+    from slimsoap.systems.neighbours import neighbour_list
+
+    rng = np.random.default_rng(2)
+    cell = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    cell.symbols = rng.choice(["Ni", "Cu", "H"], len(cell))
+    cell.positions += rng.normal(scale=0.1, size=cell.positions.shape)
+    for atoms in (cell, molecule("CH3OH")):
+        soap = slimsoap.SOAP(["H", "C", "O", "Ni", "Cu"], 4.0, 5, 4, center_weight=0.7)
+        species = np.searchsorted(soap.species_z, atoms.numbers)
+        stream, _ = soap._coefficient_stream(species, neighbour_list(atoms, 4.0, 0), False)
+        want = coefficient_blocks(soap.expand(atoms).coefficients, 4)
+        for got, ref in zip(stream.blocks(0, len(atoms)), want):
+            np.testing.assert_array_equal(got, ref)
+        parts = [stream.blocks(a, b) for a, b in [(0, 3), (3, len(atoms))]]
+        for l, ref in enumerate(want):
+            np.testing.assert_array_equal(np.concatenate([p[l] for p in parts]), ref)

@@ -282,7 +282,6 @@ def expand_blocks(
     Args: as :func:`expand_density`; c: a tuple of the L+1 blocks (written).
     """
     N = radial.shape[2]
-    n_slots = c[0].shape[2] // N
     nlm = (l_max + 1) ** 2
     norms = sph_norms(l_max)
     Q = np.zeros((l_max + 2, l_max + 2))
@@ -291,26 +290,34 @@ def expand_blocks(
     R = np.empty(nlm)
     dR = np.zeros((3, nlm))
     y00 = 0.5 / np.sqrt(np.pi)
-    buf = np.zeros((n_slots, nlm, N))
     g = np.empty(N)
     for i in range(first, stop):
-        buf[:] = 0.0
-        if centre_slot[i] >= 0:
+        # accumulated in place, per l and m one contiguous run of N per pair (the sums of
+        # expand_density, in the same order)
+        for l in range(l_max + 1):
+            c[l][i] = 0.0
+        own = centre_slot[i]
+        if own >= 0:
+            x0 = c[0][i, 0, own * N : (own + 1) * N]
             for n in range(N):
-                buf[centre_slot[i], 0, n] += center_weight * self_radial[n] * y00
+                x0[n] += center_weight * self_radial[n] * y00
         for p in range(offsets[i], offsets[i + 1]):
             r = dist[p]
             ux = vectors[p, 0] / r
             uy = vectors[p, 1] / r
             uz = vectors[p, 2] / r
             solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, False)
-            _add_pair(buf, pair_slot[p], fc[p], radial, p, R, g, l_max)
-        for l in range(l_max + 1):
-            block = c[l]
-            for m in range(2 * l + 1):
-                for s in range(n_slots):
+            f = fc[p]
+            c0 = pair_slot[p] * N
+            for l in range(l_max + 1):
+                for n in range(N):
+                    g[n] = f * radial[p, l, n]
+                xl = c[l][i]
+                for m in range(2 * l + 1):
+                    y = R[l * l + m]
+                    row = xl[m, c0 : c0 + N]
                     for n in range(N):
-                        block[i, m, s * N + n] = buf[s, l * l + m, n]
+                        row[n] += y * g[n]
 
 
 @nb.njit(cache=True, nogil=True)
