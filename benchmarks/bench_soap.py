@@ -19,7 +19,8 @@ N sets every thread variable and DScribe's n_jobs (default 1). ``--baseline PATH
 ``slimsoap@base``, the slimsoap checkout at PATH (its ``PYTHONPATH``), run in the same
 session for before/after ratios. ``--stages`` prints, for the ``values`` modes, where
 slimsoap's time goes (thread CPU time per stage over the 10 frames: neighbours, radial
-integrals, expansion, projection, contraction), the flops per atom of each stage and the
+integrals, expansion into per-l blocks, contraction with the projections X_l W of maps that
+are not the identity), the flops per atom of each stage and the
 rate achieved, against this machine's single-thread dgemm rate (1000³, OpenBLAS) as the
 practical peak.
 """
@@ -151,7 +152,8 @@ def stage_table(compression: str) -> None:
     import numpy as np
 
     from slimsoap import SOAP
-    from slimsoap._kernels.soap import expand_density, packed_entries
+    from slimsoap._kernels.contraction import packed_values
+    from slimsoap._kernels.soap import expand_blocks
     from slimsoap._validation import species_index
     from slimsoap.systems.cutoff import cosine_cutoff
     from slimsoap.systems.neighbours import neighbour_list
@@ -162,53 +164,43 @@ def stage_table(compression: str) -> None:
     con, basis = soap._contraction, soap.basis
     L1, N = L_MAX + 1, N_MAX
     clock = time.thread_time
-    spent = dict.fromkeys(["neighbours", "radial", "expansion", "projection", "contraction"], 0.0)
+    spent = dict.fromkeys(["neighbours", "radial", "expansion", "contraction"], 0.0)
     n_pairs = 0
     for atoms in data:
         t0 = clock()
         nl = neighbour_list(atoms, R_CUT, 0, True)
         t1 = clock()
-        radial, dradial = basis.integrals(nl.distances, derivatives=False)
+        radial, _ = basis.integrals(nl.distances, derivatives=False)
         fc, _ = cosine_cutoff(nl.distances, R_CUT, WIDTH)
         t2 = clock()
         species = species_index(atoms.numbers, soap.species_z, 0)
-        c = np.empty((len(atoms), len(SPECIES), N, L1 * L1))
-        empty = (np.empty((0, 2, L1, N)), np.empty((0, 4, L1 * L1)))
+        blocks = tuple(np.empty((len(atoms), 2 * l + 1, len(SPECIES) * N)) for l in range(L1))
         args = (nl.offsets, species, species[nl.neighbours], nl.vectors, nl.distances)
-        expand_density(*args, radial, dradial, fc, fc, basis.at_origin(), 1.0, L_MAX, c,
-                       *empty, 0, len(atoms))  # fmt: skip
+        expand_blocks(*args, radial, fc, basis.at_origin(), 1.0, L_MAX, blocks, 0, len(atoms))
         t3 = clock()
         out = np.empty((len(atoms), con.n_features))
+        packed_values(blocks, con.value_arrays, out, 0, len(atoms))
         spent["neighbours"] += t1 - t0
         spent["radial"] += t2 - t1
         spent["expansion"] += t3 - t2
-        for l, block in enumerate(con.maps.blocks):
-            ta = clock()
-            y1, y2 = con._projected(c, l)
-            tb = clock()
-            packed_entries(y1, y2, block.rows, block.cols, block.scale, out,
-                           int(con.starts[l]), 0, len(atoms))  # fmt: skip
-            spent["projection"] += tb - ta
-            spent["contraction"] += clock() - tb
+        spent["contraction"] += clock() - t3
         n_pairs += len(nl.distances)
     n_atoms = sum(len(a) for a in data)
     pairs = n_pairs / n_atoms
     # flops per atom: radial, quintic Hermite (5 FMA per value); expansion, per pair the
     # harmonics (~4 per lm), g = f I (1 per value) and the (L+1)² N accumulation (2 each)
-    C = len(SPECIES) * N
-    contraction = projection = 0
+    # contraction: the stored entries (2 M per entry) and the projections X_l W of maps
+    # that are not the identity (2 flops per non-zero of W per m)
+    contraction = 0
     for l, b in enumerate(con.maps.blocks):
         M = 2 * l + 1
         contraction += 2 * b.size * M
-        k1, k2 = b.widths()
-        projection += (
-            2 * C * M * ((b.w1 is not None) * k1 + (not b.symmetric and b.w2 is not None) * k2)
-        )
+        for w in (b.w1,) if b.symmetric else (b.w1, b.w2):
+            contraction += 0 if w is None else 2 * M * int(np.count_nonzero(w))
     flops = {
         "neighbours": 0,
         "radial": pairs * 10 * L1 * N,
         "expansion": pairs * (4 * L1 * L1 + L1 * N + 2 * L1 * L1 * N),
-        "projection": projection,
         "contraction": contraction,
     }
     a = np.random.default_rng(0).random((1000, 1000))

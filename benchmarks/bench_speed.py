@@ -143,8 +143,11 @@ def contraction_rate(soap, frames) -> float:
     import numpy as np
     from timing import median_time
 
+    from slimsoap.soap.expansion import coefficient_blocks
+
     c = np.concatenate([soap.expand(a, f).coefficients for f, a in enumerate(frames)])
-    seconds = median_time(lambda: soap._contraction.values(c), 5)  # wall: BLAS may thread
+    blocks = list(coefficient_blocks(c, soap.l_max))  # per-l X_l, as the expansion writes them
+    seconds = median_time(lambda: soap._contraction.values(blocks), 5)
     return contraction_flops(soap) * len(c) / seconds / 1e9
 
 

@@ -1,7 +1,8 @@
-"""SOAP hot loops: real spherical harmonics, the density expansion, the packed contraction
-and its gradients. The gradient kernel reads four named bundles of arrays (NamedTuples,
-which Numba passes as tuples): :class:`PlanArrays` and :class:`PatternTables` built once
-per gradient plan, :class:`FrameArrays` and :class:`FrameOutput` per frame."""
+"""SOAP hot loops: real spherical harmonics, the density expansion and the gradients of
+the packed contraction (its values: :mod:`slimsoap._kernels.contraction`). The gradient
+kernel reads four named bundles of arrays (NamedTuples, which Numba passes as tuples):
+:class:`PlanArrays` and :class:`PatternTables` built once per gradient plan,
+:class:`FrameArrays` and :class:`FrameOutput` per frame."""
 
 from typing import NamedTuple
 
@@ -275,13 +276,12 @@ def expand_blocks(
     l_max, c, first, stop,
 ):  # fmt: skip
     """:func:`expand_density`'s coefficients (no gradients) in per-l blocks: c[l] is
-    X_l^T of every centre, (n_centres, n_slots·N, 2l+1), C-contiguous, columns species
-    outer and radial inner, so the contraction reads each block as it is.
+    X_l of every centre, (n_centres, 2l+1, n_slots·N), C-contiguous (m-major), columns
+    species outer and radial inner, so the contraction reads each block as it is.
 
     Args: as :func:`expand_density`; c: a tuple of the L+1 blocks (written).
     """
     N = radial.shape[2]
-    n_slots = c[0].shape[1] // N
     nlm = (l_max + 1) ** 2
     norms = sph_norms(l_max)
     Q = np.zeros((l_max + 2, l_max + 2))
@@ -290,26 +290,34 @@ def expand_blocks(
     R = np.empty(nlm)
     dR = np.zeros((3, nlm))
     y00 = 0.5 / np.sqrt(np.pi)
-    buf = np.zeros((n_slots, nlm, N))
     g = np.empty(N)
     for i in range(first, stop):
-        buf[:] = 0.0
-        if centre_slot[i] >= 0:
+        # accumulated in place, per l and m one contiguous run of N per pair (the sums of
+        # expand_density, in the same order)
+        for l in range(l_max + 1):
+            c[l][i] = 0.0
+        own = centre_slot[i]
+        if own >= 0:
+            x0 = c[0][i, 0, own * N : (own + 1) * N]
             for n in range(N):
-                buf[centre_slot[i], 0, n] += center_weight * self_radial[n] * y00
+                x0[n] += center_weight * self_radial[n] * y00
         for p in range(offsets[i], offsets[i + 1]):
             r = dist[p]
             ux = vectors[p, 0] / r
             uy = vectors[p, 1] / r
             uz = vectors[p, 2] / r
             solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, False)
-            _add_pair(buf, pair_slot[p], fc[p], radial, p, R, g, l_max)
-        for l in range(l_max + 1):
-            block = c[l]
-            for s in range(n_slots):
+            f = fc[p]
+            c0 = pair_slot[p] * N
+            for l in range(l_max + 1):
                 for n in range(N):
-                    for m in range(2 * l + 1):
-                        block[i, s * N + n, m] = buf[s, l * l + m, n]
+                    g[n] = f * radial[p, l, n]
+                xl = c[l][i]
+                for m in range(2 * l + 1):
+                    y = R[l * l + m]
+                    row = xl[m, c0 : c0 + N]
+                    for n in range(N):
+                        row[n] += y * g[n]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -353,24 +361,6 @@ def scatter_rows(values, starts, positions, dst):
         s = starts[i]
         for j in range(values.shape[1]):
             dst[s + positions[j]] = values[i, j]
-
-
-@nb.njit(cache=True, fastmath=True, nogil=True)
-def packed_entries(y1, y2, rows, cols, scale, out, col0, first, stop):
-    """out[i, col0 + e] = scale[e] · Σ_m y1[i, rows[e], m] y2[i, cols[e], m], centres first:stop.
-
-    y1: (n, K1, M), y2: (n, K2, M) projected coefficients (M = 2l+1); (rows, cols, scale)
-    are the stored entries of the block p_l = y1 y2^T.
-    """
-    M = y1.shape[2]
-    for i in range(first, stop):
-        for e in range(rows.shape[0]):
-            r = rows[e]
-            c = cols[e]
-            s = 0.0
-            for m in range(M):
-                s += y1[i, r, m] * y2[i, c, m]
-            out[i, col0 + e] = s * scale[e]
 
 
 @nb.njit(cache=True, fastmath=True, nogil=True)

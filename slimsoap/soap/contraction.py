@@ -14,10 +14,13 @@ from typing import NamedTuple, Protocol, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
-from slimsoap._kernels.soap import packed_entries, scatter_rows
+from slimsoap._kernels.contraction import packed_values
+from slimsoap._kernels.soap import scatter_rows
 from slimsoap._runtime.threads import map_ranges, run_in_threads
 from slimsoap.soap.compressions.maps import ChannelMap
+from slimsoap.soap.expansion import coefficient_blocks
 from slimsoap.soap.gradients.plan import GradientPlan, build_plan
+from slimsoap.soap.panels import value_arrays
 
 #: Restricted maps kept per contraction (one per set of species present).
 _MAX_RESTRICTED = 4096
@@ -41,7 +44,7 @@ class CoefficientSource(Protocol):
         """(stop - first, S', N, (L+1)²) coefficients of centres first:stop."""
 
     def blocks(self, first: int, stop: int) -> list[np.ndarray]:
-        """Per l, (stop - first, S'·N, 2l+1) C-contiguous X_l^T of centres first:stop."""
+        """Per l, (stop - first, 2l+1, S'·N) C-contiguous X_l of centres first:stop."""
 
 
 class Contraction:
@@ -61,24 +64,20 @@ class Contraction:
         # built on demand, owned by this contraction (dropped with it), bounded
         self._restricted: dict[tuple[int, ...], Restricted] = {}
         self._gradient_plans: dict[tuple[tuple[int, ...], bool], GradientPlan] = {}
-
-    def _x(self, c: np.ndarray, l: int) -> np.ndarray:
-        """X_l^T as (n, S·N, 2l+1)."""
-        return c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], self.S * self.N, 2 * l + 1)
+        #: the blocks packed for the values kernel
+        self.value_arrays = value_arrays(maps.blocks, n_species * n_max)
 
     @staticmethod
     def _project(w: np.ndarray | None, xt: np.ndarray) -> np.ndarray:
         """(X W)^T as (..., K, 2l+1) from X^T (..., C, 2l+1)."""
         return xt if w is None else np.matmul(w.T, xt)
 
-    def _projected(self, c: np.ndarray | list[np.ndarray], l: int) -> tuple[np.ndarray, np.ndarray]:
-        """Contiguous (X_l W1)^T, (X_l W2)^T of every centre, (n, K1, 2l+1), (n, K2, 2l+1),
-        from coefficients (n, S, N, (L+1)²) or per-l blocks X_l^T (n, S·N, 2l+1)."""
-        block = self.maps.blocks[l]
-        xt = c[l] if isinstance(c, list) else self._x(c, l)
-        y1 = np.ascontiguousarray(self._project(block.w1, xt))
-        y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
-        return y1, y2
+    def _blocks(self, c: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Per l, C-contiguous X_l (n, 2l+1, S·N) of coefficients (n, S, N, (L+1)²), or the
+        blocks themselves when given as such."""
+        if isinstance(c, list):
+            return tuple(c)
+        return coefficient_blocks(c, self.L)
 
     def values(
         self,
@@ -88,7 +87,7 @@ class Contraction:
         split: bool = True,
     ) -> np.ndarray:
         """Packed descriptors (n, n_features) of coefficients c (n, S, N, (L+1)²), or of
-        their per-l blocks X_l^T (n, S·N, 2l+1) (a list, as
+        their per-l blocks X_l (n, 2l+1, S·N) (a list, as
         :meth:`~slimsoap.soap.expansion.CoefficientStream.blocks` gives them).
 
         Written into ``out`` (n, n_features) when given, else into a new array. With
@@ -98,13 +97,11 @@ class Contraction:
         n = len(c[0]) if isinstance(c, list) else len(c)
         if out is None:
             out = np.empty((n, self.n_features), dtype=dtype)
-        for l, block in enumerate(self.maps.blocks):
-            y1, y2 = self._projected(c, l)
-            args = (y1, y2, block.rows, block.cols, block.scale, out, int(self.starts[l]))
-            if split:
-                run_in_threads(packed_entries, args, np.arange(n + 1))
-            else:
-                packed_entries(*args, 0, n)
+        args = (self._blocks(c), self.value_arrays, out)
+        if split:
+            run_in_threads(packed_values, args, np.arange(n + 1))
+        else:
+            packed_values(*args, 0, n)
         return out
 
     def values_from(self, source: CoefficientSource, out: np.ndarray) -> np.ndarray:
@@ -112,14 +109,8 @@ class Contraction:
         range of centres at a time, ranges spread over the kernel threads: only a range's
         coefficients are held at once. The numbers do not depend on the ranges."""
 
-        # per-l blocks when every map is the identity (they are read as they are, no
-        # copy); products W^T X read the coefficients as before (BLAS on the other
-        # layout rounds differently: random's W2 changed the last bits)
-        by_l = all(b.w1 is None and (b.symmetric or b.w2 is None) for b in self.maps.blocks)
-
         def work(first: int, stop: int) -> None:
-            c = source.blocks(first, stop) if by_l else source.coefficients(first, stop)
-            self.values(c, out.dtype, out[first:stop], False)
+            self.values(source.blocks(first, stop), out.dtype, out[first:stop], False)
 
         map_ranges(work, source.ranges())
         return out
@@ -328,12 +319,12 @@ class Contraction:
         values = np.empty((c.shape[0], plan.n_entries))
         for l, block in enumerate(plan.blocks):
             xt = c[..., l * l : (l + 1) ** 2].reshape(c.shape[0], -1, 2 * l + 1)
-            y1 = np.ascontiguousarray(self._project(block.w1, xt))
+            y1 = self._project(block.w1, xt)
             y1t[:, l * l : (l + 1) ** 2, : y1.shape[1]] = y1.transpose(0, 2, 1)
-            y2 = y1 if block.symmetric else np.ascontiguousarray(self._project(block.w2, xt))
+            y2 = y1 if block.symmetric else self._project(block.w2, xt)
             y2t[:, l * l : (l + 1) ** 2, : y2.shape[1]] = y2.transpose(0, 2, 1)
-            args = (y1, y2, block.rows, block.cols, block.scale, values, block.col0)
-            run_in_threads(packed_entries, args, np.arange(len(c) + 1))
+        args = (coefficient_blocks(c, self.L), plan.values, values)
+        run_in_threads(packed_values, args, np.arange(len(c) + 1))
         return values, y1t, y2t
 
 

@@ -83,6 +83,18 @@ def expand(
     return Expansion(c, nl, pair_species, radial_terms, angular_terms, np.arange(n_species))
 
 
+def coefficient_blocks(c: np.ndarray, l_max: int) -> tuple[np.ndarray, ...]:
+    """Per l = 0..``l_max``, X_l (n, 2l+1, C) C-contiguous, of coefficients c (n, S, N,
+    (L+1)²), C = S·N (species outer, radial inner)."""
+    n = len(c)
+    return tuple(
+        np.ascontiguousarray(
+            c[..., l * l : (l + 1) ** 2].reshape(n, -1, 2 * l + 1).transpose(0, 2, 1)
+        )
+        for l in range(l_max + 1)
+    )
+
+
 #: Temporaries (coefficients and radial integrals) of one range of a coefficient stream.
 STREAM_BYTES = 16 * 2**20
 
@@ -170,20 +182,16 @@ class CoefficientStream:
 
     def blocks(self, first: int, stop: int) -> list[np.ndarray]:
         """The coefficients of centres first:stop as the contraction reads them: per l,
-        X_l^T (stop - first, S·N', 2l+1), C-contiguous (columns species outer, radial
-        inner); the same numbers as :meth:`coefficients`."""
+        X_l (stop - first, 2l+1, S·N'), C-contiguous (m-major; columns species outer,
+        radial inner); the same numbers as :meth:`coefficients`."""
         L1 = self.l_max + 1
         n, C = stop - first, self.n_species * self.n_radial
         if len(self.bases) > 1:
-            c = self.coefficients(first, stop)
-            return [
-                np.ascontiguousarray(c[..., l * l : (l + 1) ** 2].reshape(n, C, 2 * l + 1))
-                for l in range(L1)
-            ]
+            return list(coefficient_blocks(self.coefficients(first, stop), self.l_max))
         nl, basis = self.neighbours, self.bases[0]
         p0, p1 = int(nl.offsets[first]), int(nl.offsets[stop])
         radial, _ = basis.integrals(nl.distances[p0:p1], derivatives=False)
-        out = tuple(np.empty((n, C, 2 * l + 1)) for l in range(L1))
+        out = tuple(np.empty((n, 2 * l + 1, C)) for l in range(L1))
         expand_blocks(
             nl.offsets[first : stop + 1] - p0, self.species[first:stop],
             self.pair_species[p0:p1], nl.vectors[p0:p1], nl.distances[p0:p1], radial,

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from slimsoap._kernels.contraction import ValueArrays
 from slimsoap._kernels.soap import PatternTables, PlanArrays
 from slimsoap.soap.gradients.layout import pattern_tables
+from slimsoap.soap.panels import value_arrays
 
 if TYPE_CHECKING:
     from slimsoap.soap.contraction import RestrictedBlock
@@ -62,6 +64,7 @@ class GradientPlan:
             else dense rows.
         arrays: the blocks packed for the kernel.
         tables: where each entry goes in the output patterns.
+        values: the blocks packed for the values kernel (the plan's F' entries).
     """
 
     blocks: tuple[GradientBlock, ...]
@@ -71,6 +74,7 @@ class GradientPlan:
     sparse: bool
     arrays: PlanArrays
     tables: PatternTables
+    values: ValueArrays
 
     @property
     def n_entries(self) -> int:
@@ -121,7 +125,8 @@ def build_plan(
         col0 += len(rows)
     arrays = _pack(blocks, col0, n_slots, n_radial)
     tables = pattern_tables(arrays, columns, n_slots, sparse)
-    return GradientPlan(tuple(blocks), columns, n_slots, n_radial, sparse, arrays, tables)
+    values = value_arrays(blocks, n_slots * n_radial)
+    return GradientPlan(tuple(blocks), columns, n_slots, n_radial, sparse, arrays, tables, values)
 
 
 def _touched_entries(

@@ -1,0 +1,211 @@
+"""The values contraction: every l of p_l = (X_l W1_l)^T (X_l W2_l), packed, centre by centre.
+
+Per centre and l the projections Y = X_l W (2l+1 × K, m-major) are formed in a small
+workspace (or read in place for the identity) and the stored entries of p_l are computed as
+*panels*: one or two rows of p_l over a run of consecutive columns, accumulated over m four
+at a time with the row's coefficients held in registers, so the innermost loop runs along
+contiguous columns and vectorises. Each centre's output row is written once, l after l.
+The sums over m run in a fixed order per entry, so the numbers do not depend on the ranges
+of centres or the threads (they differ from a dot product per entry in the last bits).
+"""
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+
+class ValueArrays(NamedTuple):
+    """A channel map's L+1 blocks packed for :func:`packed_values` (C input channels).
+
+    Panel k of l (``panel_ptr[l] <= k < panel_ptr[l+1]``) is a row of (length,) columns
+    ``col`` .. ``col + length`` of the block, read from the row operand's channel ``row``
+    and the column operand's channels (the row operand is Y1 unless ``transposed``):
+    ``panels[k] = (row, col, length, entry, step, two, entry2, offset)``. Value j goes to
+    packed column ``entry + j·step``. With ``two`` the panel also computes row ``row + 1``
+    over the same columns, whose values from ``offset`` on go to ``entry2 + (j-offset)·step``.
+    """
+
+    #: (L+1,) int64 widths K1_l, K2_l.
+    k1: np.ndarray
+    k2: np.ndarray
+    #: (L+1, C, K1max), (L+1, C, K2max) float64 maps, zero-padded (ignored for the identity).
+    w1: np.ndarray
+    w2: np.ndarray
+    #: (L+1, C) int64: row c of a map is non-zero at most in its columns lo[l, c]:hi[l, c].
+    lo1: np.ndarray
+    hi1: np.ndarray
+    lo2: np.ndarray
+    hi2: np.ndarray
+    #: (L+1,) bool: map 1 / map 2 is the identity; the block is Y1^T Y1; the panels' rows
+    #: are channels of Y2 and their columns channels of Y1.
+    w1_id: np.ndarray
+    w2_id: np.ndarray
+    symmetric: np.ndarray
+    transposed: np.ndarray
+    #: (L+2,) int64 and (n_panels, 8) int64, see above.
+    panel_ptr: np.ndarray
+    panels: np.ndarray
+    #: (F,) float64 packing scale of every packed column.
+    scale: np.ndarray
+
+
+@nb.njit(cache=True, fastmath=True, nogil=True)
+def packed_values(x, plan, out, first, stop):
+    """out[i, e] = scale[e] · Σ_m Y1[m, a] Y2[m, b] for every stored entry e = (l, a, b) of
+    the centres first:stop, Y1 = X_l W1_l, Y2 = X_l W2_l.
+
+    Args:
+        x: tuple of the L+1 blocks X_l (n, 2l+1, C), C-contiguous (m-major: a row of X_l is
+            one m over the C = S·N channels, species outer, radial inner).
+        plan: :class:`ValueArrays` of the maps.
+        out: (n, F) packed descriptors (float64 or float32), written.
+        first, stop: the centres to compute (ranges may run in parallel threads: the
+            GIL is released).
+    """
+    (k1, k2, w1, w2, lo1, hi1, lo2, hi2, w1_id, w2_id, symmetric, transposed,
+     panel_ptr, panels, scale) = plan  # fmt: skip
+    L1 = k1.shape[0]
+    M_max = 2 * L1 - 1
+    Y1 = np.empty(M_max * max(w1.shape[2], 1))
+    Y2 = np.empty(M_max * max(w2.shape[2], 1))
+    T = np.empty((2, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
+    for i in range(first, stop):
+        o = out[i]
+        for l in range(L1):
+            M = 2 * l + 1
+            xl = x[l][i]
+            y1 = xl
+            if not w1_id[l]:
+                y1 = Y1[: M * k1[l]].reshape((M, k1[l]))
+                _project(xl, w1[l], lo1[l], hi1[l], y1)
+            y2 = y1
+            if not symmetric[l]:
+                y2 = xl
+                if not w2_id[l]:
+                    y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
+                    _project(xl, w2[l], lo2[l], hi2[l], y2)
+            if transposed[l]:
+                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+            else:
+                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _project(x, w, lo, hi, y):
+    """y = x w: x (M, C), w (C, ≥K) with row c non-zero only in columns lo[c]:hi[c], y (M, K)
+    written; each y[m, k] sums over c in ascending order."""
+    M, C = x.shape
+    y[:, :] = 0.0
+    for c in range(C):  # channel outer: one map row's range per channel
+        a = lo[c]
+        n = hi[c] - a
+        if n == 1:  # one column (a total density, species weights)
+            wv = w[c, a]
+            for m in range(M):
+                y[m, a] += x[m, c] * wv
+        elif n > 1:
+            wr = w[c, a : a + n]
+            for m in range(M):
+                v = x[m, c]
+                yr = y[m, a : a + n]
+                for k in range(n):
+                    yr[k] += v * wr[k]
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _panels(a, b, panels, k0, k1, scale, o, T):
+    """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
+    row operand, b (M, Kb) the column operand; T (2, ≥ Kb) workspace."""
+    M = a.shape[0]
+    for k in range(k0, k1):
+        r = panels[k, 0]
+        c0 = panels[k, 1]
+        n = panels[k, 2]
+        t0 = T[0, :n]
+        if panels[k, 5]:
+            t1 = T[1, :n]
+            _two_rows(a, b, r, c0, n, M, t0, t1)
+            d = panels[k, 7]
+            _store(t1[d:], n - d, panels[k, 6], panels[k, 4], scale, o)
+        else:
+            _one_row(a, b, r, c0, n, M, t0)
+        _store(t0, n, panels[k, 3], panels[k, 4], scale, o)
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _one_row(a, b, r, c0, n, M, t):
+    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n."""
+    for j in range(n):
+        t[j] = 0.0
+    m = 0
+    while m + 4 <= M:
+        a0 = a[m, r]
+        a1 = a[m + 1, r]
+        a2 = a[m + 2, r]
+        a3 = a[m + 3, r]
+        b0 = b[m, c0 : c0 + n]
+        b1 = b[m + 1, c0 : c0 + n]
+        b2 = b[m + 2, c0 : c0 + n]
+        b3 = b[m + 3, c0 : c0 + n]
+        for j in range(n):
+            t[j] += (a0 * b0[j] + a1 * b1[j]) + (a2 * b2[j] + a3 * b3[j])
+        m += 4
+    while m < M:
+        a0 = a[m, r]
+        b0 = b[m, c0 : c0 + n]
+        for j in range(n):
+            t[j] += a0 * b0[j]
+        m += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _two_rows(a, b, r, c0, n, M, t0, t1):
+    """t0[j], t1[j] = Σ_m a[m, r] b[m, c0 + j], Σ_m a[m, r + 1] b[m, c0 + j], j < n."""
+    for j in range(n):
+        t0[j] = 0.0
+        t1[j] = 0.0
+    m = 0
+    while m + 4 <= M:
+        a00 = a[m, r]
+        a01 = a[m + 1, r]
+        a02 = a[m + 2, r]
+        a03 = a[m + 3, r]
+        a10 = a[m, r + 1]
+        a11 = a[m + 1, r + 1]
+        a12 = a[m + 2, r + 1]
+        a13 = a[m + 3, r + 1]
+        b0 = b[m, c0 : c0 + n]
+        b1 = b[m + 1, c0 : c0 + n]
+        b2 = b[m + 2, c0 : c0 + n]
+        b3 = b[m + 3, c0 : c0 + n]
+        for j in range(n):
+            v0 = b0[j]
+            v1 = b1[j]
+            v2 = b2[j]
+            v3 = b3[j]
+            t0[j] += (a00 * v0 + a01 * v1) + (a02 * v2 + a03 * v3)
+            t1[j] += (a10 * v0 + a11 * v1) + (a12 * v2 + a13 * v3)
+        m += 4
+    while m < M:
+        a0 = a[m, r]
+        a1 = a[m, r + 1]
+        b0 = b[m, c0 : c0 + n]
+        for j in range(n):
+            t0[j] += a0 * b0[j]
+            t1[j] += a1 * b0[j]
+        m += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _store(t, n, e0, step, scale, o):
+    """o[e0 + j·step] = t[j] · scale[e0 + j·step], j < n."""
+    if step == 1:
+        sc = scale[e0 : e0 + n]
+        oo = o[e0 : e0 + n]
+        for j in range(n):
+            oo[j] = t[j] * sc[j]
+    else:
+        for j in range(n):
+            e = e0 + j * step
+            o[e] = t[j] * scale[e]

@@ -1,0 +1,124 @@
+"""A channel map's blocks packed for the values kernel
+(:func:`~slimsoap._kernels.contraction.packed_values`): the maps padded to one array, the
+non-zero column range of each map row, and the stored entries cut into panels of
+consecutive columns (DESIGN §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from slimsoap._kernels.contraction import ValueArrays
+
+
+class PackedBlock(Protocol):
+    """What :func:`value_arrays` reads of a block (a ``Block`` of a channel map, or one l of
+    a gradient plan): maps (C, K) or None (identity), stored entries (rows, cols, scale)."""
+
+    w1: np.ndarray | None
+    w2: np.ndarray | None
+    rows: np.ndarray
+    cols: np.ndarray
+    scale: np.ndarray
+    symmetric: bool
+
+
+def value_arrays(blocks: Sequence[PackedBlock], n_channels: int) -> ValueArrays:
+    """:class:`~slimsoap._kernels.contraction.ValueArrays` of the blocks of l = 0..L, over
+    coefficients with ``n_channels`` columns C; the entries of l are packed columns
+    Σ_{l'<l} F_l' onwards."""
+    C = n_channels
+    L1 = len(blocks)
+    k1 = np.array([C if b.w1 is None else b.w1.shape[1] for b in blocks], dtype=np.int64)
+    k2 = np.array(
+        [
+            k1[l] if b.symmetric else C if b.w2 is None else b.w2.shape[1]
+            for l, b in enumerate(blocks)
+        ],
+        dtype=np.int64,
+    )
+    w1, lo1, hi1 = _padded([b.w1 for b in blocks], C)
+    w2, lo2, hi2 = _padded([None if b.symmetric else b.w2 for b in blocks], C)
+    transposed = np.zeros(L1, dtype=bool)
+    panel_ptr = np.zeros(L1 + 1, dtype=np.int64)
+    panels, col0 = [], 0
+    for l, b in enumerate(blocks):
+        rows = np.asarray(b.rows, dtype=np.int64)
+        cols = np.asarray(b.cols, dtype=np.int64)
+        full = rows.size == k1[l] * k2[l] and np.array_equal(
+            rows * k2[l] + cols, np.arange(rows.size)
+        )
+        transposed[l] = not b.symmetric and full and k1[l] > k2[l]
+        if transposed[l]:  # rows of p^T: K2 long panels along the K1 channels
+            p = _transposed_panels(int(k1[l]), int(k2[l]), col0)
+        else:
+            p = _row_panels(rows, cols, col0)
+        panels.append(p)
+        panel_ptr[l + 1] = panel_ptr[l] + len(p)
+        col0 += rows.size
+    return ValueArrays(
+        k1, k2, w1, w2, lo1, hi1, lo2, hi2,
+        np.array([b.w1 is None for b in blocks]),
+        np.array([b.symmetric or b.w2 is None for b in blocks]),
+        np.array([bool(b.symmetric) for b in blocks]),
+        transposed, panel_ptr,
+        np.ascontiguousarray(np.concatenate(panels), dtype=np.int64),
+        np.concatenate([np.asarray(b.scale, dtype=np.float64) for b in blocks]),
+    )  # fmt: skip
+
+
+def _padded(maps: list[np.ndarray | None], C: int) -> tuple[np.ndarray, ...]:
+    """Maps (C, K_l) (None: identity or unused) as one zero-padded (L+1, C, Kmax) array,
+    and the column range lo:hi (L+1, C) outside which each row is zero."""
+    kmax = max((w.shape[1] for w in maps if w is not None), default=0)
+    out = np.zeros((len(maps), C, kmax))
+    lo = np.zeros((len(maps), C), dtype=np.int64)
+    hi = np.zeros((len(maps), C), dtype=np.int64)
+    for l, w in enumerate(maps):
+        if w is None or w.shape[1] == 0:  # identity, or a map that reaches no channel
+            continue
+        if w.shape[0] != C:
+            raise ValueError(f"map of l={l} has {w.shape[0]} rows, the coefficients {C} channels")
+        out[l, :, : w.shape[1]] = w
+        nz = w != 0
+        any_nz = nz.any(axis=1)
+        lo[l] = np.where(any_nz, np.argmax(nz, axis=1), 0)
+        hi[l] = np.where(any_nz, w.shape[1] - np.argmax(nz[:, ::-1], axis=1), 0)
+    return out, lo, hi
+
+
+def _row_panels(rows: np.ndarray, cols: np.ndarray, col0: int) -> np.ndarray:
+    """Panels of stored entries in order: runs of one row over consecutive columns, and two
+    consecutive runs (rows r, r+1) computed together when the second's columns are the end
+    of the first's (a triangle's rows, a full block's rows)."""
+    if rows.size == 0:
+        return np.zeros((0, 8), dtype=np.int64)
+    cut = np.flatnonzero((np.diff(rows) != 0) | (np.diff(cols) != 1)) + 1
+    starts = np.concatenate([[0], cut])
+    lengths = np.diff(np.concatenate([starts, [rows.size]]))
+    runs = list(zip(rows[starts], cols[starts], lengths, starts))
+    out, k = [], 0
+    while k < len(runs):
+        r, c, n, e = (int(v) for v in runs[k])
+        if k + 1 < len(runs):
+            r2, c2, n2, e2 = (int(v) for v in runs[k + 1])
+            if r2 == r + 1 and c2 >= c and c2 + n2 == c + n:
+                out.append((r, c, n, col0 + e, 1, 1, col0 + e2, c2 - c))
+                k += 2
+                continue
+        out.append((r, c, n, col0 + e, 1, 0, 0, 0))
+        k += 1
+    return np.array(out, dtype=np.int64)
+
+
+def _transposed_panels(k1: int, k2: int, col0: int) -> np.ndarray:
+    """Panels of a full row-major (K1, K2) block read as p^T: row b over the K1 columns,
+    entry (a, b) at col0 + a·K2 + b; rows b, b+1 together."""
+    out = []
+    for b in range(0, k2 - 1, 2):
+        out.append((b, 0, k1, col0 + b, k2, 1, col0 + b + 1, 0))
+    if k2 % 2:
+        out.append((k2 - 1, 0, k1, col0 + k2 - 1, k2, 0, 0, 0))
+    return np.array(out, dtype=np.int64)

@@ -1,0 +1,184 @@
+"""The values kernel (panels of p_l = (X_l W1)^T (X_l W2), projections in the kernel) against
+a plain NumPy einsum on random inputs, for several widths, maps and packed patterns."""
+
+import numpy as np
+import pytest
+
+import slimsoap
+from slimsoap._kernels.contraction import packed_values
+from slimsoap.soap.compressions.maps import full, make_block, triangle
+from slimsoap.soap.panels import value_arrays
+
+C = 12  # coefficient channels
+
+
+def _map(kind: str, rng, k: int) -> np.ndarray | None:
+    if kind == "identity":
+        return None
+    if kind == "dense":
+        return rng.normal(size=(C, k))
+    if kind == "total":  # one non-zero per row, weighted
+        w = np.zeros((C, k))
+        w[np.arange(C), np.arange(C) % k] = rng.uniform(0.5, 2.0, C)
+        return w
+    # banded, with a zero row: rows non-zero over different column ranges
+    w = rng.normal(size=(C, k))
+    for c in range(C):
+        w[c, : c % 3] = 0.0
+        w[c, k - (c % 2) :] = 0.0
+    w[C // 2] = 0.0
+    return w
+
+
+def _pattern(name: str, k1: int, k2: int, symmetric: bool, rng):
+    if name == "default":
+        return triangle(k1, k2) if symmetric else full(k1, k2)
+    rows, cols, scale = triangle(k1, k2) if symmetric else full(k1, k2)
+    if name == "first_rows":  # random_sym's truncation
+        keep = rows < 3
+    elif name == "diagonal":
+        keep = rows == cols
+    else:  # any subset, in order
+        keep = rng.random(len(rows)) < 0.4
+        keep[0] = True
+    return rows[keep], cols[keep], scale[keep]
+
+
+def _project(xl, w):
+    return xl if w is None else np.einsum("imc,ck->imk", xl, w)
+
+
+def _packed(x, blocks, magnitude=False):
+    """Σ_m (X W1)[m, a] (X W2)[m, b] of the stored entries, l by l, concatenated; with
+    ``magnitude`` the same sums over |X|, |W1|, |W2| (the size of the terms summed)."""
+    f = abs if magnitude else (lambda a: a)
+    parts = []
+    for xl, b in zip(x, blocks):
+        w2 = b.w1 if b.symmetric else b.w2
+        y1 = _project(f(xl), None if b.w1 is None else f(b.w1))
+        y2 = _project(f(xl), None if w2 is None else f(w2))
+        parts.append(np.einsum("ima,imb->iab", y1, y2)[:, b.rows, b.cols] * b.scale)
+    return np.concatenate(parts, 1)
+
+
+def _reference(x, blocks):
+    """The packed values and the size of their terms (for the rounding bound)."""
+    return _packed(x, blocks), _packed(x, blocks, magnitude=True)
+
+
+CASES = [
+    # (map 1, map 2 or "sym", K1, K2, pattern)
+    ("identity", "sym", C, C, "default"),  # ν=2
+    ("identity", "total", C, 3, "default"),  # ν,μ=1,1 (transposed panels: K1 > K2)
+    ("identity", "total", C, 1, "default"),
+    ("dense", "sym", 5, 5, "first_rows"),
+    ("dense", "dense", 4, 9, "default"),  # K1 < K2: row panels
+    ("banded", "banded", 7, 6, "subset"),
+    ("total", "sym", 4, 4, "diagonal"),
+    ("identity", "identity", C, C, "subset"),
+    ("banded", "sym", 8, 8, "subset"),
+]
+
+
+@pytest.mark.parametrize("kind1,kind2,k1,k2,pattern", CASES)
+def test_values_kernel_equals_einsum(kind1, kind2, k1, k2, pattern):
+    rng = np.random.default_rng(k1 * 31 + k2)
+    symmetric = kind2 == "sym"
+    L, n = 4, 7
+    blocks = []
+    for _ in range(L + 1):
+        w1 = _map(kind1, rng, k1)
+        w2 = w1 if symmetric else _map(kind2, rng, k2)
+        widths = (k1, k1 if symmetric else k2)
+        names = [[f"{i}" for i in range(k)] for k in widths]
+        block = make_block(w1, w2, *names, symmetric, _pattern(pattern, *widths, symmetric, rng))
+        blocks.append(block)
+    x = tuple(rng.normal(size=(n, 2 * l + 1, C)) for l in range(L + 1))
+    x[2][3] = 0.0  # a centre with a zero block
+    want, size = _reference(x, blocks)
+    plan = value_arrays(blocks, C)
+    got = np.full_like(want, np.nan)
+    packed_values(x, plan, got, 0, n)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_array_less(np.abs(got - want), 1e-14 * size + 1e-300)
+    # any split of the centres gives the same bits
+    parts = np.full_like(want, np.nan)
+    for a, b in [(0, 2), (2, 3), (3, n)]:
+        packed_values(x, plan, parts, a, b)
+    np.testing.assert_array_equal(parts, got)
+    # float32 output: the float64 values rounded once
+    got32 = np.empty(want.shape, dtype=np.float32)
+    packed_values(x, plan, got32, 0, n)
+    np.testing.assert_array_equal(got32, got.astype(np.float32))
+
+
+def test_panels_cover_every_entry_once():
+    from slimsoap.soap.panels import _row_panels, _transposed_panels
+
+    rows9, cols9, _ = triangle(9, 9)
+    some = np.random.default_rng(0).random(len(rows9)) < 0.5
+    for rows, cols in [(rows9, cols9), full(6, 4)[:2], (rows9[some], cols9[some])]:
+        seen = np.zeros(len(rows), dtype=int)
+        for r, c, n, e, step, two, e2, d in _row_panels(rows, cols, 0):
+            assert step == 1
+            seen[e : e + n] += 1
+            assert np.all(rows[e : e + n] == r) and np.all(cols[e : e + n] == c + np.arange(n))
+            if two:
+                seen[e2 : e2 + n - d] += 1
+                assert np.all(rows[e2 : e2 + n - d] == r + 1)
+                assert np.all(cols[e2 : e2 + n - d] == c + d + np.arange(n - d))
+        np.testing.assert_array_equal(seen, 1)
+    seen = np.zeros(6 * 5, dtype=int)
+    for b, c, n, e, step, two, e2, d in _transposed_panels(6, 5, 0):
+        # row b of p^T over all 6 columns a: entry (a, b) of the row-major block is a·5 + b
+        assert (c, n, e, step, d) == (0, 6, b, 5, 0)
+        seen[e + step * np.arange(n)] += 1
+        if two:
+            assert e2 == b + 1
+            seen[e2 + step * np.arange(n)] += 1
+    np.testing.assert_array_equal(seen, 1)
+
+
+def test_calculator_values_equal_einsum_of_the_expansion():
+    """The whole values path (per-l blocks from the expansion, the kernel) against einsum of
+    the expansion's coefficients, for ν=2, ν,μ=1,1 and a random map."""
+    from ase.build import bulk
+
+    rng = np.random.default_rng(5)
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    atoms.symbols = rng.choice(["Ni", "Cu", "Pd"], len(atoms))
+    atoms.positions += rng.normal(scale=0.1, size=atoms.positions.shape)
+    for name, options in [("nu2", {}), ("nu1mu1", {}), ("random", {"seed": 1})]:
+        soap = slimsoap.SOAP(["Ni", "Cu", "Pd"], 4.0, 4, 3, compression=name, **options)
+        c = soap.expand(atoms).coefficients
+        x = tuple(
+            c[..., l * l : (l + 1) ** 2].reshape(len(c), -1, 2 * l + 1).transpose(0, 2, 1)
+            for l in range(4)
+        )
+        want, size = _reference(x, soap.channels.blocks)
+        got = soap.compute(atoms).values
+        np.testing.assert_array_less(np.abs(got - want), 1e-13 * size + 1e-300)
+
+
+def test_stream_blocks_are_the_expansion_coefficients_bit_for_bit():
+    """expand_blocks accumulates X_l in place: the same sums, in the same order, as
+    expand_density's coefficients."""
+    from ase.build import bulk, molecule
+
+    from slimsoap.soap.expansion import coefficient_blocks
+    from slimsoap.systems.neighbours import neighbour_list
+
+    rng = np.random.default_rng(2)
+    cell = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    cell.symbols = rng.choice(["Ni", "Cu", "H"], len(cell))
+    cell.positions += rng.normal(scale=0.1, size=cell.positions.shape)
+    for atoms in (cell, molecule("CH3OH")):
+        soap = slimsoap.SOAP(["H", "C", "O", "Ni", "Cu"], 4.0, 5, 4, center_weight=0.7)
+        species = np.searchsorted(soap.species_z, atoms.numbers)
+        stream, _ = soap._coefficient_stream(species, neighbour_list(atoms, 4.0, 0), False)
+        want = coefficient_blocks(soap.expand(atoms).coefficients, 4)
+        for got, ref in zip(stream.blocks(0, len(atoms)), want):
+            np.testing.assert_array_equal(got, ref)
+        parts = [stream.blocks(a, b) for a, b in [(0, 3), (3, len(atoms))]]
+        for l, ref in enumerate(want):
+            np.testing.assert_array_equal(np.concatenate([p[l] for p in parts]), ref)
