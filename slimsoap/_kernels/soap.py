@@ -386,7 +386,9 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     with B = Y1^T ∂X_β (symmetric blocks: dp = M + M^T). ∂p_i/∂r_j goes to the pair's entry;
     the centre's entry gets -Σ_j ∂p_i/∂r_j (translation invariance), accumulated on the
     (K1, K2) matrices and read out once per centre; periodic images of one atom simply
-    accumulate into one entry. Loops run centre → pair → l, so each pair's output block is
+    accumulate into one entry, and images of the centre itself, whose +∂p_i/∂r_j and share
+    of -Σ_j cancel in the centre's entry, are left out of it (they count for the strain
+    only). Loops run centre → pair → l, so each pair's output block is
     written while it is in cache. Centres write disjoint parts of ``out`` and ``strain``,
     so ranges of centres may run in parallel threads (the GIL is released).
 
@@ -395,15 +397,17 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     stored entry e lands in column local[k, e] of it. Only the entries a neighbour of β can
     change are visited for a pair: t in touch_ptr[l, β]:touch_ptr[l, β+1], entry
     touch_idx[t], factor touch_scale[t]; for patterns k < n_direct (a neighbour's own
-    pattern) the touched entries of (l, β) are runs
-    segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0):
+    pattern) the touched entries of (l, β) are one run of columns from first[l, β]
+    (species-block tables) or runs segments[seg_ptr[l, β]:seg_ptr[l, β+1]] =
+    (t0, length, a0, da, b0, db, dest0) (dense rows):
     entry t0 + k reads W[a0 + k·da] + W[b0 + k·db] into column dest0 + k (steps 0 or 1
     give unit-stride loops that vectorise).
 
     Args:
         plan: :class:`PlanArrays`. Touched entry t of β is W[gather[0, t]] + W[gather[1, t]]
-            of a flat workspace: for a symmetric identity block W = [A | A^T | 0],
-            A = ∂X_β^T Y2 (N × K2), so no K1 × K2 matrix is formed per pair; for any other
+            of a flat workspace: for a symmetric identity block W = [A | 0], A = ∂X_β^T Y2
+            (N × K2, read at [r, c] and at [c, r]), so no K1 × K2 matrix is formed per
+            pair; for any other
             block W = [M1 | M2] of direction x (each (K1max, K2max), row-major).
         tables: :class:`PatternTables` of the output layout.
         frame: :class:`FrameArrays`; of y1t / y2t the first k1[l] / k2[l] channels are
@@ -431,7 +435,7 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     C2 = np.zeros((L1, 3, K1m, K2m))
     S1 = np.zeros((L1, n_s, K1m, K2m))
     S2 = np.zeros((L1, n_s, K1m, K2m))
-    Af = np.zeros(2 * N * K2m + 1)
+    Af = np.zeros(N * K2m + 1)  # A of one (x, l), and the zero a missing term reads
     contiguous = first_col.shape[0] > 0
     hw1 = np.empty(K1m)
     kw1 = np.empty(K1m)
@@ -482,16 +486,20 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                     if not (symmetric[l] and w1_id[l]):
                         continue
                     K2 = k2[l]
-                    nk = N * K2
                     # A straight from the rank-two factors; centre and strain sums on the fly
                     for a in range(N):
                         h = radial_terms[p, 0, l, a] * ux
                         k = radial_terms[p, 1, l, a]
-                        for b in range(K2):
-                            Af[a * K2 + b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
-                        if not own:
+                        row = Af[a * K2 : (a + 1) * K2]
+                        if own:
                             for b in range(K2):
-                                C1[l, x, c0 + a, b] += Af[a * K2 + b]
+                                row[b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                        else:
+                            centre = C1[l, x, c0 + a]
+                            for b in range(K2):
+                                v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                                row[b] = v
+                                centre[b] += v
                         if with_strain:
                             for s in range(3):
                                 rs = vectors[p, s]
@@ -499,9 +507,6 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                                     S1[l, 3 * s + x, c0 + a, b] += rs * Af[a * K2 + b]
                     if own:
                         continue
-                    for b in range(K2):
-                        for a in range(N):
-                            Af[nk + b * N + a] = Af[a * K2 + b]
                     if one_run:
                         _add_run(Af, 0, l, beta, touch_ptr, touch_scale, gather, out,
                                  ob + first_col[l, beta])  # fmt: skip
