@@ -282,6 +282,8 @@ def main() -> None:
                 continue
             c = json.loads(out.stdout.strip().splitlines()[-1])
             line = f"  {name:<8} featomic (slimsoap's radial integrals) {c['featomic']:.1e}"
+            if c["featomic_max"] == 0:
+                line += " (both codes: every gradient exactly 0)"
             if "dscribe" in c:
                 line += f"; DScribe ({c['dscribe_molecule']}, its GTO basis) {c['dscribe']:.1e}"
             print(line)
