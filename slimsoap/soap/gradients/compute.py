@@ -87,7 +87,7 @@ def compute_gradients(
     sizes = [len(atoms) for atoms in frames]
     row0 = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     values = None if sparse else np.empty((n_total, F), dtype=soap.dtype)
-    csr_parts, csr_rows = [], []
+    csr_parts = []
     for members in _groups(sizes, keys, mean_of is None):
         plan = plans[members[0]]
         nl = _merged([neighbours[f] for f in members])
@@ -101,8 +101,7 @@ def compute_gradients(
         xr = _frame_gradients(contraction, exp, plan, output)
         rows = np.concatenate([np.arange(row0[f], row0[f + 1]) for f in members])
         if sparse:
-            csr_parts.append(_restricted_csr(xr, plan.columns, F, soap.dtype))
-            csr_rows.append(rows)
+            csr_parts.append((rows, xr, plan.columns))
             continue
         values[rows[:, None], plan.columns[None, :]] = xr
         if normalize:
@@ -121,7 +120,7 @@ def compute_gradients(
         if strain:
             result.strain_gradients = sdata.reshape(n_total, 3, 3, F)
         return result
-    result.values = _in_row_order(csr_parts, np.concatenate(csr_rows))
+    result.values = _rows_csr(csr_parts, n_total, F, soap.dtype)
     starts, patterns, sstarts, spatterns, columns, known = [], [], [], [], [], {}
     for f, lay in enumerate(layouts):
         if keys[f] not in known:
@@ -242,24 +241,23 @@ def _frame_gradients(
     return values
 
 
-def _restricted_csr(x: np.ndarray, columns: np.ndarray, n_features: int, dtype) -> sp.csr_matrix:
-    """CSR (n, n_features) of rows x (n, F') over global ``columns``, exact zeros dropped."""
-    order = np.argsort(columns)
-    n, width = x.shape
-    out = sp.csr_matrix(
-        (x[:, order].astype(dtype).ravel(), np.tile(columns[order], n), np.arange(n + 1) * width),
-        shape=(n, n_features),
-    )
+def _rows_csr(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_rows: int, n_features: int, dtype
+) -> sp.csr_matrix:
+    """CSR (n_rows, n_features) of row blocks (rows, x (n, F'), global columns (F',)),
+    each row's columns ascending, exact zeros dropped."""
+    width = np.zeros(n_rows, dtype=np.int64)
+    for rows, x, _ in parts:
+        width[rows] = x.shape[1]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(width, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), dtype=dtype)
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    for rows, x, columns in parts:
+        order = np.argsort(columns)
+        at = indptr[rows][:, None] + np.arange(len(columns))
+        data[at] = x[:, order]
+        indices[at] = columns[order]
+    out = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
     out.eliminate_zeros()
     return out
-
-
-def _in_row_order(parts: list[sp.csr_matrix], rows: np.ndarray) -> sp.csr_matrix:
-    """The CSR blocks ``parts`` stacked, their rows (global ``rows``, concatenated) put in
-    ascending order."""
-    stacked = sp.vstack(parts, format="csr")
-    if np.all(rows[1:] > rows[:-1]):
-        return stacked
-    order = np.empty_like(rows)
-    order[rows] = np.arange(len(rows))
-    return stacked[order]
