@@ -48,7 +48,9 @@ class PatternTables(NamedTuple):
     stored); for patterns k < ``n_direct`` (a neighbour's own) the touched entries of
     (l, β) are cut into runs ``segments[seg_ptr[l, β]:seg_ptr[l, β+1]]`` =
     (t0, length, a0, da, b0, db, dest0) along which the gather indices and the destination
-    move by fixed steps.
+    move by fixed steps. In species-block sparse tables a neighbour's pattern β holds
+    exactly the entries it changes, in touched order, so those of (l, β) are one run of
+    columns from ``first[l, β]``; dense tables have an empty (0, 0) ``first``.
     """
 
     widths: np.ndarray
@@ -56,6 +58,7 @@ class PatternTables(NamedTuple):
     n_direct: int
     seg_ptr: np.ndarray
     segments: np.ndarray
+    first: np.ndarray
 
 
 class FrameArrays(NamedTuple):
@@ -373,7 +376,9 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     with B = Y1^T ∂X_β (symmetric blocks: dp = M + M^T). ∂p_i/∂r_j goes to the pair's entry;
     the centre's entry gets -Σ_j ∂p_i/∂r_j (translation invariance), accumulated on the
     (K1, K2) matrices and read out once per centre; periodic images of one atom simply
-    accumulate into one entry. Loops run centre → pair → l, so each pair's output block is
+    accumulate into one entry, and images of the centre itself, whose +∂p_i/∂r_j and share
+    of -Σ_j cancel in the centre's entry, are left out of it (they count for the strain
+    only). Loops run centre → pair → l, so each pair's output block is
     written while it is in cache. Centres write disjoint parts of ``out`` and ``strain``,
     so ranges of centres may run in parallel threads (the GIL is released).
 
@@ -382,15 +387,17 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     stored entry e lands in column local[k, e] of it. Only the entries a neighbour of β can
     change are visited for a pair: t in touch_ptr[l, β]:touch_ptr[l, β+1], entry
     touch_idx[t], factor touch_scale[t]; for patterns k < n_direct (a neighbour's own
-    pattern) the touched entries of (l, β) are runs
-    segments[seg_ptr[l, β]:seg_ptr[l, β+1]] = (t0, length, a0, da, b0, db, dest0):
+    pattern) the touched entries of (l, β) are one run of columns from first[l, β]
+    (species-block tables) or runs segments[seg_ptr[l, β]:seg_ptr[l, β+1]] =
+    (t0, length, a0, da, b0, db, dest0) (dense rows):
     entry t0 + k reads W[a0 + k·da] + W[b0 + k·db] into column dest0 + k (steps 0 or 1
     give unit-stride loops that vectorise).
 
     Args:
         plan: :class:`PlanArrays`. Touched entry t of β is W[gather[0, t]] + W[gather[1, t]]
-            of a flat workspace: for a symmetric identity block W = [A | A^T | 0],
-            A = ∂X_β^T Y2 (N × K2), so no K1 × K2 matrix is formed per pair; for any other
+            of a flat workspace: for a symmetric identity block W = [A | 0], A = ∂X_β^T Y2
+            (N × K2, read at [r, c] and at [c, r]), so no K1 × K2 matrix is formed per
+            pair; for any other
             block W = [M1 | M2] of direction x (each (K1max, K2max), row-major).
         tables: :class:`PatternTables` of the output layout.
         frame: :class:`FrameArrays`; of y1t / y2t the first k1[l] / k2[l] channels are
@@ -401,7 +408,7 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     """
     (k1, k2, w1, w2, w1_id, w2_id, symmetric, rows, cols, scale, col0,
      touch_ptr, touch_idx, touch_scale, gather) = plan  # fmt: skip
-    widths, local, n_direct, seg_ptr, segments = tables
+    widths, local, n_direct, seg_ptr, segments, first_col = tables
     offsets, pair_slot, units, vectors, radial_terms, angular_terms, y1t, y2t = frame
     pair_entry, centre_entry, entry_base, entry_pattern, strain_base, out, strain = dest
     with_strain = strain.shape[0] > 0
@@ -418,7 +425,8 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     C2 = np.zeros((L1, 3, K1m, K2m))
     S1 = np.zeros((L1, n_s, K1m, K2m))
     S2 = np.zeros((L1, n_s, K1m, K2m))
-    Af = np.zeros(2 * N * K2m + 1)
+    Af = np.zeros(N * K2m + 1)  # A of one (x, l), and the zero a missing term reads
+    contiguous = first_col.shape[0] > 0
     hw1 = np.empty(K1m)
     kw1 = np.empty(K1m)
     hw2 = np.empty(K2m)
@@ -437,6 +445,13 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
             kq = entry_pattern[q]
             wq = widths[kq]
             direct = kq < n_direct
+            # a periodic image of the centre itself adds +∂p_i/∂r_j to the centre's entry,
+            # which also gets -Σ_j ∂p_i/∂r_j: its two terms cancel, so it is left out of
+            # both (the exact result; only its strain term remains)
+            own = q == centre_entry[i]
+            if own and not with_strain:
+                continue
+            one_run = contiguous and direct
             # u2[l, k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2_l[b, m]
             u2[:] = 0.0
             for l in range(L1):
@@ -461,25 +476,33 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                     if not (symmetric[l] and w1_id[l]):
                         continue
                     K2 = k2[l]
-                    nk = N * K2
                     # A straight from the rank-two factors; centre and strain sums on the fly
                     for a in range(N):
                         h = radial_terms[p, 0, l, a] * ux
                         k = radial_terms[p, 1, l, a]
-                        for b in range(K2):
-                            v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
-                            Af[a * K2 + b] = v
-                            C1[l, x, c0 + a, b] += v
+                        row = Af[a * K2 : (a + 1) * K2]
+                        if own:
+                            for b in range(K2):
+                                row[b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                        else:
+                            centre = C1[l, x, c0 + a]
+                            for b in range(K2):
+                                v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                                row[b] = v
+                                centre[b] += v
                         if with_strain:
                             for s in range(3):
                                 rs = vectors[p, s]
                                 for b in range(K2):
                                     S1[l, 3 * s + x, c0 + a, b] += rs * Af[a * K2 + b]
-                    for b in range(K2):
-                        for a in range(N):
-                            Af[nk + b * N + a] = Af[a * K2 + b]
-                    _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale, gather,
-                             seg_ptr, segments, local[kq], out, ob)  # fmt: skip
+                    if own:
+                        continue
+                    if one_run:
+                        _add_run(Af, 0, l, beta, touch_ptr, touch_scale, gather, out,
+                                 ob + first_col[l, beta])  # fmt: skip
+                    else:
+                        _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale,
+                                 gather, seg_ptr, segments, local[kq], out, ob)  # fmt: skip
             # every other block: maps that mix channels, or non-symmetric blocks
             for l in range(L1):
                 if symmetric[l] and w1_id[l]:
@@ -523,15 +546,22 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                             for b in range(lo2, hi2):
                                 M2[x, a, b] = f * hw2[b] + g * kw2[b]
                 for x in range(3):
+                    if own:
+                        break
                     ob = entry_base[q] + x * wq
-                    _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
-                             touch_scale, gather, seg_ptr, segments, local[kq], out,
-                             ob)  # fmt: skip
+                    if one_run:
+                        _add_run(MMf, x * K1m * K2m, l, beta, touch_ptr, touch_scale, gather,
+                                 out, ob + first_col[l, beta])  # fmt: skip
+                    else:
+                        _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
+                                 touch_scale, gather, seg_ptr, segments, local[kq], out,
+                                 ob)  # fmt: skip
                 # the centre's entry and the strain gradient, on the matrices
                 for x in range(3):
-                    for a in range(lo1, hi1):
-                        for b in range(K2):
-                            C1[l, x, a, b] += M1[x, a, b]
+                    if not own:
+                        for a in range(lo1, hi1):
+                            for b in range(K2):
+                                C1[l, x, a, b] += M1[x, a, b]
                     if with_strain:
                         for s in range(3):
                             rs = vectors[p, s]
@@ -540,9 +570,10 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                                     S1[l, 3 * s + x, a, b] += rs * M1[x, a, b]
                 if not symmetric[l]:
                     for x in range(3):
-                        for a in range(K1):
-                            for b in range(lo2, hi2):
-                                C2[l, x, a, b] += M2[x, a, b]
+                        if not own:
+                            for a in range(K1):
+                                for b in range(lo2, hi2):
+                                    C2[l, x, a, b] += M2[x, a, b]
                         if with_strain:
                             for s in range(3):
                                 rs = vectors[p, s]
@@ -584,6 +615,25 @@ def _read_block(p1, p2, sym, rows, cols, scale, e0, e1, local, dst, ob, sign):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
+def _add_run(W, base, l, beta, touch_ptr, touch_scale, gather, out, o0):
+    """:func:`_scatter` into a species-block pattern, whose touched entries of (l, β) are
+    the consecutive columns from out[o0]: one loop over them (slices, so the indices are
+    known non-negative)."""
+    t0, t1 = touch_ptr[l, beta], touch_ptr[l, beta + 1]
+    n = t1 - t0
+    dst = out[o0 : o0 + n]
+    ts = touch_scale[t0:t1]
+    g0 = gather[0, t0:t1]
+    g1 = gather[1, t0:t1]
+    for t in range(n):
+        dst[t] += (W[base + g0[t]] + W[base + g1[t]]) * ts[t]
+
+
+#: Runs of at least this many entries are written by vectorised loops (shorter: scalar).
+_LONG_RUN = 16
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
 def _scatter(
     W,
     base,
@@ -616,20 +666,32 @@ def _scatter(
         b0 = base + segments[sg, 4]
         db = segments[sg, 5]
         o0 = ob + segments[sg, 6]
-        if da == 1 and db == 1:
-            for j in range(ln):
-                out[o0 + j] += (W[a0 + j] + W[b0 + j]) * touch_scale[s0 + j]
-        elif da == 1 and db == 0:
-            w = W[b0]
-            for j in range(ln):
-                out[o0 + j] += (W[a0 + j] + w) * touch_scale[s0 + j]
-        elif da == 0 and db == 1:
-            w = W[a0]
-            for j in range(ln):
-                out[o0 + j] += (w + W[b0 + j]) * touch_scale[s0 + j]
-        else:
+        if ln < _LONG_RUN:
             for j in range(ln):
                 out[o0 + j] += (W[a0 + j * da] + W[b0 + j * db]) * touch_scale[s0 + j]
+            continue
+        # slices: loop indices that are provably non-negative (no wrap-around test), so
+        # the loops vectorise
+        dst = out[o0 : o0 + ln]
+        ts = touch_scale[s0 : s0 + ln]
+        if da == 1 and db == 1:
+            wa = W[a0 : a0 + ln]
+            wb = W[b0 : b0 + ln]
+            for j in range(ln):
+                dst[j] += (wa[j] + wb[j]) * ts[j]
+        elif da == 1 and db == 0:
+            w = W[b0]
+            wa = W[a0 : a0 + ln]
+            for j in range(ln):
+                dst[j] += (wa[j] + w) * ts[j]
+        elif da == 0 and db == 1:
+            w = W[a0]
+            wb = W[b0 : b0 + ln]
+            for j in range(ln):
+                dst[j] += (w + wb[j]) * ts[j]
+        else:
+            for j in range(ln):
+                dst[j] += (W[a0 + j * da] + W[b0 + j * db]) * ts[j]
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")

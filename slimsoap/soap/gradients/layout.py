@@ -43,6 +43,7 @@ def pattern_tables(
         local = columns[None, :].astype(np.int64)
         touch_dest = local[0, idx]
         n_direct = 1
+        first = np.zeros((0, 0), dtype=np.int64)
     else:
         S = n_slots
         counts = [int((ptr[:, b + 1] - ptr[:, b]).sum()) for b in range(S)]
@@ -58,8 +59,9 @@ def pattern_tables(
                 local[b, idx[t]] = touch_dest[t]
                 pos += len(t)
         n_direct = S
+        first = np.cumsum(ptr[:, 1:] - ptr[:, :-1], axis=0) - (ptr[:, 1:] - ptr[:, :-1])
     seg_ptr, segments = _runs(ptr, arrays.gather, touch_dest)
-    return PatternTables(widths, local, n_direct, seg_ptr, segments)
+    return PatternTables(widths, local, n_direct, seg_ptr, segments, first)
 
 
 def _runs(ptr, gather, dest) -> tuple[np.ndarray, np.ndarray]:

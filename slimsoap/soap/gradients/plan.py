@@ -191,19 +191,19 @@ def _gather(block: GradientBlock, k1: int, k2: int, n_slots: int, n_max: int) ->
     """(2, T) indices of a block's touched entries into the kernel's flat workspace of one
     direction; entry t is W[gather[0, t]] + W[gather[1, t]].
 
-    Symmetric identity blocks: W = [A (N × C) | A^T (C × N) | 0], A = ∂X_β^T X over the C
-    channels, so p[r, c] = A[r-c0, c] (r in β) + A^T[r, c-c0] (c in β), a missing term
-    reading the zero at 2·N·C (both terms then run with unit steps along a packed row).
+    Symmetric identity blocks: W = [A (N × C) | 0 ...], A = ∂X_β^T X over the C channels,
+    so p[r, c] = A[r-c0, c] (r in β) + A[c-c0, r] (c in β), a missing term reading the
+    zero at N·k2 (past every A, whatever its C ≤ k2).
     Any other block: W = [M1 | M2], each (k1, k2) row-major (the widest block's widths),
     p[r, c] = M1[r, c] + M1[c, r] (symmetric) or M1[r, c] + M2[r, c].
     """
     r, c = block.rows[block.touch_idx], block.cols[block.touch_idx]
     if block.symmetric and block.w1 is None:
         width = n_slots * n_max
-        nk, beta = n_max * width, np.repeat(np.arange(n_slots), np.diff(block.touch_ptr))
+        zero, beta = n_max * k2, np.repeat(np.arange(n_slots), np.diff(block.touch_ptr))
         c0 = beta * n_max
-        first = np.where(r // n_max == beta, (r - c0) * width + c, 2 * nk)
-        second = np.where(c // n_max == beta, nk + r * n_max + (c - c0), 2 * nk)
+        first = np.where(r // n_max == beta, (r - c0) * width + c, zero)
+        second = np.where(c // n_max == beta, (c - c0) * width + r, zero)
     else:
         first = r * k2 + c
         second = c * k2 + r if block.symmetric else 3 * k1 * k2 + r * k2 + c

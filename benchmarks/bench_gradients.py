@@ -1,0 +1,331 @@
+"""Sparse position gradients: slimsoap vs featomic (and DScribe on molecules), issue 19.
+
+Question: how many atoms per second does each code compute the full SOAP power spectrum
+(ν=2) with its position gradients for, on big cells, small periodic cells and molecules,
+at what peak memory, and how close does slimsoap's gradient kernel run to the machine?
+
+Structure sets (the builders of ``bench_speed``): ``fcc256``, 2 rattled 256-atom fcc cells
+of 5 elements (bench_soap's ``positions`` frames); ``cells4``, 200 rattled 4-atom cubic
+cells; ``cells1``, 400 rattled 1-atom primitive cells; ``qm9``, the first 100 QM9 molecules.
+r_cut 5 Å, n_max 8, l_max 6, σ 0.5 Å, cosine cutoff width 0.5 Å.
+
+Codes: slimsoap ``compute(gradients=True, sparse=True, strain=False)`` (species-block
+rows, as featomic's blocks); featomic ``SoapPowerSpectrum.compute(gradients=["positions"])``
+with its own GTO basis (the issue's baseline); DScribe ``derivatives(method="analytical")``
+where it has them (molecules only; dense (centres, atoms, 3, F) arrays). Each (code, set)
+runs in its own process (peak RSS, ``ru_maxrss``, its own) with NUMBA_NUM_THREADS,
+OMP_NUM_THREADS, RAYON_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS = 1 and DScribe's
+n_jobs = 1; one warm-up call, then the median of ``--repeats`` (≥ 5) calls; ``--rounds K``
+runs K processes per code, codes interleaved, and reports medians over them.
+
+For slimsoap the row also gives the flops per atom of the gradient kernel
+(:func:`gradient_flops`, 2 per multiply-add) and the rate it achieves, over the whole call
+and in the kernel alone (its share of the time in brackets), against this machine's
+single-thread dgemm rate (1000³, OpenBLAS) as the practical peak.
+
+Fair race: before timing, ``--check`` (default on) compares one frame of each set with
+featomic run on slimsoap's own radial integrals (:func:`slimsoap.io.translate.soap_to_featomic`,
+factors from :func:`~slimsoap.io.translate.featomic_columns`), every gradient entry of every
+block, and one small molecule (all atoms within r_cut − width, where DScribe's hard cutoff
+agrees) with DScribe's analytical derivatives (:func:`~slimsoap.io.translate.dscribe_columns`),
+pairs i ≠ j only: DScribe holds a centre in place when its own atom moves.
+
+Run: ``python benchmarks/bench_gradients.py [--sets ...] [--codes ...] [--repeats R]
+[--rounds K] [--no-check]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_soap import SIGMA, THREAD_VARS, WIDTH  # noqa: E402
+from bench_speed import structure_set  # noqa: E402
+
+SETS = {"fcc256": 2, "cells4": 200, "cells1": 400, "qm9": 100}
+R_CUT, N_MAX, L_MAX = 5.0, 8, 6
+CODES = ["slimsoap", "featomic", "dscribe"]
+
+
+def has_code(code: str, name: str) -> bool:
+    """DScribe's analytical derivatives are for finite systems only."""
+    return code != "dscribe" or name == "qm9"
+
+
+def slimsoap_calculator(species):
+    from slimsoap import SOAP
+
+    return SOAP(species, R_CUT, N_MAX, L_MAX, SIGMA, cutoff_width=WIDTH)
+
+
+def featomic_calculator(hypers: dict | None = None):
+    import featomic
+
+    if hypers is None:
+        hypers = dict(
+            cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
+            density={"type": "Gaussian", "width": SIGMA},
+            basis={
+                "type": "TensorProduct",
+                "max_angular": L_MAX,
+                "radial": {"type": "Gto", "max_radial": N_MAX - 1},
+            },
+        )
+    return featomic.SoapPowerSpectrum(**hypers)
+
+
+def dscribe_calculator(species):
+    from dscribe.descriptors import SOAP as DS
+
+    return DS(species=species, r_cut=R_CUT, n_max=N_MAX, l_max=L_MAX, sigma=SIGMA, rbf="gto",
+              periodic=False, compression={"mode": "off"})  # fmt: skip
+
+
+def make_runner(code: str, frames: list, species: list[str]):
+    """A zero-argument function computing values and position gradients of ``frames``."""
+    if code == "slimsoap":
+        soap = slimsoap_calculator(species)
+        return lambda: soap.compute(frames, gradients=True, sparse=True, strain=False)
+    if code == "featomic":
+        calc = featomic_calculator()
+        return lambda: calc.compute(frames, gradients=["positions"])
+    if code == "dscribe":
+        ds = dscribe_calculator(species)
+        return lambda: ds.derivatives(frames, method="analytical", n_jobs=1)
+    raise ValueError(code)
+
+
+def gradient_flops(soap, frames: list) -> float:
+    """Flops per atom of slimsoap's gradient kernel on ``frames`` (ν=2: every block
+    symmetric with identity maps), 2 per multiply-add, per pair of neighbour slot β, for
+    each l with K = S'·N channels (S' the frame's species) and T_lβ the entries β touches:
+    (Y, ∇Y)·Y2, 4 (2l+1) K multiply-adds; A = h r̂_x (Y·Y2) + k (∂_xY·Y2), 3·2 N K;
+    the centre's sum, 3 N K adds; the pair's entries, 3 T_lβ (add, scale, accumulate).
+    Images of the centre itself cost nothing without strain (they cancel exactly); per
+    centre, the read-out of its entry, 3 · 2 F'."""
+    import numpy as np
+
+    from slimsoap._validation import species_index
+    from slimsoap.systems.neighbours import neighbour_list
+
+    if any(not (b.symmetric and b.w1 is None) for b in soap.channels.blocks):
+        raise ValueError("the flop model is that of ν=2 (symmetric identity blocks)")
+    total, atoms = 0.0, 0
+    N = soap.n_max
+    for f, a in enumerate(frames):
+        slots = species_index(a.numbers, soap.species_z, f)
+        species = np.unique(slots)
+        plan = soap._contraction.gradient_plan(tuple(species.tolist()), True)
+        nl = neighbour_list(a, soap.r_cut, f)
+        beta = np.searchsorted(species, slots[nl.neighbours])
+        counts = np.bincount(beta[nl.neighbours != nl.centres], minlength=len(species))
+        K = len(species) * N
+        per_slot = np.zeros(len(species))
+        for l in range(soap.l_max + 1):
+            touched = np.diff(plan.arrays.touch_ptr[l])
+            per_slot += 8 * (2 * l + 1) * K + 12 * N * K + 3 * N * K + 9 * touched
+        total += float(counts @ per_slot) + len(a) * 6 * plan.n_entries
+        atoms += len(a)
+    return total / atoms
+
+
+def dgemm_gflops() -> float:
+    """This machine's single-thread dgemm rate (1000³), the practical peak (GFLOP/s)."""
+    import time
+
+    import numpy as np
+
+    a = np.random.default_rng(0).random((1000, 1000))
+    a @ a
+    t = time.perf_counter()
+    a @ a
+    return 2.0 / (time.perf_counter() - t)
+
+
+def worker(spec: dict) -> None:
+    import resource
+    import time
+
+    from timing import median_time
+
+    frames, species = structure_set(spec["set"], spec["frames"])
+    run = make_runner(spec["code"], frames, species)
+    seconds = median_time(run, spec["repeats"])
+    n_atoms = sum(len(a) for a in frames)
+    out = {"atoms_per_s": n_atoms / seconds}
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if spec["code"] == "slimsoap":
+        import slimsoap.soap.gradients.compute as compute
+
+        kernel, spent = compute.pair_gradients, [0.0]
+
+        def timed(*args):
+            t0 = time.perf_counter()
+            kernel(*args)
+            spent[0] += time.perf_counter() - t0
+
+        compute.pair_gradients = timed  # one untimed pass: the kernel's own time
+        t0 = time.perf_counter()
+        run()
+        whole = time.perf_counter() - t0
+        compute.pair_gradients = kernel
+        flops = gradient_flops(slimsoap_calculator(species), frames)
+        out["flops_per_atom"] = flops
+        out["gflops"] = flops * out["atoms_per_s"] / 1e9
+        out["kernel_gflops"] = flops * n_atoms / spent[0] / 1e9
+        out["kernel_share"] = spent[0] / whole
+        out["peak_gflops"] = dgemm_gflops()
+    print(json.dumps(out))
+
+
+def check(name: str) -> dict:
+    """Largest difference between slimsoap's sparse gradients and featomic's (slimsoap's
+    radial integrals), relative to the largest gradient, on the first frame of a set
+    (two for ``cells1``, whose every pair is an image of the centre); for ``qm9`` also
+    against DScribe on the first molecule whose atoms all lie within r_cut − width."""
+    import numpy as np
+
+    from slimsoap.io.translate import dscribe_columns, featomic_columns
+
+    frames, species = structure_set(name, 2 if name == "cells1" else 1)
+    soap = slimsoap_calculator(species)
+    F = soap.compute(frames, gradients=True, sparse=True, strain=False)
+    entry = {(int(r), int(a)): k for k, (r, a) in enumerate(F.gradient_pairs)}
+    offsets = np.cumsum([0] + [len(a) for a in frames])
+    tm = featomic_calculator(soap.to_featomic()).compute(frames, gradients=["positions"])
+    diff = top = 0.0
+    for key, block in tm.items():
+        _, a, b = (int(v) for v in key.values)
+        cols, scale = featomic_columns(soap, (a, b), block.properties.values)
+        g = block.gradient("positions")
+        samples = block.samples.values[g.samples.values[:, 0]]
+        rows = offsets[samples[:, 0]] + samples[:, 1]
+        atoms = offsets[g.samples.values[:, 1]] + g.samples.values[:, 2]
+        ours = F.gradients[np.array([entry[(int(r), int(j))] for r, j in zip(rows, atoms)])]
+        diff = max(diff, float(np.abs(ours[:, :, cols] * scale - g.values).max()))
+        top = max(top, float(np.abs(g.values).max()))
+    out = {"featomic": diff / top if top > 0 else diff, "featomic_max": top}
+    if name == "qm9":
+        mols, _ = structure_set("qm9", 100)
+        mol = next(m for m in mols if len(m) > 3 and m.get_all_distances().max() < R_CUT - WIDTH)
+        D = soap.compute(mol, gradients=True)  # dense rows, every (i, j) pair
+        dense = np.zeros((len(mol), len(mol), 3, soap.n_features))
+        dense[D.gradient_pairs[:, 0], D.gradient_pairs[:, 1]] = D.gradients
+        cols, scale = dscribe_columns(soap)
+        theirs = dscribe_calculator(species).derivatives(
+            mol, method="analytical", return_descriptor=False
+        )
+        # DScribe keeps each centre where it is when its atom moves: (i, i) differ by
+        # that convention, so only the pairs i != j are compared
+        other = ~np.eye(len(mol), dtype=bool)
+        ours = dense[other][..., cols] * scale
+        theirs = theirs[other]
+        out["dscribe"] = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+        out["dscribe_molecule"] = str(mol.symbols)
+    return out
+
+
+def run_worker(spec: dict, env: dict) -> dict | None:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        print(f"{spec} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _median_row(results: list[dict | None]) -> dict | None:
+    import numpy as np
+
+    if any(r is None for r in results):
+        return None
+    return {k: float(np.median([r[k] for r in results])) for k in results[0]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    p.add_argument("--codes", nargs="+", default=CODES, choices=CODES)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=1, help="processes per code, interleaved")
+    p.add_argument("--no-check", action="store_true", help="skip the comparison with the peers")
+    args = p.parse_args()
+    if args.repeats < 5:
+        p.error("--repeats must be >= 5 (medians of at least 5 calls)")
+    env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
+    print(
+        f"position gradients (values too), every code on 1 thread ({', '.join(THREAD_VARS)} = 1;"
+        f" DScribe n_jobs = 1); median of {args.repeats} after a warm-up in each of "
+        f"{args.rounds} interleaved process(es) per code, median over them; r_cut {R_CUT} Å,"
+        f" n_max {N_MAX}, l_max {L_MAX}, σ {SIGMA} Å, cutoff width {WIDTH} Å; slimsoap "
+        "sparse=True, strain=False; featomic gradients=['positions']; DScribe analytical "
+        "(dense, molecules only)"
+    )
+    if not args.no_check:
+        print("\nsame numbers (max |difference| / max |gradient|, one frame of each set):")
+        for name in args.sets:
+            out = subprocess.run(
+                [sys.executable, __file__, "--check", name], env=env, capture_output=True,
+                text=True,
+            )  # fmt: skip
+            if out.returncode != 0:
+                print(f"  {name}: check failed:\n{out.stderr[-2000:]}")
+                continue
+            c = json.loads(out.stdout.strip().splitlines()[-1])
+            line = f"  {name:<8} featomic (slimsoap's radial integrals) {c['featomic']:.1e}"
+            if c["featomic_max"] == 0:
+                line += " (both codes: every gradient exactly 0)"
+            if "dscribe" in c:
+                line += f"; DScribe ({c['dscribe_molecule']}, its GTO basis) {c['dscribe']:.1e}"
+            print(line)
+    head = (
+        f"\n{'set':<8}{'frames':>7}{'atoms':>7}{'code':>10}{'atoms/s':>9}{'slimsoap ×':>11}"
+        f"{'peak MB':>9}{'flop/atom':>12}{'GFLOP/s':>9}{'kernel GFLOP/s':>16}{'peak':>7}"
+    )
+    print(head)
+    for name in args.sets:
+        n_frames = SETS[name]
+        codes = [c for c in args.codes if has_code(c, name)]
+        runs = {code: [] for code in codes}
+        for _ in range(args.rounds):
+            for code in codes:
+                spec = dict(code=code, set=name, frames=n_frames, repeats=args.repeats)
+                runs[code].append(run_worker(spec, env))
+        rows = {code: _median_row(r) for code, r in runs.items()}
+        ours = rows.get("slimsoap")
+        n_atoms = sum(len(a) for a in structure_set(name, n_frames)[0])
+        for code, r in rows.items():
+            lead = f"{name:<8}{n_frames:>7}{n_atoms:>7}{code:>10}"
+            if r is None:
+                print(f"{lead}{'failed':>9}")
+                continue
+            ratio = ""
+            if code != "slimsoap" and ours is not None:
+                ratio = f"{ours['atoms_per_s'] / r['atoms_per_s']:.2f}"
+            line = f"{lead}{r['atoms_per_s']:>9.0f}{ratio:>11}{r['peak_mb']:>9.0f}"
+            if "gflops" in r:
+                kernel = f"{r['kernel_gflops']:.2f} ({100 * r['kernel_share']:.0f}%)"
+                line += (
+                    f"{r['flops_per_atom']:>12,.0f}{r['gflops']:>9.2f}{kernel:>16}"
+                    f"{r['peak_gflops']:>7.1f}"
+                )
+            print(line)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(json.loads(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--check":
+        print(json.dumps(check(sys.argv[2])))
+    else:
+        main()
