@@ -6,8 +6,10 @@ of the potential it learnt, at a temperature and pressure it was not trained on?
 
 System: a 108-atom Cu₆₀Ag₄₀ cell (``--composition``; 65 Cu + 43 Ag on a random fcc
 3×3×3 cell at 1.06 × the Vegard lattice constant). An equimolar NiCuPdAgPt cell does not
-melt under EMT at a liquid's density (it recrystallises at 1,200 K within ~1 ps); Ag–Cu,
-with a deep eutectic and EMT's low Cu/Ag melting points, stays liquid at 1,200 K.
+melt under EMT at a liquid's density (it recrystallises at 1,200 K within ~1 ps); Ag–Cu
+(a deep eutectic) stays liquid over the whole window at 1,200 K. It is a supercooled
+liquid there: in EMT solid–liquid coexistence runs at 1,200 K (216 atoms, half fcc, half
+melted, NPT) the crystal grows, for pure Cu, pure Ag and the Cu₆₀Ag₄₀ solid solution.
 
 Protocol (every run NPT at zero pressure: ASE's ``LangevinBAOAB``, hydrostatic cell,
 Langevin time ``--t-tau`` and barostat time ``--p-tau``, ``--dt`` time step):
