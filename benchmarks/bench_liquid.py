@@ -33,7 +33,7 @@ also evaluated on EMT's snapshots: energy, force and pressure errors at 1,200 K.
 Writes PREFIX.txt (summary), PREFIX.csv (r, g_model, g_emt, g_emt_seed+1) and PREFIX.png
 (g(r), the differences, MSD(t)).
 
-    python benchmarks/bench_liquid.py                    # ~40 min at 1 thread (model ~90 %)
+    python benchmarks/bench_liquid.py    # 1 thread: model 30 min, EMT 2 × 7-12 min (load 3-11)
     python benchmarks/bench_liquid.py --sample 100 --equilibrate 50 --melt 50   # smoke run
 """
 
