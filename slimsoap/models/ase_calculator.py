@@ -150,7 +150,14 @@ def _baseline_site_energies(
 # --------------------------------------------------------------------- EnergyModel
 def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     """Energy, forces, virial and per-atom energies of an ``EnergyModel``:
-    E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε."""
+    E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε.
+    A stack (``combine="stack"``) is the weighted sum of its members' terms."""
+    if getattr(model, "stack_weights_", None) is not None:
+        members = zip(model.stack_weights_, model.candidates_, strict=True)
+        parts = [(w, _energy_model_terms(m, atoms, features)) for w, m in members if w > 0]
+        return tuple(
+            None if parts[0][1][i] is None else sum(w * p[i] for w, p in parts) for i in range(4)
+        )
     X = dense(features.values, np.float64)
     if model.normalize_:
         Xh, norms = unit_rows(X)

@@ -39,7 +39,9 @@ class LearningCurve:
         rows: one dict per (descriptor, n_train, repeat) with the ``METRICS``, ``sigma``
             and ``feature_scaling`` (the scaling the fitted model used); for a model with
             ``choices`` also ``choice`` (the label of the entry kept) and ``candidates``
-            ({label: {metric: value}} of every entry on the same test structures).
+            ({label: {metric: value}} of every entry on the same test structures), and for
+            ``combine="stack"`` ``stack_weights`` ({label: weight}; ``choice`` is the entry of
+            largest weight).
         lengths: {descriptor: (total length, mean non-zeros per environment)}.
     """
 
@@ -247,6 +249,10 @@ def learning_curve(
                 }
                 if hasattr(m, "choice_"):
                     row["choice"] = choice_label(m.choice_)
+                    if m.stack_weights_ is not None:
+                        row["stack_weights"] = dict(
+                            zip(m.cv_choice_rmse_, m.stack_weights_.tolist(), strict=True)
+                        )
                     row["candidates"] = {
                         label: _errors(c, test_set, E[test], n_atoms[test])
                         for label, c in zip(m.cv_choice_rmse_, m.candidates_, strict=True)

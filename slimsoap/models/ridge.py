@@ -50,6 +50,7 @@ from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
 from slimsoap.models.solvers import KernelRidge, WeightedRidge
+from slimsoap.models.stacking import stack_weights
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 
@@ -68,7 +69,7 @@ CHOICE_PRESETS: dict[str, tuple[dict, ...]] = {
 #: Parameters a ``choices`` entry may override.
 CHOICE_KEYS = (
     "zeta", "normalize", "feature_scaling", "solver", "n_sparse", "selection",
-    "chemical_potentials",
+    "chemical_potentials", "loss",
 )  # fmt: skip
 
 
@@ -255,6 +256,14 @@ class EnergyModel(EstimatorParams):
             the entry with ``choices``, each at its own σ; σ itself is always the one of
             lowest CV RMSE (the loss: measured on QM9, choosing σ by MAE made the ζ=1 ν=2
             fits 10% worse at 2000 molecules).
+        combine: with ``choices``, ``"best"`` (default) keeps the entry of lowest CV error;
+            ``"stack"`` predicts with the convex combination Σ_k w_k E_k (w ≥ 0, Σ w = 1) of
+            all entries whose out-of-fold predictions (same folds, each at its σ) have the
+            lowest ``cv_metric`` (stacking, :mod:`slimsoap.models.stacking`): never above the
+            best entry's CV error, and less swayed by which entry wins the CV by a hair.
+        loss: ``"per_atom"`` (default, the paper's Σ = σ·n_atoms: residuals per atom) or
+            ``"per_structure"`` (Σ = σ: residuals of the total energies, as plain ridge
+            on summed descriptors); the CV error is per atom either way.
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
     potentials), ``sigma_``, ``solver_``, ``zeta_`` and ``normalize_`` (those used: they
@@ -264,8 +273,12 @@ class EnergyModel(EstimatorParams):
     already include it, so that predictions take the features as given), with CV
     ``cv_sigmas_``, ``cv_rmse_`` and ``cv_mae_`` (the held-out RMSE and MAE per atom for
     each σ) and ``cv_best_`` (the ``cv_metric`` at ``sigma_``), and with ``choices`` ``choice_``
-    (the entry kept), ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every
-    entry) and ``candidates_`` (the fitted model of every entry, in order).
+    (the entry kept; with ``combine="stack"`` the one of largest weight, whose attributes
+    the model shows), ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every
+    entry), ``candidates_`` (the fitted model of every entry, in order) and
+    ``stack_weights_`` ((n_entries,) weights of the stack; None unless
+    ``combine="stack"``). ``cv_predictions_`` (n_structures,) are the out-of-fold
+    predictions at ``sigma_`` (of the stack, for a stack; NaN for skipped structures).
     """
 
     def __init__(
@@ -285,9 +298,13 @@ class EnergyModel(EstimatorParams):
         random_state: int = 0,
         choices: str | Sequence[dict] | None = None,
         cv_metric: str = "rmse",
+        combine: str = "best",
+        loss: str = "per_atom",
     ):
+        self.loss = loss
         self.choices = choices
         self.cv_metric = cv_metric
+        self.combine = combine
         self.feature_scaling = feature_scaling
         self.chemical_potentials = chemical_potentials
         self.zeta = zeta
@@ -318,6 +335,8 @@ class EnergyModel(EstimatorParams):
         "random_state",
         "choices",
         "cv_metric",
+        "combine",
+        "loss",
     )
 
     # ------------------------------------------------------------------ preparation
@@ -365,8 +384,13 @@ class EnergyModel(EstimatorParams):
     ) -> EnergyModel:
         """Fit on per-atom features ``X`` (n_atoms, d), ``structure_index`` (n_atoms,),
         total ``energies`` (n_structures,) and per-atom ``species`` (n_atoms,)."""
+        self.stack_weights_ = None
+        if self.combine not in ("best", "stack"):
+            raise ValueError(f"combine must be 'best' or 'stack', got {self.combine!r}")
         if self.choices is not None:
             return self._fit_choices(X, structure_index, energies, species)
+        if self.combine == "stack":
+            raise ValueError("combine='stack' needs choices (the models to combine)")
         X, s, n_structures, numbers = self._prepare(X, structure_index, species, self.normalize)
         E = np.asarray(energies, dtype=np.float64)
         if E.shape != (n_structures,):
@@ -415,13 +439,23 @@ class EnergyModel(EstimatorParams):
         return out
 
     def _fit_choices(self, X, structure_index, energies, species) -> EnergyModel:
-        """Fit every entry of ``choices`` (σ by CV, same folds) and keep the best."""
+        """Fit every entry of ``choices`` (σ by CV, same folds); keep the best, or with
+        ``combine="stack"`` the convex combination of all that cross-validates best."""
         choices = self._choices()
-        base = {**self.get_params(), "choices": None}
+        base = {**self.get_params(), "choices": None, "combine": "best"}
         fitted = [
             EnergyModel(**{**base, **c}).fit(X, structure_index, energies, species) for c in choices
         ]
-        best = int(np.argmin([m.cv_best_ for m in fitted]))
+        if self.combine == "stack":
+            held_out = np.stack([m.cv_predictions_ for m in fitted], axis=1)
+            ok = np.isfinite(held_out).all(axis=1)
+            n_atoms = np.bincount(np.asarray(structure_index))
+            E = np.asarray(energies, dtype=np.float64)
+            residuals = (held_out[ok] - E[ok, None]) / n_atoms[ok, None]
+            weights = stack_weights(residuals, self.cv_metric)
+        else:
+            weights = np.eye(len(fitted))[int(np.argmin([m.cv_best_ for m in fitted]))]
+        best = int(np.argmax(weights))
         for key, value in vars(fitted[best]).items():
             if key.endswith("_"):
                 setattr(self, key, value)
@@ -430,6 +464,12 @@ class EnergyModel(EstimatorParams):
             choice_label(c): float(m.cv_best_) for c, m in zip(choices, fitted, strict=True)
         }
         self.candidates_ = fitted
+        if self.combine == "stack":
+            self.stack_weights_ = weights
+            self.cv_predictions_ = held_out @ weights
+            r = residuals @ weights
+            self.cv_best_ = float(np.sqrt(np.mean(r**2)) if self.cv_metric == "rmse"
+                                  else np.mean(np.abs(r)))  # fmt: skip
         return self
 
     def _scaling_choices(self) -> list[str | None]:
@@ -467,9 +507,10 @@ class EnergyModel(EstimatorParams):
             Z = self._design(X, s, n_structures, fit.get("sparse_points_"), fit.get("nystrom_"))
 
         if self.sigma is None:
-            sigmas, rmse, mae = self._cross_validate(Z, counts, E, n_atoms)
+            sigmas, rmse, mae, held_out = self._cross_validate(Z, counts, E, n_atoms)
             best = int(np.argmin(rmse))  # σ by the loss; cv_metric compares the models
             fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, cv_mae_=mae, sigma_=float(sigmas[best]))
+            fit["cv_predictions_"] = held_out[:, best]
             fit["cv_best_"] = float(self._cv_score(rmse, mae)[best])
         else:
             fit.update(sigma_=float(self.sigma), cv_best_=float("nan"))
@@ -495,14 +536,18 @@ class EnergyModel(EstimatorParams):
                 f"chemical_potentials must be 'joint' or 'separate', got "
                 f"{self.chemical_potentials!r}"
             )
+        if self.loss not in ("per_atom", "per_structure"):
+            raise ValueError(f"loss must be 'per_atom' or 'per_structure', got {self.loss!r}")
         cls = KernelRidge if self.solver_ == "exact" else WeightedRidge
+        rows = n_atoms if self.loss == "per_atom" else np.ones_like(n_atoms)
         if self.chemical_potentials == "joint":
-            return cls(Z, n_atoms, E, counts), None
+            return cls(Z, rows, E, counts), None
         mu = fit_chemical_potentials(counts, E)
-        return cls(Z, n_atoms, E - counts @ mu), mu
+        return cls(Z, rows, E - counts @ mu), mu
 
     def _cross_validate(self, Z, counts, E, n_atoms):
-        """σ grid, held-out RMSE and MAE per atom (each (n_sigma,)) of k-fold CV."""
+        """σ grid, held-out RMSE and MAE per atom (each (n_sigma,)) of k-fold CV, and the
+        held-out predictions (n_structures, n_sigma) (NaN for skipped structures)."""
         sigmas = np.asarray(
             DEFAULT_SIGMA_GRID if self.sigma_grid is None else self.sigma_grid, dtype=np.float64
         )
@@ -513,6 +558,7 @@ class EnergyModel(EstimatorParams):
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
         sq, ab, n_used = np.zeros(len(sigmas)), np.zeros(len(sigmas)), 0
+        held_out = np.full((n, len(sigmas)), np.nan)
         for train, test in kfold_splits(n, k, self.random_state):
             if self.solver_ == "exact":
                 Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
@@ -528,7 +574,8 @@ class EnergyModel(EstimatorParams):
             sq += np.sum(err**2, axis=0)
             ab += np.sum(np.abs(err), axis=0)
             n_used += int(ok.sum())
-        return sigmas, np.sqrt(sq / n_used), ab / n_used
+            held_out[test[ok]] = pred[ok]
+        return sigmas, np.sqrt(sq / n_used), ab / n_used, held_out
 
     def _cv_score(self, rmse: np.ndarray, mae: np.ndarray) -> np.ndarray:
         """The held-out error ``cv_metric`` names, per σ."""
@@ -543,6 +590,12 @@ class EnergyModel(EstimatorParams):
         """Total energies (n_structures,) of new structures given like in ``fit``."""
         if not hasattr(self, "mu_"):
             raise RuntimeError("EnergyModel is not fitted: call fit() first")
+        if getattr(self, "stack_weights_", None) is not None:
+            return sum(
+                w * m.predict(X, structure_index, species)
+                for w, m in zip(self.stack_weights_, self.candidates_, strict=True)
+                if w > 0
+            )
         X, s, n_structures, numbers = self._prepare(X, structure_index, species, self.normalize_)
         if X.shape[1] != len(self.feature_scale_):
             raise ValueError(

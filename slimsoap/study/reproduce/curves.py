@@ -3,9 +3,11 @@
 Models, each on the same random training sets (``learning_curve``'s draws):
 
 - ``energy_model``: :class:`~slimsoap.models.EnergyModel` with ``choices`` over
-  ``CHOICES`` — ζ=1 on the raw features, ζ=1 on per-feature standardised features, and ζ=2
-  on normalised rows (Nyström with ``n_sparse`` CUR points) —, σ and the entry chosen by
-  5-fold CV on the training structures only (the pick is reported per size and repeat);
+  ``CHOICES`` — ζ=1 on the raw features, ζ=1 on per-feature standardised features, ζ=2 on
+  normalised rows (Nyström with ``n_sparse`` CUR points) —, σ per entry by 5-fold CV and
+  ``combine="stack"``: the convex combination of the entries whose
+  out-of-fold predictions on the same folds have the lowest MAE (training structures only;
+  the weights are reported per size and repeat);
 - ``ridge``: element reference energies by least squares on the training structures, then
   scikit-learn ``RidgeCV`` on per-feature standardised per-structure summed descriptors
   for the rest, λ by 5-fold CV (an independent implementation);
@@ -78,7 +80,7 @@ def model_curves(
 
     Returns:
         ``{"rows": [{model, descriptor, n_train, mae_atom_mean, ...}], "lengths": {name:
-        (d, nnz)}, "choice": {descriptor: {n_train: [entry picked per repeat]}}}``.
+        (d, nnz)}, "choice": {descriptor: {n_train: [{entry: stack weight} per repeat]}}}``.
     """
     rows, lengths, choice = [], {}, {}
     for name, values in descriptors.items():
@@ -98,7 +100,7 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
 
     names = {choice_label(c): key for c, key in CHOICES}
     model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=5,
-                        cv_metric="mae", random_state=seed)  # fmt: skip
+                        cv_metric="mae", combine="stack", random_state=seed)  # fmt: skip
     curve = learning_curve({name: X}, s, E, numbers, sizes, n_repeats=n_repeats,
                            model=model, random_state=seed)  # fmt: skip
     length = list(curve.lengths[name])
@@ -106,7 +108,8 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
     choice: dict = {}
     by_model: dict = {}
     for r in curve.rows:
-        choice.setdefault(str(r["n_train"]), []).append(names[r["choice"]])
+        weights = {names[k]: w for k, w in r["stack_weights"].items() if w > 0}
+        choice.setdefault(str(r["n_train"]), []).append(weights)
         for label, err in r["candidates"].items():
             by_model.setdefault((names[label], r["n_train"]), []).append(err["mae_atom"])
     raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed)

@@ -22,7 +22,7 @@ R_CUT = 4.0
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("qm9_n", "train_sizes", "n_repeats", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 3}
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 5}
 
 
 def run(ctx: Context) -> Section:
@@ -71,9 +71,10 @@ def run(ctx: Context) -> Section:
             },
             "lengths": result["lengths"],
             "model_quality": quality,
-            "choice_picked": result["choice"],
+            "stack_weights": result["choice"],
         },
         files=[f"{KEY}/fig10.png", f"{KEY}/fig10.csv"],
         notes="Behler-style G2/G4 preset (slimsoap.acsf.presets) at 4 Å. Model quality "
-        f"(issue 16): {quality_note(quality)}",
+        "(issue 16; EnergyModel = CV-weighted stack of ζ=1 and ζ=2 fits, weights in numbers): "
+        f"{quality_note(quality)}",
     )
