@@ -44,11 +44,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_soap import SIGMA, THREAD_VARS, WIDTH  # noqa: E402
+from bench_soap import L_MAX, N_MAX, R_CUT, SIGMA, THREAD_VARS, WIDTH, featomic_hypers  # noqa: E402
 from bench_speed import structure_set  # noqa: E402
+from timing import median_row, run_worker  # noqa: E402
 
 SETS = {"fcc256": 2, "cells4": 200, "cells1": 400, "qm9": 100}
-R_CUT, N_MAX, L_MAX = 5.0, 8, 6
 CODES = ["slimsoap", "featomic", "dscribe"]
 
 
@@ -66,17 +66,7 @@ def slimsoap_calculator(species):
 def featomic_calculator(hypers: dict | None = None):
     import featomic
 
-    if hypers is None:
-        hypers = dict(
-            cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
-            density={"type": "Gaussian", "width": SIGMA},
-            basis={
-                "type": "TensorProduct",
-                "max_angular": L_MAX,
-                "radial": {"type": "Gto", "max_radial": N_MAX - 1},
-            },
-        )
-    return featomic.SoapPowerSpectrum(**hypers)
+    return featomic.SoapPowerSpectrum(**(featomic_hypers() if hypers is None else hypers))
 
 
 def dscribe_calculator(species):
@@ -230,27 +220,6 @@ def check(name: str) -> dict:
     return out
 
 
-def run_worker(spec: dict, env: dict) -> dict | None:
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(spec)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        print(f"{spec} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _median_row(results: list[dict | None]) -> dict | None:
-    import numpy as np
-
-    if any(r is None for r in results):
-        return None
-    return {k: float(np.median([r[k] for r in results])) for k in results[0]}
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -299,8 +268,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for code in codes:
                 spec = dict(code=code, set=name, frames=n_frames, repeats=args.repeats)
-                runs[code].append(run_worker(spec, env))
-        rows = {code: _median_row(r) for code, r in runs.items()}
+                runs[code].append(run_worker(__file__, spec, env))
+        rows = {code: median_row(r) for code, r in runs.items()}
         ours = rows.get("slimsoap")
         n_atoms = sum(len(a) for a in structure_set(name, n_frames)[0])
         for code, r in rows.items():

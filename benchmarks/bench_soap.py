@@ -58,6 +58,19 @@ def frames(n):
     return out
 
 
+def featomic_hypers() -> dict:
+    """featomic's SoapPowerSpectrum hyper-parameters for the benchmark's basis and cutoff."""
+    return dict(
+        cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
+        density={"type": "Gaussian", "width": SIGMA},
+        basis={
+            "type": "TensorProduct",
+            "max_angular": L_MAX,
+            "radial": {"type": "Gto", "max_radial": N_MAX - 1},
+        },
+    )
+
+
 #: What is differentiated: nothing (ν=2, ν,μ=1,1), positions, positions and strain.
 MODES = ["values", "values-nu1mu1", "positions", "positions+strain"]
 
@@ -96,15 +109,7 @@ def make_runner(code, mode):
     if code == "featomic":
         import featomic
 
-        calc = featomic.SoapPowerSpectrum(
-            cutoff={"radius": R_CUT, "smoothing": {"type": "ShiftedCosine", "width": WIDTH}},
-            density={"type": "Gaussian", "width": SIGMA},
-            basis={
-                "type": "TensorProduct",
-                "max_angular": L_MAX,
-                "radial": {"type": "Gto", "max_radial": N_MAX - 1},
-            },
-        )
+        calc = featomic.SoapPowerSpectrum(**featomic_hypers())
         grads = mode.split("+") if gradients else []
         return lambda: calc.compute(data, gradients=grads), data
     if code == "quippy":

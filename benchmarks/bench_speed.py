@@ -39,13 +39,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_soap import SIGMA, SPECIES, THREAD_VARS, WIDTH  # noqa: E402
 from bench_soap import frames as fcc256_frames  # noqa: E402
+from timing import median_row, run_worker  # noqa: E402
 
 #: Full sizes (frames) of the structure sets.
 SETS = {"fcc256": 10, "cells4": 200, "cells1": 400, "qm9": 500}
@@ -175,28 +175,6 @@ def worker(spec: dict) -> None:
     print(json.dumps(out))
 
 
-def run_worker(spec: dict, env: dict) -> dict | None:
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(spec)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        print(f"{spec} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _median_row(results: list[dict | None]) -> dict | None:
-    """Per-key medians of the rounds of one code (None if any round failed)."""
-    import numpy as np
-
-    if any(r is None for r in results):
-        return None
-    return {k: float(np.median([r[k] for r in results])) for k in results[0]}
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -248,8 +226,8 @@ def main() -> None:
                             compression=compression, r_cut=r_cut, n_max=n_max, l_max=l_max,
                             repeats=args.repeats, clock=args.clock,
                         )  # fmt: skip
-                        runs[code].append(run_worker(spec, env))
-                rows = {code: _median_row(r) for code, r in runs.items()}
+                        runs[code].append(run_worker(__file__, spec, env))
+                rows = {code: median_row(r) for code, r in runs.items()}
                 peers = [rows[c]["atoms_per_s"] for c in ("dscribe", "featomic") if rows.get(c)]
                 best = max(peers, default=float("nan"))
                 for code, r in rows.items():

@@ -1,5 +1,8 @@
 """Timing shared by the benchmark scripts (run as ``python benchmarks/<script>.py``)."""
 
+import json
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -16,3 +19,25 @@ def median_time(fn, repeats: int, warmup: bool = True) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def run_worker(script: str, spec: dict, env: dict) -> dict | None:
+    """Run ``python script --worker SPEC`` (SPEC as JSON) in a fresh process with ``env``;
+    the JSON of its last stdout line, or None (its stderr printed) if it failed."""
+    out = subprocess.run(
+        [sys.executable, script, "--worker", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        print(f"{spec} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_row(results: list[dict | None]) -> dict | None:
+    """Per-key medians of the rounds of one code (None if any round failed)."""
+    if any(r is None for r in results):
+        return None
+    return {k: float(np.median([r[k] for r in results])) for k in results[0]}
