@@ -180,25 +180,13 @@ def check(name: str) -> dict:
     against DScribe on the first molecule whose atoms all lie within r_cut − width."""
     import numpy as np
 
-    from slimsoap.io.translate import dscribe_columns, featomic_columns
+    from slimsoap.io.translate import dscribe_columns, featomic_gradient_difference
 
     frames, species = structure_set(name, 2 if name == "cells1" else 1)
     soap = slimsoap_calculator(species)
     F = soap.compute(frames, gradients=True, sparse=True, strain=False)
-    entry = {(int(r), int(a)): k for k, (r, a) in enumerate(F.gradient_pairs)}
-    offsets = np.cumsum([0] + [len(a) for a in frames])
     tm = featomic_calculator(soap.to_featomic()).compute(frames, gradients=["positions"])
-    diff = top = 0.0
-    for key, block in tm.items():
-        _, a, b = (int(v) for v in key.values)
-        cols, scale = featomic_columns(soap, (a, b), block.properties.values)
-        g = block.gradient("positions")
-        samples = block.samples.values[g.samples.values[:, 0]]
-        rows = offsets[samples[:, 0]] + samples[:, 1]
-        atoms = offsets[g.samples.values[:, 1]] + g.samples.values[:, 2]
-        ours = F.gradients[np.array([entry[(int(r), int(j))] for r, j in zip(rows, atoms)])]
-        diff = max(diff, float(np.abs(ours[:, :, cols] * scale - g.values).max()))
-        top = max(top, float(np.abs(g.values).max()))
+    diff, top, _ = featomic_gradient_difference(soap, F, frames, tm)
     out = {"featomic": diff / top if top > 0 else diff, "featomic_max": top}
     if name == "qm9":
         mols, _ = structure_set("qm9", 100)

@@ -471,3 +471,33 @@ def featomic_columns(soap: SOAP, key: tuple[int, int], properties: np.ndarray):
         sign = -1.0 if l % 2 else 1.0
         scale.append(sign / (np.sqrt(2 * l + 1) * (np.sqrt(2.0) if diagonal_pair else 1.0)))
     return np.array(cols), np.array(scale)
+
+
+def featomic_gradient_difference(soap: SOAP, features, frames: Sequence[Atoms], tensor_map):
+    """How far featomic's position gradients are from slimsoap's sparse ones.
+
+    Args:
+        soap: the calculator; ``features``: its ``compute(frames, gradients=True,
+            sparse=True)``; ``tensor_map``: featomic's SoapPowerSpectrum of the same frames
+            with ``gradients=["positions"]`` (hyper-parameters from ``soap.to_featomic()``).
+
+    Returns:
+        (largest |slimsoap − featomic| after :func:`featomic_columns`' factors, largest
+        |featomic gradient|, the set of rows of ``features.gradients`` featomic has).
+    """
+    entry = {(int(r), int(a)): k for k, (r, a) in enumerate(features.gradient_pairs)}
+    offsets = np.cumsum([0] + [len(a) for a in frames])
+    worst, top, seen = 0.0, 0.0, set()
+    for key, block in tensor_map.items():
+        _, a, b = (int(v) for v in key.values)
+        cols, scale = featomic_columns(soap, (a, b), block.properties.values)
+        g = block.gradient("positions")
+        samples = block.samples.values[g.samples.values[:, 0]]
+        rows = offsets[samples[:, 0]] + samples[:, 1]
+        atoms = offsets[g.samples.values[:, 1]] + g.samples.values[:, 2]
+        index = np.array([entry[(int(r), int(j))] for r, j in zip(rows, atoms)])
+        seen.update(index.tolist())
+        ours = features.gradients[index][:, :, cols] * scale
+        worst = max(worst, float(np.abs(ours - g.values).max()))
+        top = max(top, float(np.abs(g.values).max()))
+    return worst, top, seen
