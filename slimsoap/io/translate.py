@@ -482,8 +482,9 @@ def featomic_gradient_difference(soap: SOAP, features, frames: Sequence[Atoms], 
             with ``gradients=["positions"]`` (hyper-parameters from ``soap.to_featomic()``).
 
     Returns:
-        (largest |slimsoap − featomic| after :func:`featomic_columns`' factors, largest
-        |featomic gradient|, the set of rows of ``features.gradients`` featomic has).
+        (the largest absolute difference between slimsoap's and featomic's entries after
+        :func:`featomic_columns`' factors, the largest absolute featomic entry, the set of
+        rows of ``features.gradients`` featomic has).
     """
     entry = {(int(r), int(a)): k for k, (r, a) in enumerate(features.gradient_pairs)}
     offsets = np.cumsum([0] + [len(a) for a in frames])
