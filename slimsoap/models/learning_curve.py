@@ -127,10 +127,10 @@ class LearningCurve:
         plt.close(fig)
 
 
-def _errors(model: EnergyModel, test_set: tuple, E: np.ndarray, n_atoms: np.ndarray) -> dict:
-    """The ``METRICS`` of ``model`` on ``test_set`` = (features, structure index, species)
-    with reference energies ``E`` (n_test,) and atom counts ``n_atoms`` (n_test,)."""
-    err = model.predict(*test_set) - E
+def _errors(predicted: np.ndarray, E: np.ndarray, n_atoms: np.ndarray) -> dict:
+    """The ``METRICS`` of ``predicted`` total energies (n_test,) against reference energies
+    ``E`` (n_test,) of structures with ``n_atoms`` (n_test,) atoms."""
+    err = predicted - E
     per_atom = err / n_atoms
     return {
         "mae_structure": float(np.mean(np.abs(err))),
@@ -193,6 +193,8 @@ def learning_curve(
             raise ValueError(f"descriptor {name!r} has {X.shape[0]} rows for {len(s)} atoms")
         feats[name] = sp.csr_matrix(X) if sp.issparse(X) else X
     sizes = [check_int("train size", n, 2) for n in train_sizes]
+    if not sizes:
+        raise ValueError("train_sizes is empty: give at least one training-set size")
     if test_structures is None:
         pool = np.arange(n_structures)
     else:
@@ -238,6 +240,11 @@ def learning_curve(
                 m = EnergyModel(**template.get_params())
                 m.fit(X[tr_idx], tr_s, E[train], species[tr_idx])
                 test_set = (X[te_idx], te_s, species[te_idx])
+                # with choices, every entry predicts once; the model's prediction combines them
+                entries = m.predict_candidates(*test_set) if hasattr(m, "choice_") else None
+                predicted = (
+                    m.predict(*test_set) if entries is None else m.combine_candidates(entries)
+                )
                 row = {
                     "descriptor": name,
                     "n_train": n,
@@ -245,7 +252,7 @@ def learning_curve(
                     "n_test": len(test),
                     "sigma": m.sigma_,
                     "feature_scaling": m.feature_scaling_,
-                    **_errors(m, test_set, E[test], n_atoms[test]),
+                    **_errors(predicted, E[test], n_atoms[test]),
                 }
                 if hasattr(m, "choice_"):
                     row["choice"] = choice_label(m.choice_)
@@ -254,8 +261,8 @@ def learning_curve(
                             zip(m.cv_choice_rmse_, m.stack_weights_.tolist(), strict=True)
                         )
                     row["candidates"] = {
-                        label: _errors(c, test_set, E[test], n_atoms[test])
-                        for label, c in zip(m.cv_choice_rmse_, m.candidates_, strict=True)
+                        label: _errors(p, E[test], n_atoms[test])
+                        for label, p in zip(m.cv_choice_rmse_, entries, strict=True)
                     }
                 result.rows.append(row)
                 if progress:

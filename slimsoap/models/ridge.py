@@ -274,8 +274,9 @@ class EnergyModel(EstimatorParams):
     ``cv_sigmas_``, ``cv_rmse_`` and ``cv_mae_`` (the held-out RMSE and MAE per atom for
     each σ) and ``cv_best_`` (the ``cv_metric`` at ``sigma_``), and with ``choices`` ``choice_``
     (the entry kept; with ``combine="stack"`` the one of largest weight, whose attributes
-    the model shows), ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every
-    entry), ``candidates_`` (the fitted model of every entry, in order) and
+    the model shows), ``choice_index_`` (its position), ``cv_choice_rmse_`` ({label: its
+    lowest CV ``cv_metric``} for every entry), ``candidates_`` (the fitted model of every
+    entry, in order) and
     ``stack_weights_`` ((n_entries,) weights of the stack; None unless
     ``combine="stack"``). ``cv_predictions_`` (n_structures,) are the out-of-fold
     predictions at ``sigma_`` (of the stack, for a stack; NaN for skipped structures).
@@ -459,7 +460,7 @@ class EnergyModel(EstimatorParams):
         for key, value in vars(fitted[best]).items():
             if key.endswith("_"):
                 setattr(self, key, value)
-        self.choice_ = choices[best]
+        self.choice_, self.choice_index_ = choices[best], best
         self.cv_choice_rmse_ = {
             choice_label(c): float(m.cv_best_) for c, m in zip(choices, fitted, strict=True)
         }
@@ -591,10 +592,11 @@ class EnergyModel(EstimatorParams):
         if not hasattr(self, "mu_"):
             raise RuntimeError("EnergyModel is not fitted: call fit() first")
         if getattr(self, "stack_weights_", None) is not None:
-            return sum(
-                w * m.predict(X, structure_index, species)
-                for w, m in zip(self.stack_weights_, self.candidates_, strict=True)
-                if w > 0
+            return self.combine_candidates(
+                [
+                    m.predict(X, structure_index, species) if w > 0 else None
+                    for w, m in zip(self.stack_weights_, self.candidates_, strict=True)
+                ]
             )
         X, s, n_structures, numbers = self._prepare(X, structure_index, species, self.normalize_)
         if X.shape[1] != len(self.feature_scale_):
@@ -625,6 +627,24 @@ class EnergyModel(EstimatorParams):
                 @ self.weights_
             )
         return counts @ self.mu_ + local
+
+    def predict_candidates(
+        self, X: Matrix, structure_index: np.ndarray, species: Sequence[str | int] | np.ndarray
+    ) -> list[np.ndarray]:
+        """Total energies (n_structures,) of every fitted ``choices`` entry, in order
+        (``candidates_``); :meth:`combine_candidates` turns them into :meth:`predict`'s
+        result without predicting again."""
+        if not hasattr(self, "candidates_"):
+            raise RuntimeError("predict_candidates needs a model fitted with choices")
+        return [m.predict(X, structure_index, species) for m in self.candidates_]
+
+    def combine_candidates(self, predictions: Sequence[np.ndarray | None]) -> np.ndarray:
+        """The model's prediction from its entries' ``predictions`` (:meth:`predict_candidates`;
+        entries of zero weight may be None): Σ_k w_k E_k for a stack, else the kept entry's."""
+        weights = getattr(self, "stack_weights_", None)
+        if weights is None:
+            return predictions[self.choice_index_]
+        return sum(w * p for w, p in zip(weights, predictions, strict=True) if w > 0)
 
     def calculator(self, descriptor, **kwargs):
         """An ASE calculator of this model on ``descriptor`` (the one it was fitted with):

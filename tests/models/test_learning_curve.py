@@ -58,6 +58,8 @@ def test_learning_curve_refuses_bad_sizes():
         learning_curve({"x": np.ones((10, 2))}, s, np.zeros(5), [1] * 10, train_sizes=[5])
     with pytest.raises(ValueError, match="descriptors is empty"):
         learning_curve({}, s, np.zeros(5), [1] * 10, train_sizes=[2])
+    with pytest.raises(ValueError, match="train_sizes is empty"):
+        learning_curve({"x": np.ones((10, 2))}, s, np.zeros(5), [1] * 10, train_sizes=[])
 
 
 def test_structures_with_unseen_elements_are_left_out_of_the_test_set():

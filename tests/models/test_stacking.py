@@ -121,6 +121,26 @@ def test_combine_best_is_the_old_pick_and_refits_forget_a_stack():
     np.testing.assert_array_equal(model.predict(X, s, spc), alone.predict(X, s, spc))
 
 
+@pytest.mark.parametrize("combine", ["stack", "best"])
+def test_candidate_predictions_combine_into_predict_exactly(combine):
+    rng = np.random.default_rng(7)
+    X, s, spc = structures(rng, 50)
+    E = energies(X, s, "quadratic")
+    model = EnergyModel(choices="linear_or_kernel", sigma_grid=GRID, n_folds=5, combine=combine)
+    model.fit(X, s, E, spc)
+    Xt, st, spt = structures(np.random.default_rng(8), 20)
+    entries = model.predict_candidates(Xt, st, spt)
+    assert len(entries) == len(model.candidates_) == 3
+    for m, p in zip(model.candidates_, entries, strict=True):
+        np.testing.assert_array_equal(p, m.predict(Xt, st, spt))
+    np.testing.assert_array_equal(model.combine_candidates(entries), model.predict(Xt, st, spt))
+    if combine == "stack":  # entries of zero weight are not needed
+        entries = [p if w > 0 else None for w, p in zip(model.stack_weights_, entries)]
+        np.testing.assert_array_equal(model.combine_candidates(entries), model.predict(Xt, st, spt))
+    with pytest.raises(RuntimeError, match="fitted with choices"):
+        EnergyModel(sigma_grid=GRID, n_folds=5).fit(X, s, E, spc).predict_candidates(Xt, st, spt)
+
+
 def test_stack_ase_calculator_matches_predict():
     from ase.build import molecule
 

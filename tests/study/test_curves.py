@@ -62,6 +62,16 @@ def test_krr_baseline_is_the_kernel_entry_on_the_same_draws():
     assert mae["krr"] < min(mae["zeta1"], mae["zeta1_std"], mae["ridge"])
 
 
+def test_n_test_limits_every_model_to_the_same_number_of_test_structures():
+    X, s, numbers, E = data(seed=1)
+    res = model_curves({"toy": X}, s, E, numbers, [30, 50], n_repeats=2, seed=0, n_sparse=40,
+                       n_test=12)  # fmt: skip
+    assert {(r["model"], r["n_test"]) for r in res["rows"]} >= {("energy_model", 12), ("ridge", 12)}
+    assert all(r["n_test"] == 12 for r in res["rows"])
+    full = model_curves({"toy": X}, s, E, numbers, [50], n_repeats=1, seed=0, n_sparse=40)
+    assert all(r["n_test"] == 30 for r in full["rows"])
+
+
 def test_model_quality_names_the_worst_case():
     rows = [
         {"model": "energy_model", "descriptor": "a", "n_train": 10, "mae_atom_mean": 1.2,

@@ -62,6 +62,9 @@ def test_report_files_and_verdicts(first_run):
     assert len(parser.images) == len(ONLY)
     assert all((out / src).exists() for src in parser.images)
     assert ctx.recomputed.count("section/fig2") == 1
+    fig2 = next(s for s in report["sections"] if s["key"] == "fig2")
+    assert fig2["seconds"] > 0.1 and fig2["cpu_seconds"] > 0.1  # fig2 fits bases: real work
+    assert f"{fig2['seconds']:.0f} / {fig2['cpu_seconds']:.0f}" in path.read_text()
 
 
 def test_table1_lengths_are_the_papers(first_run):

@@ -35,8 +35,9 @@ CHOICES = (
 )
 
 
-def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed) -> list[dict]:
-    """The ridge baseline on ``learning_curve``'s draws (same generator, same order)."""
+def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[dict]:
+    """The ridge baseline on ``learning_curve``'s draws (same generator, same order, the
+    same ``n_test`` test structures)."""
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
     from sklearn.pipeline import make_pipeline
@@ -55,7 +56,7 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed) -> list[dict]:
             perm = rng.permutation(n_structures)
             train, test = perm[:n], perm[n:]
             seen = counts[train].sum(axis=0) > 0
-            test = test[counts[test][:, ~seen].sum(axis=1) == 0]
+            test = test[counts[test][:, ~seen].sum(axis=1) == 0][:n_test]
             model = make_pipeline(
                 StandardScaler(),
                 RidgeCV(alphas=np.logspace(-8, 4, 25), cv=KFold(5, shuffle=True, random_state=0)),
@@ -64,14 +65,25 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed) -> list[dict]:
             model.fit(phi[train], E[train] - counts[train] @ mu)
             err = (model.predict(phi[test]) + counts[test] @ mu - E[test]) / n_atoms[test]
             rows.append({"n_train": n, "repeat": rep, "mae_atom": float(np.mean(np.abs(err))),
-                         "alpha": float(model[-1].alpha_)})  # fmt: skip
+                         "alpha": float(model[-1].alpha_), "n_test": len(test)})  # fmt: skip
     return rows
 
 
 def model_curves(
-    descriptors: dict, s, E, numbers, sizes, n_repeats: int, seed: int, n_sparse: int
+    descriptors: dict,
+    s,
+    E,
+    numbers,
+    sizes,
+    n_repeats: int,
+    seed: int,
+    n_sparse: int,
+    n_test: int | None = None,
 ) -> dict:
     """MAE per atom (eV/atom, mean over repeats) by model, descriptor and training size.
+
+    Every draw tests on ``n_test`` random structures outside its training set (``None``:
+    all of them; the cost of the kernel models' predictions grows with the test set).
 
     ``descriptors``: {name: per-atom features, or a function of no argument returning
     them}. Descriptors are fitted one at a time and a function's array is dropped after
@@ -85,7 +97,7 @@ def model_curves(
     rows, lengths, choice = [], {}, {}
     for name, values in descriptors.items():
         X = values() if callable(values) else values
-        one = _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
+        one = _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse, n_test)
         del X
         rows += one["rows"]
         lengths[name] = one["length"]
@@ -93,7 +105,7 @@ def model_curves(
     return {"rows": rows, "lengths": lengths, "choice": choice}
 
 
-def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse) -> dict:
+def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse, n_test) -> dict:
     """:func:`model_curves` of one descriptor: rows, [length, nnz] and the picks."""
     from slimsoap.models import EnergyModel, learning_curve
     from slimsoap.models.ridge import choice_label
@@ -102,9 +114,11 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
     model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=5,
                         cv_metric="mae", combine="stack", random_state=seed)  # fmt: skip
     curve = learning_curve({name: X}, s, E, numbers, sizes, n_repeats=n_repeats,
-                           model=model, random_state=seed)  # fmt: skip
+                           model=model, random_state=seed, n_test=n_test)  # fmt: skip
     length = list(curve.lengths[name])
-    rows = [{"model": "energy_model", **r} for r in curve.summary()]
+    n_test_of = {n: [r["n_test"] for r in curve.rows if r["n_train"] == n] for n in sizes}
+    rows = [{"model": "energy_model", **r, "n_test": float(np.mean(n_test_of[r["n_train"]]))}
+            for r in curve.summary()]  # fmt: skip
     choice: dict = {}
     by_model: dict = {}
     for r in curve.rows:
@@ -112,11 +126,14 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse)
         choice.setdefault(str(r["n_train"]), []).append(weights)
         for label, err in r["candidates"].items():
             by_model.setdefault((names[label], r["n_train"]), []).append(err["mae_atom"])
-    raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed)
+    raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test)
     for n in sizes:
         by_model[("ridge", n)] = [r["mae_atom"] for r in raw if r["n_train"] == n]
+    n_test_of |= {("ridge", n): [r["n_test"] for r in raw if r["n_train"] == n] for n in sizes}
     for (key, n), sel in by_model.items():
+        tested = n_test_of[(key, n)] if key == "ridge" else n_test_of[n]
         rows.append({"model": key, "descriptor": name, "n_train": n,
+                     "n_test": float(np.mean(tested)),
                      "mae_atom_mean": float(np.mean(sel)),
                      "mae_atom_std": float(np.std(sel, ddof=1)) if len(sel) > 1 else 0.0,
                      "length": length[0], "nonzero": length[1]})  # fmt: skip

@@ -21,8 +21,8 @@ R_CUT = 4.0
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("qm9_n", "train_sizes", "n_repeats", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 5}
+    keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "krr_sparse", "seed")
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 6}
 
 
 def run(ctx: Context) -> Section:
@@ -42,7 +42,9 @@ def run(ctx: Context) -> Section:
     s, numbers, E = store.frame_index, store.numbers, store.energy
     values = {name: (lambda st=st: np.asarray(st.values())) for name, st in stores.items()}
     sizes = [n for n in c.train_sizes if n <= 0.8 * len(E)]
-    result = model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)
+    result = model_curves(
+        values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse, c.qm9_test
+    )
     write_csv(out / "fig10.csv", result["rows"])
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))

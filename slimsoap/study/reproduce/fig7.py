@@ -21,14 +21,17 @@ DESCRIPTORS = ("nu2", "nu1mu1", "mu2")
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "qm9_basis", "sigma", "qm9_n", "amino_n",
-            "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
+    keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "qm9_basis", "sigma", "qm9_n", "qm9_test",
+            "amino_n", "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
             "n_repeats", "krr_sparse", "fig7_sets", "seed")  # fmt: skip
-    return {k: getattr(config, k) for k in keys} | {"version": 7}
+    return {k: getattr(config, k) for k in keys} | {"version": 8}
 
 
-def dataset_curves(ctx: Context, data: str, frames, r_cut: float, basis, sizes) -> dict:
-    """The three models' curves for ``DESCRIPTORS`` on ``frames`` ((n_max, l_max) ``basis``)."""
+def dataset_curves(
+    ctx: Context, data: str, frames, r_cut: float, basis, sizes, n_test: int | None = None
+) -> dict:
+    """The three models' curves for ``DESCRIPTORS`` on ``frames`` ((n_max, l_max) ``basis``),
+    each draw tested on ``n_test`` structures outside it (``None``: all)."""
     c = ctx.config
     species = species_of(frames)
     stores = {}
@@ -41,7 +44,7 @@ def dataset_curves(ctx: Context, data: str, frames, r_cut: float, basis, sizes) 
     values = {name: (lambda st=st: np.asarray(st.values())) for name, st in stores.items()}
     sizes = [n for n in sizes if n <= 0.8 * len(E)]
     ctx.say(f"  {data}: {len(E)} structures, sizes {sizes}")
-    return model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse)
+    return model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse, n_test)
 
 
 def run(ctx: Context) -> Section:
@@ -55,9 +58,9 @@ def run(ctx: Context) -> Section:
     for d in c.fig7_sets:
         frames = [a for a in ctx.frames(d) if np.isfinite(a.info.get("energy", np.nan))]
         if d == "qm9":
-            setting = (c.qm9_r_cut, c.qm9_basis, c.train_sizes)
+            setting = (c.qm9_r_cut, c.qm9_basis, c.train_sizes, c.qm9_test)
         else:
-            setting = (c.r_cut, (c.n_max, c.l_max), c.small_train_sizes)
+            setting = (c.r_cut, (c.n_max, c.l_max), c.small_train_sizes, None)
         results[d] = dataset_curves(ctx, d, frames, *setting)
     rows = [{"data": d, **r} for d, res in results.items() for r in res["rows"]]
     write_csv(out / "fig7.csv", rows)

@@ -45,13 +45,14 @@ def run_section(ctx: Context, key: str) -> Section:
             ctx.say(f"{key}: reused ({meta})")
             return section
     ctx.say(f"{key}: {module.TITLE} ...")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     section = module.run(ctx)
     section.seconds = time.perf_counter() - t0
+    section.cpu_seconds = time.process_time() - c0
     ctx.recomputed.append(f"section/{key}")
     meta.write_text(json.dumps({"params_hash": digest, "section": section.to_dict()}, indent=1))
     verdict = "holds" if section.holds else "does not hold"
-    ctx.say(f"{key}: {verdict} ({section.seconds:.1f} s)")
+    ctx.say(f"{key}: {verdict} ({section.seconds:.1f} s, CPU {section.cpu_seconds:.1f} s)")
     return section
 
 
