@@ -150,7 +150,8 @@ def _baseline_site_energies(
 # --------------------------------------------------------------------- EnergyModel
 def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     """Energy, forces, virial and per-atom energies of an ``EnergyModel``:
-    E = Σ_i μ(s_i) + ε(x_i), F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε.
+    E = b + Σ_i μ(s_i) + ε(x_i) (b: ``intercept_``, an equal share per atom),
+    F = −Σ_i ∂ε/∂x_i · ∂x_i/∂r, W = −Σ_i ∂ε/∂x_i · ∂x_i/∂ε.
     A stack (``combine="stack"``) is the weighted sum of its members' terms."""
     if getattr(model, "stack_weights_", None) is not None:
         members = zip(model.stack_weights_, model.candidates_, strict=True)
@@ -168,7 +169,7 @@ def _energy_model_terms(model: EnergyModel, atoms: Atoms, features: Features):
     if np.any(model.elements_[np.minimum(spc, len(model.elements_) - 1)] != atoms.numbers):
         unknown = sorted(set(atoms.numbers.tolist()) - set(model.elements_.tolist()))
         raise ValueError(f"atoms contain elements {unknown} not in the training data")
-    energies = model.mu_[spc] + local
+    energies = model.mu_[spc] + model.intercept_ / len(atoms) + local  # b shared by the atoms
     u = v
     if model.normalize_:  # ∂x̂/∂x = (1 − x̂x̂ᵀ)/|x|
         u = np.array(v, dtype=np.float64)

@@ -69,7 +69,7 @@ CHOICE_PRESETS: dict[str, tuple[dict, ...]] = {
 #: Parameters a ``choices`` entry may override.
 CHOICE_KEYS = (
     "zeta", "normalize", "feature_scaling", "solver", "n_sparse", "selection",
-    "chemical_potentials", "loss",
+    "chemical_potentials", "loss", "intercept", "sigma_grid",
 )  # fmt: skip
 
 
@@ -225,6 +225,11 @@ class EnergyModel(EstimatorParams):
             ``None`` chooses it by ``n_folds``-fold cross-validation over ``sigma_grid``.
         sigma_grid: candidate σ values for CV (default ``DEFAULT_SIGMA_GRID``, 10⁻⁸..10).
         n_folds: k of the k-fold CV (structures are shuffled with ``random_state``).
+        cv_repeats: number of different k-fold partitions (shuffled with seeds
+            ``random_state``, ``random_state`` + 1, ...) whose held-out errors are pooled:
+            for σ, and with ``choices`` for the entry or stack weights. Default 1. More
+            repeats cost as many more CV fits and make the choices less dependent on one
+            partition (repeated k-fold CV), which matters at tens of structures.
         solver: ``"auto"`` (primal for ζ=1; exact if ≤ ``max_exact_atoms`` training atoms;
             else sparse), ``"primal"``, ``"exact"`` or ``"sparse"``.
         n_sparse: number of representative environments M for the sparse solver.
@@ -264,22 +269,29 @@ class EnergyModel(EstimatorParams):
         loss: ``"per_atom"`` (default, the paper's Σ = σ·n_atoms: residuals per atom) or
             ``"per_structure"`` (Σ = σ: residuals of the total energies, as plain ridge
             on summed descriptors); the CV error is per atom either way.
+        intercept: add an unpenalised constant energy per structure b (energy units),
+            E(A) = b + Σ_α n_α μ_α + local part, fitted with the ridge part (after μ with
+            ``chemical_potentials="separate"``: what ridge with an intercept on centred
+            summed descriptors fits to the residual of the chemical potentials). Default
+            False (no constant: an empty structure has zero energy).
 
     Fitted attributes: ``elements_`` (Z of the elements seen), ``mu_`` (chemical
     potentials), ``sigma_``, ``solver_``, ``zeta_`` and ``normalize_`` (those used: they
     differ from ``zeta``/``normalize`` when ``choices`` picked another),
+    ``intercept_`` (b, energy units; 0.0 without ``intercept``),
     ``feature_scaling_`` (the scaling used: None or ``"standard"``), ``feature_scale_``
     ((d,) divisor of each feature, ones without scaling; the stored weights and points
     already include it, so that predictions take the features as given), with CV
     ``cv_sigmas_``, ``cv_rmse_`` and ``cv_mae_`` (the held-out RMSE and MAE per atom for
-    each σ) and ``cv_best_`` (the ``cv_metric`` at ``sigma_``), and with ``choices`` ``choice_``
-    (the entry kept; with ``combine="stack"`` the one of largest weight, whose attributes
-    the model shows), ``choice_index_`` (its position), ``cv_choice_rmse_`` ({label: its
-    lowest CV ``cv_metric``} for every entry), ``candidates_`` (the fitted model of every
-    entry, in order) and
-    ``stack_weights_`` ((n_entries,) weights of the stack; None unless
-    ``combine="stack"``). ``cv_predictions_`` (n_structures,) are the out-of-fold
-    predictions at ``sigma_`` (of the stack, for a stack; NaN for skipped structures).
+    each σ, pooled over ``cv_repeats``) and ``cv_best_`` (the ``cv_metric`` at ``sigma_``), and
+    with ``choices`` ``choice_`` (the entry kept; with ``combine="stack"`` the one of largest
+    weight, whose attributes the model shows), ``choice_index_`` (its position),
+    ``cv_choice_rmse_`` ({label: its lowest CV ``cv_metric``} for every entry),
+    ``candidates_`` (the fitted model of every entry, in order) and ``stack_weights_``
+    ((n_entries,) weights of the stack; None unless ``combine="stack"``).
+    ``cv_predictions_`` (n_structures,) are the out-of-fold predictions at ``sigma_`` of the
+    first partition (of the stack, for a stack; NaN for skipped structures) and
+    ``cv_repeat_predictions_`` (n_structures, cv_repeats) those of every partition.
     """
 
     def __init__(
@@ -301,8 +313,12 @@ class EnergyModel(EstimatorParams):
         cv_metric: str = "rmse",
         combine: str = "best",
         loss: str = "per_atom",
+        intercept: bool = False,
+        cv_repeats: int = 1,
     ):
+        self.cv_repeats = cv_repeats
         self.loss = loss
+        self.intercept = intercept
         self.choices = choices
         self.cv_metric = cv_metric
         self.combine = combine
@@ -338,6 +354,8 @@ class EnergyModel(EstimatorParams):
         "cv_metric",
         "combine",
         "loss",
+        "intercept",
+        "cv_repeats",
     )
 
     # ------------------------------------------------------------------ preparation
@@ -448,10 +466,13 @@ class EnergyModel(EstimatorParams):
             EnergyModel(**{**base, **c}).fit(X, structure_index, energies, species) for c in choices
         ]
         if self.combine == "stack":
-            held_out = np.stack([m.cv_predictions_ for m in fitted], axis=1)
+            # (n_structures · cv_repeats, n_entries): every partition's held-out predictions
+            held_out = np.stack([m.cv_repeat_predictions_ for m in fitted], axis=-1)
+            n_repeats = held_out.shape[1]
+            held_out = held_out.reshape(-1, len(fitted))
             ok = np.isfinite(held_out).all(axis=1)
-            n_atoms = np.bincount(np.asarray(structure_index))
-            E = np.asarray(energies, dtype=np.float64)
+            n_atoms = np.repeat(np.bincount(np.asarray(structure_index)), n_repeats)
+            E = np.repeat(np.asarray(energies, dtype=np.float64), n_repeats)
             residuals = (held_out[ok] - E[ok, None]) / n_atoms[ok, None]
             weights = stack_weights(residuals, self.cv_metric)
         else:
@@ -467,7 +488,8 @@ class EnergyModel(EstimatorParams):
         self.candidates_ = fitted
         if self.combine == "stack":
             self.stack_weights_ = weights
-            self.cv_predictions_ = held_out @ weights
+            self.cv_repeat_predictions_ = (held_out @ weights).reshape(-1, n_repeats)
+            self.cv_predictions_ = self.cv_repeat_predictions_[:, 0]
             r = residuals @ weights
             self.cv_best_ = float(np.sqrt(np.mean(r**2)) if self.cv_metric == "rmse"
                                   else np.mean(np.abs(r)))  # fmt: skip
@@ -511,14 +533,15 @@ class EnergyModel(EstimatorParams):
             sigmas, rmse, mae, held_out = self._cross_validate(Z, counts, E, n_atoms)
             best = int(np.argmin(rmse))  # σ by the loss; cv_metric compares the models
             fit.update(cv_sigmas_=sigmas, cv_rmse_=rmse, cv_mae_=mae, sigma_=float(sigmas[best]))
-            fit["cv_predictions_"] = held_out[:, best]
+            fit["cv_repeat_predictions_"] = held_out[:, best]
+            fit["cv_predictions_"] = held_out[:, best, 0]
             fit["cv_best_"] = float(self._cv_score(rmse, mae)[best])
         else:
             fit.update(sigma_=float(self.sigma), cv_best_=float("nan"))
 
         solver, mu = self._solver(Z, counts, E, n_atoms)
-        coef, mu_joint = solver.solve_many(np.array([fit["sigma_"]]))
-        fit["mu_"] = mu if mu_joint is None else mu_joint[:, 0]
+        coef, offsets = solver.solve_many(np.array([fit["sigma_"]]))
+        fit["mu_"], fit["intercept_"] = self._split_offsets(mu, offsets, counts.shape[1])
         # fold the scaling into what is stored: (x/s)·w = x·(w/s), (x/s)·(y/s) = x·(y/s²)
         if self.solver_ == "exact":
             fit["beta_"] = coef[:, 0]
@@ -529,6 +552,23 @@ class EnergyModel(EstimatorParams):
             fit["weights_"] = fit["nystrom_"] @ coef[:, 0]
             fit["sparse_points_"] = _divide_columns(fit["sparse_points_"], scale)
         return fit
+
+    def _offsets(self, counts: np.ndarray) -> np.ndarray | None:
+        """(n_structures, e) unpenalised columns the solver fits with the ridge part: the
+        element counts with joint μ, then a column of ones with ``intercept`` (None if
+        none)."""
+        cols = [counts] if self.chemical_potentials == "joint" else []
+        if check_bool("intercept", self.intercept):
+            cols.append(np.ones((counts.shape[0], 1)))
+        return np.hstack(cols) if cols else None
+
+    def _split_offsets(self, mu, offsets, n_elements: int) -> tuple[np.ndarray, float]:
+        """μ (n_elements,) and b of a fit at one σ, from the separate ``mu`` (or None) and
+        the solver's unpenalised coefficients ``offsets`` ((e, 1) or None)."""
+        coef = np.zeros(0) if offsets is None else offsets[:, 0]
+        if mu is None:
+            mu, coef = coef[:n_elements], coef[n_elements:]
+        return mu, float(coef[0]) if len(coef) else 0.0
 
     def _solver(self, Z, counts, E, n_atoms):
         """Solver for these structures and, for separate chemical potentials, their μ."""
@@ -542,13 +582,14 @@ class EnergyModel(EstimatorParams):
         cls = KernelRidge if self.solver_ == "exact" else WeightedRidge
         rows = n_atoms if self.loss == "per_atom" else np.ones_like(n_atoms)
         if self.chemical_potentials == "joint":
-            return cls(Z, rows, E, counts), None
+            return cls(Z, rows, E, self._offsets(counts)), None
         mu = fit_chemical_potentials(counts, E)
-        return cls(Z, rows, E - counts @ mu), mu
+        return cls(Z, rows, E - counts @ mu, self._offsets(counts)), mu
 
     def _cross_validate(self, Z, counts, E, n_atoms):
-        """σ grid, held-out RMSE and MAE per atom (each (n_sigma,)) of k-fold CV, and the
-        held-out predictions (n_structures, n_sigma) (NaN for skipped structures)."""
+        """σ grid, held-out RMSE and MAE per atom (each (n_sigma,)) of ``cv_repeats`` times
+        k-fold CV, and the held-out predictions (n_structures, n_sigma, cv_repeats) (NaN for
+        skipped structures)."""
         sigmas = np.asarray(
             DEFAULT_SIGMA_GRID if self.sigma_grid is None else self.sigma_grid, dtype=np.float64
         )
@@ -558,15 +599,21 @@ class EnergyModel(EstimatorParams):
         k = check_int("n_folds", self.n_folds, 2)
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
+        repeats = check_int("cv_repeats", self.cv_repeats, 1)
         sq, ab, n_used = np.zeros(len(sigmas)), np.zeros(len(sigmas)), 0
-        held_out = np.full((n, len(sigmas)), np.nan)
-        for train, test in kfold_splits(n, k, self.random_state):
+        held_out = np.full((n, len(sigmas), repeats), np.nan)
+        splits = [
+            (r, train, test)
+            for r in range(repeats)
+            for train, test in kfold_splits(n, k, self.random_state + r)
+        ]
+        for r, train, test in splits:
             if self.solver_ == "exact":
                 Z_train, Z_test = Z[np.ix_(train, train)], Z[np.ix_(test, train)]
             else:
                 Z_train, Z_test = Z[train], Z[test]
             solver, mu = self._solver(Z_train, counts[train], E[train], n_atoms[train])
-            pred = solver.predict_many(Z_test, counts[test], sigmas)
+            pred = solver.predict_many(Z_test, self._offsets(counts[test]), sigmas)
             if mu is not None:
                 pred += (counts[test] @ mu)[:, None]
             # held-out structures with an element the fold never saw have no μ: skip them
@@ -575,7 +622,7 @@ class EnergyModel(EstimatorParams):
             sq += np.sum(err**2, axis=0)
             ab += np.sum(np.abs(err), axis=0)
             n_used += int(ok.sum())
-            held_out[test[ok]] = pred[ok]
+            held_out[test[ok], :, r] = pred[ok]
         return sigmas, np.sqrt(sq / n_used), ab / n_used, held_out
 
     def _cv_score(self, rmse: np.ndarray, mae: np.ndarray) -> np.ndarray:
@@ -626,7 +673,7 @@ class EnergyModel(EstimatorParams):
                 )
                 @ self.weights_
             )
-        return counts @ self.mu_ + local
+        return counts @ self.mu_ + self.intercept_ + local
 
     def predict_candidates(
         self, X: Matrix, structure_index: np.ndarray, species: Sequence[str | int] | np.ndarray

@@ -33,7 +33,7 @@ def test_krr_baseline_is_the_kernel_entry_on_the_same_draws():
     X, s, numbers, E = data()
     res = model_curves({"toy": X}, s, E, numbers, [40], n_repeats=2, seed=0, n_sparse=60)
     mae = {r["model"]: r["mae_atom_mean"] for r in res["rows"]}
-    assert set(mae) == {"energy_model", "ridge", "krr", "zeta1", "zeta1_std"}
+    assert set(mae) == {"energy_model", "ridge", "krr", "zeta1", "zeta1_std", "zeta1_ridge"}
     picks = res["choice"]["toy"]["40"]  # the stack's weights per repeat
     assert len(picks) == 2
     for weights in picks:

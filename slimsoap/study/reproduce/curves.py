@@ -3,7 +3,9 @@
 Models, each on the same random training sets (``learning_curve``'s draws):
 
 - ``energy_model``: :class:`~slimsoap.models.EnergyModel` with ``choices`` over
-  ``CHOICES`` — ζ=1 on the raw features, ζ=1 on per-feature standardised features, ζ=2 on
+  ``CHOICES`` — ζ=1 on the raw features, ζ=1 on per-feature standardised features, the
+  ``ridge`` baseline's model (ζ=1 standardised, loss on the total energies, chemical
+  potentials first, an unpenalised intercept) with σ by EnergyModel's CV, ζ=2 on
   normalised rows (Nyström with ``n_sparse`` CUR points) —, σ per entry by 5-fold CV and
   ``combine="stack"``: the convex combination of the entries whose
   out-of-fold predictions on the same folds have the lowest MAE (training structures only;
@@ -13,7 +15,8 @@ Models, each on the same random training sets (``learning_curve``'s draws):
   for the rest, λ by 5-fold CV (an independent implementation);
 - ``krr``: the paper's kernel model, ζ=2 on normalised descriptors with the same Nyström
   points: the kernel entry of ``energy_model``'s choices, fitted once for both;
-- ``zeta1``, ``zeta1_std``: the two ζ=1 entries alone (the paper's RR), for the record.
+- ``zeta1``, ``zeta1_std``, ``zeta1_ridge``: the ζ=1 entries alone (the paper's RR), for
+  the record.
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ MODEL_LABELS = {
 CHOICES = (
     ({"zeta": 1, "normalize": False, "feature_scaling": None}, "zeta1"),
     ({"zeta": 1, "normalize": False, "feature_scaling": "standard"}, "zeta1_std"),
+    (
+        {
+            "zeta": 1,
+            "normalize": False,
+            "feature_scaling": "standard",
+            "loss": "per_structure",
+            "chemical_potentials": "separate",
+            "intercept": True,
+        },
+        "zeta1_ridge",
+    ),  # fmt: skip
     ({"zeta": 2, "normalize": True, "feature_scaling": None, "solver": "sparse"}, "krr"),
 )
 

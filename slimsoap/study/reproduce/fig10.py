@@ -22,7 +22,7 @@ R_CUT = 4.0
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 6}
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 7}
 
 
 def run(ctx: Context) -> Section:
@@ -69,7 +69,7 @@ def run(ctx: Context) -> Section:
         numbers={
             "mae_largest_meV_atom": {
                 m: {k: 1000 * v for k, v in largest(result, m).items()}
-                for m in ("energy_model", "ridge", "krr", "zeta1", "zeta1_std")
+                for m in ("energy_model", "ridge", "krr", "zeta1", "zeta1_std", "zeta1_ridge")
             },
             "lengths": result["lengths"],
             "model_quality": quality,
