@@ -74,8 +74,16 @@ CHOICE_KEYS = (
 
 
 def choice_label(choice: dict) -> str:
-    """Short text of a ``choices`` entry, e.g. ``"zeta=2,normalize=True"``."""
-    return ",".join(f"{k}={v}" for k, v in choice.items())
+    """Short text of a ``choices`` entry, e.g. ``"zeta=2,normalize=True"``; a σ grid as its
+    range and length, ``"sigma_grid=0.0001..100(25)"``."""
+
+    def text(key, value):
+        if key == "sigma_grid" and value is not None:
+            grid = np.asarray(value, dtype=np.float64)
+            return f"{grid.min():.3g}..{grid.max():.3g}({grid.size})" if grid.size else "[]"
+        return str(value)
+
+    return ",".join(f"{k}={text(k, v)}" for k, v in choice.items())
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -250,11 +258,11 @@ class EnergyModel(EstimatorParams):
         random_state: seed for CV folds and sparse-point selection.
         choices: ``None`` (default) fits the model as parameterised. Otherwise a sequence
             of parameter overrides (dicts over ``CHOICE_KEYS``: zeta, normalize,
-            feature_scaling, solver, n_sparse, selection, chemical_potentials), or the name
-            of one in ``CHOICE_PRESETS``: ``"linear_or_kernel"`` tries ζ=1 on the raw
-            features, ζ=1 on standardised features and ζ=2 on normalised rows. Each is fitted
-            with σ by CV on the same folds, and the one with the lowest cross-validated RMSE
-            is kept (needs ``sigma=None``).
+            feature_scaling, solver, n_sparse, selection, chemical_potentials, loss,
+            intercept, sigma_grid), or the name of one in ``CHOICE_PRESETS``: ``"linear_or_kernel"``
+            tries ζ=1 on the raw features, ζ=1 on standardised features and ζ=2 on
+            normalised rows. Each is fitted with σ by CV on the same folds, and the one with
+            the lowest cross-validated RMSE is kept (needs ``sigma=None``).
         cv_metric: the held-out error per atom by which CV compares models: ``"rmse"``
             (default) or ``"mae"`` (the error learning curves report; less swayed by a few
             outlying structures). It chooses the scaling with ``feature_scaling="cv"`` and

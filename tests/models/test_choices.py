@@ -142,3 +142,18 @@ def test_cv_metric_mae_compares_the_entries_by_held_out_mae_at_their_sigma():
     np.testing.assert_array_equal(rmse.cv_mae_, model.candidates_[0].cv_mae_)  # same folds
     with pytest.raises(ValueError, match="cv_metric must be 'rmse' or 'mae', got 'l1'"):
         EnergyModel(cv_metric="l1").fit(X, s, E, spc)
+
+
+def test_an_entry_may_bring_its_own_sigma_grid():
+    rng = np.random.default_rng(11)
+    X, s, spc = structures(rng, 40)
+    own = np.logspace(-4, 2, 7)
+    entries = [{"zeta": 1}, {"zeta": 1, "loss": "per_structure", "sigma_grid": own}]
+    model = EnergyModel(choices=entries, sigma_grid=GRID, n_folds=4)
+    model.fit(X, s, energies(X, s, "linear"), spc)
+    np.testing.assert_array_equal(model.candidates_[0].cv_sigmas_, GRID)
+    np.testing.assert_array_equal(model.candidates_[1].cv_sigmas_, own)
+    assert list(model.cv_choice_rmse_) == [
+        "zeta=1",
+        "zeta=1,loss=per_structure,sigma_grid=0.0001..100(7)",
+    ]

@@ -5,7 +5,8 @@ Models, each on the same random training sets (``learning_curve``'s draws):
 - ``energy_model``: :class:`~slimsoap.models.EnergyModel` with ``choices`` over
   ``CHOICES`` — ζ=1 on the raw features, ζ=1 on per-feature standardised features, the
   ``ridge`` baseline's model (ζ=1 standardised, loss on the total energies, chemical
-  potentials first, an unpenalised intercept) with σ by EnergyModel's CV, ζ=2 on
+  potentials first, an unpenalised intercept, σ² on the baseline's λ grid) with σ by
+  EnergyModel's CV, ζ=2 on
   normalised rows (Nyström with ``n_sparse`` CUR points) —, σ per entry by 5-fold CV and
   ``combine="stack"``: the convex combination of the entries whose
   out-of-fold predictions on the same folds have the lowest MAE (training structures only;
@@ -25,6 +26,9 @@ import numpy as np
 import scipy.sparse as sp
 
 MODELS = ("energy_model", "ridge", "krr")
+#: λ grid of the ``ridge`` baseline's ``RidgeCV``; the ``zeta1_ridge`` entry's σ grid is √λ
+#: (with the loss on total energies, σ² is ridge's λ).
+RIDGE_ALPHAS = np.logspace(-8, 4, 25)
 MODEL_LABELS = {
     "energy_model": "EnergyModel (CV choice)",
     "ridge": "ridge (standardised)",
@@ -42,9 +46,10 @@ CHOICES = (
             "loss": "per_structure",
             "chemical_potentials": "separate",
             "intercept": True,
+            "sigma_grid": tuple(np.sqrt(RIDGE_ALPHAS)),
         },
         "zeta1_ridge",
-    ),  # fmt: skip
+    ),
     ({"zeta": 2, "normalize": True, "feature_scaling": None, "solver": "sparse"}, "krr"),
 )
 
@@ -73,7 +78,7 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
             test = test[counts[test][:, ~seen].sum(axis=1) == 0][:n_test]
             model = make_pipeline(
                 StandardScaler(),
-                RidgeCV(alphas=np.logspace(-8, 4, 25), cv=KFold(5, shuffle=True, random_state=0)),
+                RidgeCV(alphas=RIDGE_ALPHAS, cv=KFold(5, shuffle=True, random_state=0)),
             )
             mu = np.linalg.lstsq(counts[train], E[train], rcond=None)[0]
             model.fit(phi[train], E[train] - counts[train] @ mu)
