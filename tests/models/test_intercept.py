@@ -43,8 +43,11 @@ def test_separate_mu_per_structure_intercept_is_sklearn_ridge_on_scaled_sums(alp
     assert np.max(np.abs(plain.predict(Xt, st, spt) - expected)) > 1e-3
 
 
-@pytest.mark.parametrize("loss", ["per_atom", "per_structure"])
-def test_joint_intercept_recovers_a_constant_energy_per_structure(loss):
+@pytest.mark.parametrize(
+    "loss, solver", [("per_atom", "primal"), ("per_structure", "primal"), ("per_atom", "exact"),
+                     ("per_structure", "sparse")],
+)  # fmt: skip
+def test_joint_intercept_recovers_a_constant_energy_per_structure(loss, solver):
     """E = b + Σ μ + a linear local energy: exact with ``intercept``, not without (a constant
     per structure is no sum of per-atom terms when the structures' sizes differ)."""
     rng = np.random.default_rng(1)
@@ -56,11 +59,12 @@ def test_joint_intercept_recovers_a_constant_energy_per_structure(loss):
     def energy(X, s, spc):
         return 4.2 + np.bincount(s, weights=X @ w + np.vectorize(mu.get)(spc))
 
-    fit = EnergyModel(sigma=1e-7, loss=loss, intercept=True).fit(X, s, energy(X, s, spc), spc)
+    options = {"sigma": 1e-7, "loss": loss, "solver": solver, "n_sparse": 50}
+    fit = EnergyModel(intercept=True, **options).fit(X, s, energy(X, s, spc), spc)
     assert fit.intercept_ == pytest.approx(4.2, abs=1e-5)
     np.testing.assert_allclose(fit.mu_, [-0.5, -37.8, -75.0], atol=1e-5)
     np.testing.assert_allclose(fit.predict(Xt, st, spt), energy(Xt, st, spt), atol=1e-5)
-    without = EnergyModel(sigma=1e-7, loss=loss).fit(X, s, energy(X, s, spc), spc)
+    without = EnergyModel(**options).fit(X, s, energy(X, s, spc), spc)
     assert np.abs(without.predict(Xt, st, spt) - energy(Xt, st, spt)).mean() > 0.1
 
 
