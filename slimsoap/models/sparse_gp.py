@@ -268,44 +268,69 @@ class SparseGP(EstimatorParams):
         want_forces: bool,
         want_virial: bool,
     ):
-        """∂(energy, forces, virial)/∂α: (F, M), (n_atoms, 3, M), (F, 3, 3, M)."""
+        """∂(energy, forces, virial)/∂α: (F, M), (n_atoms, 3, M), (F, 3, 3, M).
+
+        A centre correlates only with the sparse points of its own species, so the force and
+        virial rows of each centre species are built against those points alone, a run of
+        consecutive columns (the other columns are exact zeros): S× fewer multiply-adds with
+        S species, and every sum in the same order as over all columns."""
         t, f0, f1 = self._kernel_blocks(Xh, spc)
         M = t.shape[1]
         energy = structure_matrix(frame_of_atom, n_frames) @ f0
+        groups = _species_runs(self.sparse_species_)
         forces = virial = None
         if want_forces:
             n_atoms = Xh.shape[0]
-            forces = np.zeros((n_atoms, 3 * M))
+            forces = np.zeros((n_atoms, 3, M))
             pairs, grads = features.gradient_pairs, features.gradients
             chunk = max(1, _BLOCK_BYTES // (8 * 3 * M * 3))
             for p0 in range(0, len(pairs), chunk):
                 p1 = min(p0 + chunk, len(pairs))
-                rows, atoms = pairs[p0:p1, 0], pairs[p0:p1, 1]
-                g = np.asarray(grads[p0:p1], dtype=np.float64)
-                gm = (g.reshape(-1, g.shape[2]) @ self.sparse_points_.T).reshape(-1, 3, M)
-                gx = np.einsum("pcd,pd->pc", g, Xh[rows])
-                # ∂ε/∂r = f'(t) ∂x̂/∂r · x̂_m = f'(t) (g·x̂_m − (g·x̂) t) / |x|
-                block = (gm - gx[:, :, None] * t[rows][:, None, :]) * (
-                    f1[rows] / norms[rows, None]
-                )[:, None, :]
-                to_atom = sp.csr_matrix(
-                    (np.ones(p1 - p0), (atoms, np.arange(p1 - p0))), shape=(n_atoms, p1 - p0)
-                )
-                forces -= to_atom @ block.reshape(p1 - p0, 3 * M)
-            forces = forces.reshape(n_atoms, 3, M)
+                g_all = np.asarray(grads[p0:p1], dtype=np.float64)
+                for k, cols in groups:
+                    sel = np.flatnonzero(spc[pairs[p0:p1, 0]] == k)
+                    if not len(sel):
+                        continue
+                    rows, atoms = pairs[p0 + sel, 0], pairs[p0 + sel, 1]
+                    g = g_all[sel]
+                    gm = (g.reshape(-1, g.shape[2]) @ self.sparse_points_[cols].T).reshape(
+                        len(sel), 3, -1
+                    )
+                    gx = np.einsum("pcd,pd->pc", g, Xh[rows])
+                    # ∂ε/∂r = f'(t) ∂x̂/∂r · x̂_m = f'(t) (g·x̂_m − (g·x̂) t) / |x|
+                    tk, fk = t[rows, cols], f1[rows, cols]
+                    block = (gm - gx[:, :, None] * tk[:, None, :]) * (fk / norms[rows, None])[
+                        :, None, :
+                    ]
+                    to_atom = sp.csr_matrix(
+                        (np.ones(len(sel)), (atoms, np.arange(len(sel)))),
+                        shape=(n_atoms, len(sel)),
+                    )
+                    forces[:, :, cols] -= (to_atom @ block.reshape(len(sel), -1)).reshape(
+                        n_atoms, 3, -1
+                    )
         if want_virial:
             sg = features.strain_gradients
             virial = np.zeros((n_frames, 3, 3, M))
             chunk = max(1, _BLOCK_BYTES // (8 * 9 * M * 2))
             for a0 in range(0, Xh.shape[0], chunk):
                 a1 = min(a0 + chunk, Xh.shape[0])
-                s = np.asarray(sg[a0:a1], dtype=np.float64).transpose(0, 2, 1, 3)  # [i, a, b]
-                sm = (s.reshape(-1, s.shape[3]) @ self.sparse_points_.T).reshape(-1, 3, 3, M)
-                sx = np.einsum("iabd,id->iab", s, Xh[a0:a1])
-                block = (sm - sx[..., None] * t[a0:a1, None, None, :]) * (
-                    f1[a0:a1] / norms[a0:a1, None]
-                )[:, None, None, :]
-                np.subtract.at(virial, frame_of_atom[a0:a1], block)
+                s_all = np.asarray(sg[a0:a1], dtype=np.float64).transpose(0, 2, 1, 3)  # [i,a,b]
+                for k, cols in groups:
+                    sel = np.flatnonzero(spc[a0:a1] == k)
+                    if not len(sel):
+                        continue
+                    atoms = a0 + sel
+                    s = s_all[sel]
+                    sm = (s.reshape(-1, s.shape[3]) @ self.sparse_points_[cols].T).reshape(
+                        len(sel), 3, 3, -1
+                    )
+                    sx = np.einsum("iabd,id->iab", s, Xh[atoms])
+                    tk, fk = t[atoms, cols], f1[atoms, cols]
+                    block = (sm - sx[..., None] * tk[:, None, None, :]) * (fk / norms[atoms, None])[
+                        :, None, None, :
+                    ]
+                    np.subtract.at(virial[..., cols], frame_of_atom[atoms], block)
         return energy, forces, virial
 
     # ---------------------------------------------------------------------- fitting
@@ -624,6 +649,13 @@ class SparseGP(EstimatorParams):
                 f"descriptor gives {descriptor.n_features}"
             )
         return model
+
+
+def _species_runs(species: np.ndarray) -> list[tuple[int, slice]]:
+    """(species, columns) of every run of equal consecutive entries of ``species`` (M,)."""
+    cuts = np.flatnonzero(np.diff(species)) + 1
+    starts, stops = np.concatenate([[0], cuts]), np.concatenate([cuts, [len(species)]])
+    return [(int(species[a]), slice(int(a), int(b))) for a, b in zip(starts, stops, strict=True)]
 
 
 def _check_model_arrays(model: SparseGP, source: str) -> None:

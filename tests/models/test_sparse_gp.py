@@ -214,3 +214,55 @@ def test_species_block_sparse_soap_features_give_the_same_model():
     np.testing.assert_allclose(pred.energy, ref.energy, rtol=1e-10)
     np.testing.assert_allclose(pred.forces, ref.forces, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(pred.virial, ref.virial, rtol=1e-8, atol=1e-10)
+
+
+def _energy_rows(model, frames):
+    """Σ_i δ²f(x̂_i·x̂_m) per frame and sparse point (F, M), of the same species only."""
+    from slimsoap._linalg import unit_rows
+
+    feats = model.descriptor.compute(frames)
+    Xh, _ = unit_rows(np.asarray(feats.values, dtype=np.float64))
+    spc = model._species_index(frames)
+    f0 = model._f(Xh @ model.sparse_points_.T)[0] * (spc[:, None] == model.sparse_species_)
+    return np.array([f0[feats.frame_index == f].sum(axis=0) for f in range(len(frames))])
+
+
+def test_force_and_virial_design_rows_are_derivatives_of_the_energy_rows():
+    """The design rows built per centre species (against that species' sparse points only)
+    are −∂/∂r and −∂/∂ε of the energy rows, also when one species' points are split in two
+    runs of columns."""
+    from slimsoap import SOAP
+    from slimsoap._linalg import unit_rows
+
+    soap = SOAP(["Cu", "Au"], r_cut=4.0, n_max=3, l_max=2)
+    frames = [alloy(s) for s in range(3)]
+    model = SparseGP(soap, zeta=3, n_sparse=6, selection="fps").fit(frames)
+    order = np.r_[0:3, 6:12, 3:6]  # Cu points | Au points | Cu points
+    model.sparse_points_ = model.sparse_points_[order]
+    model.sparse_species_ = model.sparse_species_[order]
+    assert np.count_nonzero(np.diff(model.sparse_species_)) == 2
+    atoms = frames[1]
+    feats = soap.compute([atoms], gradients=True)
+    Xh, norms = unit_rows(np.asarray(feats.values, dtype=np.float64))
+    spc = model._species_index([atoms])
+    _, forces, virial = model._gp_rows(
+        feats, Xh, norms, spc, np.zeros(len(atoms), int), 1, True, True
+    )
+    h = 1e-5
+    for j, c in [(0, 0), (3, 2), (5, 1)]:
+        plus, minus = atoms.copy(), atoms.copy()
+        plus.positions[j, c] += h
+        minus.positions[j, c] -= h
+        fd = -(_energy_rows(model, [plus]) - _energy_rows(model, [minus]))[0] / (2 * h)
+        np.testing.assert_allclose(forces[j, c], fd, rtol=1e-6, atol=1e-8)
+    for a, b in [(0, 0), (1, 2), (2, 1)]:
+        rows = []
+        for sign in (1, -1):
+            strained = atoms.copy()
+            eps = np.eye(3)
+            eps[a, b] += sign * h
+            strained.set_cell(atoms.cell.array @ eps.T, scale_atoms=True)
+            rows.append(_energy_rows(model, [strained])[0])
+        fd = -(rows[0] - rows[1]) / (2 * h)
+        np.testing.assert_allclose(virial[0, a, b], fd, rtol=1e-6, atol=1e-8)
+    assert np.abs(forces).max() > 1e-3 and np.abs(virial).max() > 1e-3
