@@ -172,7 +172,8 @@ def test_panel_rows_do_not_change_the_bits(kind1, kind2, k1, k2, pattern):
         w2 = w1 if symmetric else _map(kind2, rng, k2)
         widths = (k1, k1 if symmetric else k2)
         names = [[f"{i}" for i in range(k)] for k in widths]
-        blocks.append(make_block(w1, w2, *names, symmetric, _pattern(pattern, *widths, symmetric, rng)))
+        stored = _pattern(pattern, *widths, symmetric, rng)
+        blocks.append(make_block(w1, w2, *names, symmetric, stored))
     x = tuple(rng.normal(size=(6, 2 * l + 1, C)) for l in range(5))
     plan = value_arrays(blocks, C)
     grouped = np.full((6, len(plan.scale)), np.nan)

@@ -17,7 +17,6 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-
 #: Columns of a panel row of :class:`ValueArrays`.
 PANEL_FIELDS = 13
 #: Panels start at a multiple of this many columns (the vector width of the loops).
