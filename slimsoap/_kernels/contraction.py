@@ -78,6 +78,7 @@ def packed_values(x, plan, out, first, stop):
     Y1 = np.empty(M_max * max(w1.shape[2], 1))
     Y2 = np.empty(M_max * max(w2.shape[2], 1))
     T = np.empty((4, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
+    live = np.empty(T.shape[1], dtype=np.bool_)
     for i in range(first, stop):
         o = out[i]
         for l in range(L1):
@@ -94,9 +95,9 @@ def packed_values(x, plan, out, first, stop):
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
                     _project(xl, w2[l], lo2[l], hi2[l], y2)
             if transposed[l]:
-                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, live)
             else:
-                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, live)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -122,31 +123,77 @@ def _project(x, w, lo, hi, y):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _panels(a, b, panels, k0, k1, scale, o, T):
+def _panels(a, b, panels, k0, k1, scale, o, T, live):
     """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
-    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column."""
+    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column;
+    live (≥ Ka,) bool workspace.
+
+    Sums that can only be zero are not computed (their entries are stored as 0): rows of
+    p_l whose channel of ``a`` is zero, and the columns of ``b`` outside its non-zero
+    ones (species absent from an environment)."""
     M = a.shape[0]
     Kb = b.shape[1]
+    for r in range(a.shape[1]):
+        live[r] = False
+        for m in range(M):
+            if a[m, r] != 0.0:
+                live[r] = True
+                break
+    lo_b, hi_b = _nonzero_columns(b)
     for k in range(k0, k1):
         r = panels[k, 0]
         c0 = panels[k, 1]
         n = panels[k, 2]
         rows = panels[k, 4]
         ca = c0 - c0 % _ALIGN  # the run computed: aligned start, whole vectors
-        na = min((c0 + n - ca + _ALIGN - 1) // _ALIGN * _ALIGN, Kb - ca)
-        t0 = T[0, ca : ca + na]
-        if rows == 4:
-            t1 = T[1, ca : ca + na]
-            t2 = T[2, ca : ca + na]
-            t3 = T[3, ca : ca + na]
-            _four_rows(a, b, r, ca, na, M, t0, t1, t2, t3)
-        elif rows == 2:
-            _two_rows(a, b, r, ca, na, M, t0, T[1, ca : ca + na])
-        else:
-            _one_row(a, b, r, ca, na, M, t0)
+        na = min(_whole(c0 + n - ca), Kb - ca)
+        # the part of it that can be non-zero, also aligned
+        lo = max(ca, lo_b - lo_b % _ALIGN)
+        hi = min(ca + na, lo + _whole(hi_b - lo)) if hi_b > lo else lo
+        any_live = False
+        for i in range(rows):
+            any_live = any_live or live[r + i]
+        if not any_live:
+            hi = lo
+        if lo > ca or hi < ca + na:
+            for i in range(rows):
+                T[i, ca : ca + na] = 0.0
+        if hi > lo:
+            w = hi - lo
+            t0 = T[0, lo:hi]
+            if rows == 4:
+                _four_rows(a, b, r, lo, w, M, t0, T[1, lo:hi], T[2, lo:hi], T[3, lo:hi])
+            elif rows == 2:
+                _two_rows(a, b, r, lo, w, M, t0, T[1, lo:hi])
+            else:
+                _one_row(a, b, r, lo, w, M, t0)
         for i in range(rows):
             d = panels[k, 6 + 2 * i]
             _store(T[i, c0 + d : c0 + n], n - d, panels[k, 5 + 2 * i], panels[k, 3], scale, o)
+
+
+@nb.njit(cache=True, inline="always")
+def _whole(n):
+    """n rounded up to a multiple of the alignment."""
+    return (n + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+@nb.njit(cache=True, inline="always")
+def _nonzero_columns(b):
+    """(lo, hi): the columns of b (M, K) outside lo:hi are zero (lo = hi = 0: all are)."""
+    M, K = b.shape
+    lo = K
+    hi = 0
+    for m in range(M):
+        for c in range(K):
+            if b[m, c] != 0.0:
+                lo = min(lo, c)
+                break
+        for c in range(K - 1, lo - 1, -1):
+            if b[m, c] != 0.0:
+                hi = max(hi, c + 1)
+                break
+    return (lo, hi) if hi > 0 else (0, 0)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
