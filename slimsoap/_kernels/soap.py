@@ -9,6 +9,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from slimsoap._kernels.harmonics import PAIR_BLOCK, harmonics_workspace, unit_harmonics
+
 
 class PlanArrays(NamedTuple):
     """A gradient plan's blocks of every l, packed for :func:`pair_gradients`.
@@ -285,13 +287,10 @@ def expand_blocks(
     Args: as :func:`expand_density`; c: a tuple of the L+1 blocks (written).
     """
     N = radial.shape[2]
-    nlm = (l_max + 1) ** 2
     norms = sph_norms(l_max)
-    Q = np.zeros((l_max + 2, l_max + 2))
-    cs = np.empty(l_max + 1)
-    sn = np.empty(l_max + 1)
-    R = np.empty(nlm)
-    dR = np.zeros((3, nlm))
+    work = harmonics_workspace(l_max)
+    R = work[4]  # Y_lm of pairs b0 .. b1 - 1 (a block of at most PAIR_BLOCK)
+    b0 = b1 = offsets[first]
     y00 = 0.5 / np.sqrt(np.pi)
     g = np.empty(N)
     for i in range(first, stop):
@@ -305,11 +304,10 @@ def expand_blocks(
             for n in range(N):
                 x0[n] += center_weight * self_radial[n] * y00
         for p in range(offsets[i], offsets[i + 1]):
-            r = dist[p]
-            ux = vectors[p, 0] / r
-            uy = vectors[p, 1] / r
-            uz = vectors[p, 2] / r
-            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, False)
+            if p == b1:  # the harmonics of the next block of pairs
+                b0 = p
+                b1 = min(p + PAIR_BLOCK, offsets[stop])
+                unit_harmonics(vectors, dist, b0, b1 - b0, l_max, norms, work)
             f = fc[p]
             c0 = pair_slot[p] * N
             for l in range(l_max + 1):
@@ -317,7 +315,7 @@ def expand_blocks(
                     g[n] = f * radial[p, l, n]
                 xl = c[l][i]
                 for m in range(2 * l + 1):
-                    y = R[l * l + m]
+                    y = R[l * l + m, p - b0]
                     row = xl[m, c0 : c0 + N]
                     for n in range(N):
                         row[n] += y * g[n]
