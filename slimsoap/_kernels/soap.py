@@ -333,24 +333,26 @@ def quintic_hermite(r, h, coef, with_derivs):
     n_int, _, L1, N = coef.shape
     values = np.empty((P, L1, N))
     derivs = np.empty((P if with_derivs else 0, L1, N))
+    # (l, n) as one run of L1·N, so the loops are long enough to vectorise
+    cf = coef.reshape((n_int, 6, L1 * N))
+    vf = values.reshape((P, L1 * N))
+    df = derivs.reshape((derivs.shape[0], L1 * N))
     inv_h = 1.0 / h
     for p in range(P):
         u = r[p] * inv_h
         k = min(int(u), n_int - 1)
         t = u - k
-        for l in range(L1):
-            for n in range(N):
-                c0 = coef[k, 0, l, n]
-                c1 = coef[k, 1, l, n]
-                c2 = coef[k, 2, l, n]
-                c3 = coef[k, 3, l, n]
-                c4 = coef[k, 4, l, n]
-                c5 = coef[k, 5, l, n]
-                values[p, l, n] = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))))
-                if with_derivs:
-                    derivs[p, l, n] = (
-                        c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
-                    ) * inv_h
+        c0, c1, c2, c3, c4, c5 = cf[k, 0], cf[k, 1], cf[k, 2], cf[k, 3], cf[k, 4], cf[k, 5]
+        v = vf[p]
+        for j in range(L1 * N):
+            v[j] = c0[j] + t * (c1[j] + t * (c2[j] + t * (c3[j] + t * (c4[j] + t * c5[j]))))
+        if with_derivs:
+            d = df[p]
+            for j in range(L1 * N):
+                d[j] = (
+                    c1[j]
+                    + t * (2.0 * c2[j] + t * (3.0 * c3[j] + t * (4.0 * c4[j] + t * 5.0 * c5[j])))
+                ) * inv_h
     return values, derivs
 
 
