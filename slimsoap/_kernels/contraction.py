@@ -78,7 +78,6 @@ def packed_values(x, plan, out, first, stop):
     Y1 = np.empty(M_max * max(w1.shape[2], 1))
     Y2 = np.empty(M_max * max(w2.shape[2], 1))
     T = np.empty((4, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
-    live = np.empty(T.shape[1], dtype=np.bool_)
     for i in range(first, stop):
         o = out[i]
         for l in range(L1):
@@ -95,9 +94,9 @@ def packed_values(x, plan, out, first, stop):
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
                     _project(xl, w2[l], lo2[l], hi2[l], y2)
             if transposed[l]:
-                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, live)
+                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
             else:
-                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, live)
+                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -123,23 +122,18 @@ def _project(x, w, lo, hi, y):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _panels(a, b, panels, k0, k1, scale, o, T, live):
+def _panels(a, b, panels, k0, k1, scale, o, T):
     """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
-    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column;
-    live (≥ Ka,) bool workspace.
+    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column.
 
     Sums that can only be zero are not computed (their entries are stored as 0): rows of
-    p_l whose channel of ``a`` is zero, and the columns of ``b`` outside its non-zero
-    ones (species absent from an environment)."""
+    p_l outside the non-zero channels of ``a``, columns outside those of ``b`` (species
+    absent from an environment, at the ends of the channel order)."""
     M = a.shape[0]
     Kb = b.shape[1]
-    for r in range(a.shape[1]):
-        live[r] = False
-        for m in range(M):
-            if a[m, r] != 0.0:
-                live[r] = True
-                break
+    lo_a, hi_a = _nonzero_columns(a)
     lo_b, hi_b = _nonzero_columns(b)
+    dense = lo_a == 0 and hi_a == a.shape[1] and lo_b == 0 and hi_b == Kb
     for k in range(k0, k1):
         r = panels[k, 0]
         c0 = panels[k, 1]
@@ -147,17 +141,15 @@ def _panels(a, b, panels, k0, k1, scale, o, T, live):
         rows = panels[k, 4]
         ca = c0 - c0 % _ALIGN  # the run computed: aligned start, whole vectors
         na = min(_whole(c0 + n - ca), Kb - ca)
-        # the part of it that can be non-zero, also aligned
-        lo = max(ca, lo_b - lo_b % _ALIGN)
-        hi = min(ca + na, lo + _whole(hi_b - lo)) if hi_b > lo else lo
-        any_live = False
-        for i in range(rows):
-            any_live = any_live or live[r + i]
-        if not any_live:
-            hi = lo
-        if lo > ca or hi < ca + na:
-            for i in range(rows):
-                T[i, ca : ca + na] = 0.0
+        lo, hi = ca, ca + na
+        if not dense:  # the part of the run that can be non-zero, also aligned
+            lo = max(ca, lo_b - lo_b % _ALIGN)
+            hi = min(ca + na, lo + _whole(hi_b - lo)) if hi_b > lo else lo
+            if r + rows <= lo_a or r >= hi_a:
+                hi = lo
+            if lo > ca or hi < ca + na:
+                for i in range(rows):
+                    T[i, ca : ca + na] = 0.0
         if hi > lo:
             w = hi - lo
             t0 = T[0, lo:hi]
