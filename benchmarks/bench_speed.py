@@ -27,11 +27,12 @@ and its achieved GFLOP/s (contraction alone, on the set's coefficients), against
 target of ``TARGET_GFLOPS``.
 
 Run: ``python benchmarks/bench_speed.py [--sets ...] [--compressions ...] [--codes ...]
-[--threads N] [--repeats R] [--rounds K] [--quick] [--spread]``; ``--rounds K`` runs K
-processes per code, the codes interleaved, and reports medians over them, and ``--clock cpu`` times
-process CPU time instead of wall time (both for a loaded machine; CPU time with one thread
-only). ``--quick``: a quarter of each set
-(at least 2 frames) and 5 repeats.
+[--threads N] [--repeats R] [--rounds K] [--quick] [--spread] [--baseline PATH]``;
+``--rounds K`` runs K processes per code, the codes interleaved, and reports medians over
+them, and ``--clock cpu`` times process CPU time instead of wall time (both for a loaded
+machine; CPU time with one thread only). ``--quick``: a quarter of each set (at least 2
+frames) and 5 repeats. ``--baseline PATH`` adds ``slimsoap@base``, the slimsoap checkout at
+PATH (its ``PYTHONPATH``), interleaved with the others, for before/after ratios.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def worker(spec: dict) -> None:
         spec["n_max"],
         spec["l_max"],
     )
-    seconds = median_time(run, spec["repeats"])
+    seconds = median_time(run, spec["repeats"], clock=spec["clock"])
     out = {"atoms_per_s": sum(len(a) for a in frames) / seconds}
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if soap is not None:
@@ -193,12 +194,19 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=1, help="processes per code, interleaved")
     p.add_argument("--quick", action="store_true", help="a quarter of each set, 5 repeats")
     p.add_argument("--spread", action="store_true", help="also the hyper-parameter spread")
+    p.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="also slimsoap@base, the slimsoap checkout at PATH (its PYTHONPATH), interleaved",
+    )
     args = p.parse_args()
     if args.repeats < 5:
         p.error("--repeats must be >= 5 (medians of at least 5 calls)")
     if args.clock == "cpu" and args.threads != "1":
         p.error("--clock cpu adds up the CPU time of every thread: use it with --threads 1")
     env = dict(os.environ, **{v: args.threads for v in THREAD_VARS})
+    codes = args.codes + (["slimsoap@base"] if args.baseline else [])
+    base_env = dict(env, PYTHONPATH=args.baseline or "")
     params = [DEFAULT] + (SPREAD if args.spread else [])
     print(
         f"values, every code on {args.threads} thread(s) ({', '.join(THREAD_VARS)} = "
@@ -209,7 +217,7 @@ def main() -> None:
         f" for both compressions; contraction target {TARGET_GFLOPS:g} GFLOP/s"
     )
     head = (
-        f"{'set':<8}{'frames':>7}{'rc/N/L/S':>12}{'compression':>12}{'code':>10}"
+        f"{'set':<8}{'frames':>7}{'rc/N/L/S':>12}{'compression':>12}{'code':>14}"
         f"{'atoms/s':>10}{'× best peer':>12}{'peak MB':>9}{'flop/atom':>11}{'GFLOP/s':>9}"
     )
     print(head)
@@ -218,25 +226,28 @@ def main() -> None:
         for name in sets:
             n_frames = max(2, SETS[name] // 4) if args.quick else SETS[name]
             for compression in args.compressions:
-                runs = {code: [] for code in args.codes}
+                runs = {code: [] for code in codes}
                 for _ in range(args.rounds):  # codes interleaved: load changes hit all alike
-                    for code in args.codes:
+                    for code in codes:
                         spec = dict(
-                            code=code, set=name, frames=n_frames, n_species=n_species,
-                            compression=compression, r_cut=r_cut, n_max=n_max, l_max=l_max,
-                            repeats=args.repeats, clock=args.clock,
+                            code=code.split("@")[0], set=name, frames=n_frames,
+                            n_species=n_species, compression=compression, r_cut=r_cut,
+                            n_max=n_max, l_max=l_max, repeats=args.repeats, clock=args.clock,
                         )  # fmt: skip
-                        runs[code].append(run_worker(__file__, spec, env))
+                        run_env = base_env if code == "slimsoap@base" else env
+                        runs[code].append(run_worker(__file__, spec, run_env))
                 rows = {code: median_row(r) for code, r in runs.items()}
                 peers = [rows[c]["atoms_per_s"] for c in ("dscribe", "featomic") if rows.get(c)]
                 best = max(peers, default=float("nan"))
                 for code, r in rows.items():
                     hp = f"{r_cut:g}/{n_max}/{l_max}/{n_species}"
-                    lead = f"{name:<8}{n_frames:>7}{hp:>12}{compression:>12}{code:>10}"
+                    lead = f"{name:<8}{n_frames:>7}{hp:>12}{compression:>12}{code:>14}"
                     if r is None:
                         print(f"{lead}{'failed':>10}")
                         continue
-                    ratio = f"{r['atoms_per_s'] / best:>12.2f}" if code == "slimsoap" else " " * 12
+                    ratio = " " * 12
+                    if code.startswith("slimsoap"):
+                        ratio = f"{r['atoms_per_s'] / best:>12.2f}"
                     extra = ""
                     if "gflops" in r:
                         extra = f"{int(r['flops_per_atom']):>11,}{r['gflops']:>9.2f}"

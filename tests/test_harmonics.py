@@ -62,3 +62,26 @@ def test_gradient_finite_difference():
         e[d] = h
         fd = (_eval(p + e)[0] - _eval(p - e)[0]) / (2 * h)
         np.testing.assert_allclose(g[d], fd, rtol=1e-7, atol=1e-7 * np.abs(g).max())
+
+
+def test_pair_blocks_equal_solid_harmonics_bit_for_bit():
+    """unit_harmonics (many pairs at once, the values path) gives solid_harmonics' numbers
+    at r̂ = r / |r|, to the bit, for every block size up to PAIR_BLOCK, L 0..12."""
+    from slimsoap._kernels.harmonics import PAIR_BLOCK, harmonics_workspace, unit_harmonics
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(PAIR_BLOCK + 5, 3)) * rng.uniform(0.5, 6.0, (PAIR_BLOCK + 5, 1))
+    vectors[:3] = [[0.0, 0.0, 2.0], [0.0, 0.0, -1.0], [1.5, 0.0, 0.0]]  # poles, an axis
+    dist = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    for l_max in (0, 1, 2, 6, L):
+        work = harmonics_workspace(l_max)
+        norms = sph_norms(l_max)
+        for p0, count in [(0, PAIR_BLOCK), (5, PAIR_BLOCK), (2, 1), (7, 13)]:
+            unit_harmonics(vectors, dist, p0, count, l_max, norms, work)
+            for k in range(count):
+                u = vectors[p0 + k] / dist[p0 + k]
+                Q = np.zeros((l_max + 2, l_max + 2))
+                cs, sn = np.empty(l_max + 1), np.empty(l_max + 1)
+                R, dR = np.empty((l_max + 1) ** 2), np.zeros((3, (l_max + 1) ** 2))
+                solid_harmonics(*u, l_max, norms, Q, cs, sn, R, dR, False)
+                np.testing.assert_array_equal(work[4][:, k], R)

@@ -95,6 +95,11 @@ def test_values_kernel_equals_einsum(kind1, kind2, k1, k2, pattern):
         blocks.append(block)
     x = tuple(rng.normal(size=(n, 2 * l + 1, C)) for l in range(L + 1))
     x[2][3] = 0.0  # a centre with a zero block
+    for xl in x:  # zero channels, whose sums the kernel skips: centre 1 has only channels
+        xl[1][:, :4] = 0.0  # 4:8 (one species of three), centre 4 lacks the last three,
+        xl[1][:, 8:] = 0.0  # centre 5 one in the middle
+        xl[4][:, 9:] = 0.0
+        xl[5][:, 6] = 0.0
     want, size = _reference(x, blocks)
     plan = value_arrays(blocks, C)
     got = np.full_like(want, np.nan)
@@ -112,31 +117,75 @@ def test_values_kernel_equals_einsum(kind1, kind2, k1, k2, pattern):
     np.testing.assert_array_equal(got32, got.astype(np.float32))
 
 
+def _panel_stores(panel):
+    """(row, entries, columns) stored by each row of one panel."""
+    r, c, n, step, n_rows = panel[:5]
+    for i in range(n_rows):
+        e, d = panel[5 + 2 * i], panel[6 + 2 * i]
+        yield r + i, e + step * np.arange(n - d), c + d + np.arange(n - d)
+
+
 def test_panels_cover_every_entry_once():
     from slimsoap.soap.panels import _row_panels, _transposed_panels
 
     rows9, cols9, _ = triangle(9, 9)
     some = np.random.default_rng(0).random(len(rows9)) < 0.5
-    for rows, cols in [(rows9, cols9), full(6, 4)[:2], (rows9[some], cols9[some])]:
+    n_rows = set()
+    for rows, cols in [(rows9, cols9), full(6, 4)[:2], full(3, 5)[:2], (rows9[some], cols9[some])]:
         seen = np.zeros(len(rows), dtype=int)
-        for r, c, n, e, step, two, e2, d in _row_panels(rows, cols, 0):
-            assert step == 1
-            seen[e : e + n] += 1
-            assert np.all(rows[e : e + n] == r) and np.all(cols[e : e + n] == c + np.arange(n))
-            if two:
-                seen[e2 : e2 + n - d] += 1
-                assert np.all(rows[e2 : e2 + n - d] == r + 1)
-                assert np.all(cols[e2 : e2 + n - d] == c + d + np.arange(n - d))
+        for panel in _row_panels(rows, cols, 0):
+            assert panel[3] == 1 and panel[4] in (1, 2, 4)
+            n_rows.add(int(panel[4]))
+            for r, entries, columns in _panel_stores(panel):
+                seen[entries] += 1
+                assert np.all(rows[entries] == r) and np.all(cols[entries] == columns)
         np.testing.assert_array_equal(seen, 1)
-    seen = np.zeros(6 * 5, dtype=int)
-    for b, c, n, e, step, two, e2, d in _transposed_panels(6, 5, 0):
-        # row b of p^T over all 6 columns a: entry (a, b) of the row-major block is a·5 + b
-        assert (c, n, e, step, d) == (0, 6, b, 5, 0)
-        seen[e + step * np.arange(n)] += 1
-        if two:
-            assert e2 == b + 1
-            seen[e2 + step * np.arange(n)] += 1
-    np.testing.assert_array_equal(seen, 1)
+    assert n_rows == {1, 2, 4}
+    for k2 in (1, 3, 5, 8):
+        seen = np.zeros(6 * k2, dtype=int)
+        for panel in _transposed_panels(6, k2, 0):
+            # row b of p^T over all 6 columns a: entry (a, b) of the row-major block is a·k2 + b
+            for b, entries, columns in _panel_stores(panel):
+                np.testing.assert_array_equal(columns, np.arange(6))
+                np.testing.assert_array_equal(entries, columns * k2 + b)
+                seen[entries] += 1
+        np.testing.assert_array_equal(seen, 1)
+
+
+def _one_row_panels(plan):
+    """The plan with every panel cut into one-row panels over the same columns."""
+    panels, ptr = [], [0]
+    for l in range(len(plan.panel_ptr) - 1):
+        for panel in plan.panels[plan.panel_ptr[l] : plan.panel_ptr[l + 1]]:
+            for i in range(panel[4]):
+                one = np.zeros_like(panel)
+                one[:5] = panel[0] + i, panel[1], panel[2], panel[3], 1
+                one[5:7] = panel[5 + 2 * i : 7 + 2 * i]
+                panels.append(one)
+        ptr.append(len(panels))
+    return plan._replace(panels=np.array(panels), panel_ptr=np.array(ptr, dtype=np.int64))
+
+
+@pytest.mark.parametrize("kind1,kind2,k1,k2,pattern", CASES)
+def test_panel_rows_do_not_change_the_bits(kind1, kind2, k1, k2, pattern):
+    """Rows computed four or two at a time give the numbers of rows computed one by one."""
+    rng = np.random.default_rng(k1 * 7 + k2)
+    symmetric = kind2 == "sym"
+    blocks = []
+    for _ in range(5):
+        w1 = _map(kind1, rng, k1)
+        w2 = w1 if symmetric else _map(kind2, rng, k2)
+        widths = (k1, k1 if symmetric else k2)
+        names = [[f"{i}" for i in range(k)] for k in widths]
+        stored = _pattern(pattern, *widths, symmetric, rng)
+        blocks.append(make_block(w1, w2, *names, symmetric, stored))
+    x = tuple(rng.normal(size=(6, 2 * l + 1, C)) for l in range(5))
+    plan = value_arrays(blocks, C)
+    grouped = np.full((6, len(plan.scale)), np.nan)
+    packed_values(x, plan, grouped, 0, 6)
+    single = np.full_like(grouped, np.nan)
+    packed_values(x, _one_row_panels(plan), single, 0, 6)
+    np.testing.assert_array_equal(grouped, single)
 
 
 def test_calculator_values_equal_einsum_of_the_expansion():

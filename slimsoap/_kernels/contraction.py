@@ -2,11 +2,14 @@
 
 Per centre and l the projections Y = X_l W (2l+1 × K, m-major) are formed in a small
 workspace (or read in place for the identity) and the stored entries of p_l are computed as
-*panels*: one or two rows of p_l over a run of consecutive columns, accumulated over m four
-at a time with the row's coefficients held in registers, so the innermost loop runs along
-contiguous columns and vectorises. Each centre's output row is written once, l after l.
-The sums over m run in a fixed order per entry, so the numbers do not depend on the ranges
-of centres or the threads (they differ from a dot product per entry in the last bits).
+*panels*: one, two or four rows of p_l over a run of consecutive columns, accumulated over m
+four at a time with the rows' coefficients held in registers, so the innermost loop runs
+along contiguous columns and vectorises (four rows: four multiply-adds per column loaded).
+A panel's run starts at a multiple of four columns (the few extra entries before it are
+computed and dropped), so the loops have no scalar remainder when K is a multiple of four.
+Each centre's output row is written once, l after l. The sums over m run in a fixed order
+per entry, whatever the panel, so the numbers do not depend on the panels, the ranges of
+centres or the threads (they differ from a dot product per entry in the last bits).
 """
 
 from typing import NamedTuple
@@ -14,16 +17,21 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+#: Columns of a panel row of :class:`ValueArrays`.
+PANEL_FIELDS = 13
+#: Panels start at a multiple of this many columns (the vector width of the loops).
+_ALIGN = 4
+
 
 class ValueArrays(NamedTuple):
     """A channel map's L+1 blocks packed for :func:`packed_values` (C input channels).
 
-    Panel k of l (``panel_ptr[l] <= k < panel_ptr[l+1]``) is a row of (length,) columns
-    ``col`` .. ``col + length`` of the block, read from the row operand's channel ``row``
-    and the column operand's channels (the row operand is Y1 unless ``transposed``):
-    ``panels[k] = (row, col, length, entry, step, two, entry2, offset)``. Value j goes to
-    packed column ``entry + j·step``. With ``two`` the panel also computes row ``row + 1``
-    over the same columns, whose values from ``offset`` on go to ``entry2 + (j-offset)·step``.
+    Panel k of l (``panel_ptr[l] <= k < panel_ptr[l+1]``) is ``rows`` (1, 2 or 4) rows
+    ``row`` .. ``row + rows - 1`` of the block over columns ``col`` .. ``col + length``,
+    read from the row operand's channels and the column operand's channels (the row
+    operand is Y1 unless ``transposed``): ``panels[k] = (row, col, length, step, rows,
+    entry_0, offset_0, .., entry_3, offset_3)``. Row ``row + i`` stores its values from
+    column ``col + offset_i`` on, value j at packed column ``entry_i + (j - offset_i)·step``.
     """
 
     #: (L+1,) int64 widths K1_l, K2_l.
@@ -43,7 +51,7 @@ class ValueArrays(NamedTuple):
     w2_id: np.ndarray
     symmetric: np.ndarray
     transposed: np.ndarray
-    #: (L+2,) int64 and (n_panels, 8) int64, see above.
+    #: (L+2,) int64 and (n_panels, PANEL_FIELDS) int64, see above.
     panel_ptr: np.ndarray
     panels: np.ndarray
     #: (F,) float64 packing scale of every packed column.
@@ -69,7 +77,7 @@ def packed_values(x, plan, out, first, stop):
     M_max = 2 * L1 - 1
     Y1 = np.empty(M_max * max(w1.shape[2], 1))
     Y2 = np.empty(M_max * max(w2.shape[2], 1))
-    T = np.empty((2, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
+    T = np.empty((4, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
     for i in range(first, stop):
         o = out[i]
         for l in range(L1):
@@ -116,21 +124,68 @@ def _project(x, w, lo, hi, y):
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _panels(a, b, panels, k0, k1, scale, o, T):
     """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
-    row operand, b (M, Kb) the column operand; T (2, ≥ Kb) workspace."""
+    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column.
+
+    Sums that can only be zero are not computed (their entries are stored as 0): rows of
+    p_l outside the non-zero channels of ``a``, columns outside those of ``b`` (species
+    absent from an environment, at the ends of the channel order)."""
     M = a.shape[0]
+    Kb = b.shape[1]
+    lo_a, hi_a = _nonzero_columns(a)
+    lo_b, hi_b = _nonzero_columns(b)
+    dense = lo_a == 0 and hi_a == a.shape[1] and lo_b == 0 and hi_b == Kb
     for k in range(k0, k1):
         r = panels[k, 0]
         c0 = panels[k, 1]
         n = panels[k, 2]
-        t0 = T[0, :n]
-        if panels[k, 5]:
-            t1 = T[1, :n]
-            _two_rows(a, b, r, c0, n, M, t0, t1)
-            d = panels[k, 7]
-            _store(t1[d:], n - d, panels[k, 6], panels[k, 4], scale, o)
-        else:
-            _one_row(a, b, r, c0, n, M, t0)
-        _store(t0, n, panels[k, 3], panels[k, 4], scale, o)
+        rows = panels[k, 4]
+        ca = c0 - c0 % _ALIGN  # the run computed: aligned start, whole vectors
+        na = min(_whole(c0 + n - ca), Kb - ca)
+        lo, hi = ca, ca + na
+        if not dense:  # the part of the run that can be non-zero, also aligned
+            lo = max(ca, lo_b - lo_b % _ALIGN)
+            hi = min(ca + na, lo + _whole(hi_b - lo)) if hi_b > lo else lo
+            if r + rows <= lo_a or r >= hi_a:
+                hi = lo
+            if lo > ca or hi < ca + na:
+                for i in range(rows):
+                    T[i, ca : ca + na] = 0.0
+        if hi > lo:
+            w = hi - lo
+            t0 = T[0, lo:hi]
+            if rows == 4:
+                _four_rows(a, b, r, lo, w, M, t0, T[1, lo:hi], T[2, lo:hi], T[3, lo:hi])
+            elif rows == 2:
+                _two_rows(a, b, r, lo, w, M, t0, T[1, lo:hi])
+            else:
+                _one_row(a, b, r, lo, w, M, t0)
+        for i in range(rows):
+            d = panels[k, 6 + 2 * i]
+            _store(T[i, c0 + d : c0 + n], n - d, panels[k, 5 + 2 * i], panels[k, 3], scale, o)
+
+
+@nb.njit(cache=True, inline="always")
+def _whole(n):
+    """n rounded up to a multiple of the alignment."""
+    return (n + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+@nb.njit(cache=True, inline="always")
+def _nonzero_columns(b):
+    """(lo, hi): the columns of b (M, K) outside lo:hi are zero (lo = hi = 0: all are)."""
+    M, K = b.shape
+    lo = K
+    hi = 0
+    for m in range(M):
+        for c in range(K):
+            if b[m, c] != 0.0:
+                lo = min(lo, c)
+                break
+        for c in range(K - 1, lo - 1, -1):
+            if b[m, c] != 0.0:
+                hi = max(hi, c + 1)
+                break
+    return (lo, hi) if hi > 0 else (0, 0)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -194,6 +249,61 @@ def _two_rows(a, b, r, c0, n, M, t0, t1):
         for j in range(n):
             t0[j] += a0 * b0[j]
             t1[j] += a1 * b0[j]
+        m += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
+    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row`)."""
+    for j in range(n):
+        t0[j] = 0.0
+        t1[j] = 0.0
+        t2[j] = 0.0
+        t3[j] = 0.0
+    m = 0
+    while m + 4 <= M:
+        a00 = a[m, r]
+        a01 = a[m + 1, r]
+        a02 = a[m + 2, r]
+        a03 = a[m + 3, r]
+        a10 = a[m, r + 1]
+        a11 = a[m + 1, r + 1]
+        a12 = a[m + 2, r + 1]
+        a13 = a[m + 3, r + 1]
+        a20 = a[m, r + 2]
+        a21 = a[m + 1, r + 2]
+        a22 = a[m + 2, r + 2]
+        a23 = a[m + 3, r + 2]
+        a30 = a[m, r + 3]
+        a31 = a[m + 1, r + 3]
+        a32 = a[m + 2, r + 3]
+        a33 = a[m + 3, r + 3]
+        b0 = b[m, c0 : c0 + n]
+        b1 = b[m + 1, c0 : c0 + n]
+        b2 = b[m + 2, c0 : c0 + n]
+        b3 = b[m + 3, c0 : c0 + n]
+        for j in range(n):
+            v0 = b0[j]
+            v1 = b1[j]
+            v2 = b2[j]
+            v3 = b3[j]
+            t0[j] += (a00 * v0 + a01 * v1) + (a02 * v2 + a03 * v3)
+            t1[j] += (a10 * v0 + a11 * v1) + (a12 * v2 + a13 * v3)
+            t2[j] += (a20 * v0 + a21 * v1) + (a22 * v2 + a23 * v3)
+            t3[j] += (a30 * v0 + a31 * v1) + (a32 * v2 + a33 * v3)
+        m += 4
+    while m < M:
+        a0 = a[m, r]
+        a1 = a[m, r + 1]
+        a2 = a[m, r + 2]
+        a3 = a[m, r + 3]
+        b0 = b[m, c0 : c0 + n]
+        for j in range(n):
+            v0 = b0[j]
+            t0[j] += a0 * v0
+            t1[j] += a1 * v0
+            t2[j] += a2 * v0
+            t3[j] += a3 * v0
         m += 1
 
 

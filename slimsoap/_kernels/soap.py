@@ -9,6 +9,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from slimsoap._kernels.harmonics import PAIR_BLOCK, harmonics_workspace, unit_harmonics
+
 
 class PlanArrays(NamedTuple):
     """A gradient plan's blocks of every l, packed for :func:`pair_gradients`.
@@ -285,13 +287,10 @@ def expand_blocks(
     Args: as :func:`expand_density`; c: a tuple of the L+1 blocks (written).
     """
     N = radial.shape[2]
-    nlm = (l_max + 1) ** 2
     norms = sph_norms(l_max)
-    Q = np.zeros((l_max + 2, l_max + 2))
-    cs = np.empty(l_max + 1)
-    sn = np.empty(l_max + 1)
-    R = np.empty(nlm)
-    dR = np.zeros((3, nlm))
+    work = harmonics_workspace(l_max)
+    R = work[4]  # Y_lm of pairs b0 .. b1 - 1 (a block of at most PAIR_BLOCK)
+    b0 = b1 = offsets[first]
     y00 = 0.5 / np.sqrt(np.pi)
     g = np.empty(N)
     for i in range(first, stop):
@@ -305,11 +304,10 @@ def expand_blocks(
             for n in range(N):
                 x0[n] += center_weight * self_radial[n] * y00
         for p in range(offsets[i], offsets[i + 1]):
-            r = dist[p]
-            ux = vectors[p, 0] / r
-            uy = vectors[p, 1] / r
-            uz = vectors[p, 2] / r
-            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, False)
+            if p == b1:  # the harmonics of the next block of pairs
+                b0 = p
+                b1 = min(p + PAIR_BLOCK, offsets[stop])
+                unit_harmonics(vectors, dist, b0, b1 - b0, l_max, norms, work)
             f = fc[p]
             c0 = pair_slot[p] * N
             for l in range(l_max + 1):
@@ -317,7 +315,7 @@ def expand_blocks(
                     g[n] = f * radial[p, l, n]
                 xl = c[l][i]
                 for m in range(2 * l + 1):
-                    y = R[l * l + m]
+                    y = R[l * l + m, p - b0]
                     row = xl[m, c0 : c0 + N]
                     for n in range(N):
                         row[n] += y * g[n]
@@ -335,24 +333,26 @@ def quintic_hermite(r, h, coef, with_derivs):
     n_int, _, L1, N = coef.shape
     values = np.empty((P, L1, N))
     derivs = np.empty((P if with_derivs else 0, L1, N))
+    # (l, n) as one run of L1·N, so the loops are long enough to vectorise
+    cf = coef.reshape((n_int, 6, L1 * N))
+    vf = values.reshape((P, L1 * N))
+    df = derivs.reshape((derivs.shape[0], L1 * N))
     inv_h = 1.0 / h
     for p in range(P):
         u = r[p] * inv_h
         k = min(int(u), n_int - 1)
         t = u - k
-        for l in range(L1):
-            for n in range(N):
-                c0 = coef[k, 0, l, n]
-                c1 = coef[k, 1, l, n]
-                c2 = coef[k, 2, l, n]
-                c3 = coef[k, 3, l, n]
-                c4 = coef[k, 4, l, n]
-                c5 = coef[k, 5, l, n]
-                values[p, l, n] = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))))
-                if with_derivs:
-                    derivs[p, l, n] = (
-                        c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * (4.0 * c4 + t * 5.0 * c5)))
-                    ) * inv_h
+        c0, c1, c2, c3, c4, c5 = cf[k, 0], cf[k, 1], cf[k, 2], cf[k, 3], cf[k, 4], cf[k, 5]
+        v = vf[p]
+        for j in range(L1 * N):
+            v[j] = c0[j] + t * (c1[j] + t * (c2[j] + t * (c3[j] + t * (c4[j] + t * c5[j]))))
+        if with_derivs:
+            d = df[p]
+            for j in range(L1 * N):
+                d[j] = (
+                    c1[j]
+                    + t * (2.0 * c2[j] + t * (3.0 * c3[j] + t * (4.0 * c4[j] + t * 5.0 * c5[j])))
+                ) * inv_h
     return values, derivs
 
 

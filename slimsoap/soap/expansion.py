@@ -96,7 +96,9 @@ def coefficient_blocks(c: np.ndarray, l_max: int) -> tuple[np.ndarray, ...]:
 
 
 #: Temporaries (coefficients and radial integrals) of one range of a coefficient stream.
-STREAM_BYTES = 16 * 2**20
+#: 4 MiB: batches of molecules ran 15 % faster than with 16 MiB ranges (the temporaries
+#: stay in cache), big cells and small periodic cells the same within 2 % (issue 19).
+STREAM_BYTES = 4 * 2**20
 
 
 class CoefficientStream:

@@ -10,7 +10,10 @@ from typing import Protocol
 
 import numpy as np
 
-from slimsoap._kernels.contraction import ValueArrays
+from slimsoap._kernels.contraction import PANEL_FIELDS, ValueArrays
+
+#: Most rows of p_l one panel computes together.
+PANEL_ROWS = 4
 
 
 class PackedBlock(Protocol):
@@ -89,36 +92,53 @@ def _padded(maps: list[np.ndarray | None], C: int) -> tuple[np.ndarray, ...]:
     return out, lo, hi
 
 
+def _panel(row: int, col: int, length: int, step: int, stores: list[tuple[int, int]]):
+    """One panel (see :class:`~slimsoap._kernels.contraction.ValueArrays`): rows row ..
+    row + len(stores) - 1 over ``length`` columns from ``col``, row i storing from column
+    col + offset_i on at entry_i, stores = [(entry_i, offset_i)]."""
+    out = [row, col, length, step, len(stores)] + [0] * (PANEL_FIELDS - 5)
+    for i, (entry, offset) in enumerate(stores):
+        out[5 + 2 * i : 7 + 2 * i] = entry, offset
+    return out
+
+
+def _row_count(available: int) -> int:
+    """Rows of the next panel when ``available`` rows can go together: 4, 2 or 1."""
+    return PANEL_ROWS if available >= PANEL_ROWS else 2 if available >= 2 else 1
+
+
 def _row_panels(rows: np.ndarray, cols: np.ndarray, col0: int) -> np.ndarray:
-    """Panels of stored entries in order: runs of one row over consecutive columns, and two
-    consecutive runs (rows r, r+1) computed together when the second's columns are the end
-    of the first's (a triangle's rows, a full block's rows)."""
+    """Panels of stored entries in order: runs of one row over consecutive columns, and up
+    to four consecutive runs (rows r, r+1, ...) computed together when each later run's
+    columns are the end of the first's (a triangle's rows, a full block's rows)."""
     if rows.size == 0:
-        return np.zeros((0, 8), dtype=np.int64)
+        return np.zeros((0, PANEL_FIELDS), dtype=np.int64)
     cut = np.flatnonzero((np.diff(rows) != 0) | (np.diff(cols) != 1)) + 1
     starts = np.concatenate([[0], cut])
     lengths = np.diff(np.concatenate([starts, [rows.size]]))
-    runs = list(zip(rows[starts], cols[starts], lengths, starts))
+    runs = [tuple(int(v) for v in run) for run in zip(rows[starts], cols[starts], lengths, starts)]
     out, k = [], 0
     while k < len(runs):
-        r, c, n, e = (int(v) for v in runs[k])
-        if k + 1 < len(runs):
-            r2, c2, n2, e2 = (int(v) for v in runs[k + 1])
-            if r2 == r + 1 and c2 >= c and c2 + n2 == c + n:
-                out.append((r, c, n, col0 + e, 1, 1, col0 + e2, c2 - c))
-                k += 2
-                continue
-        out.append((r, c, n, col0 + e, 1, 0, 0, 0))
-        k += 1
+        r, c, n, _ = runs[k]
+        g = 1  # runs k .. k+g-1 can go in one panel
+        while g < PANEL_ROWS and k + g < len(runs):
+            r2, c2, n2, _ = runs[k + g]
+            if not (r2 == r + g and c2 >= c and c2 + n2 == c + n):
+                break
+            g += 1
+        g = _row_count(g)
+        stores = [(col0 + e2, c2 - c) for _, c2, _, e2 in runs[k : k + g]]
+        out.append(_panel(r, c, n, 1, stores))
+        k += g
     return np.array(out, dtype=np.int64)
 
 
 def _transposed_panels(k1: int, k2: int, col0: int) -> np.ndarray:
     """Panels of a full row-major (K1, K2) block read as p^T: row b over the K1 columns,
-    entry (a, b) at col0 + a·K2 + b; rows b, b+1 together."""
-    out = []
-    for b in range(0, k2 - 1, 2):
-        out.append((b, 0, k1, col0 + b, k2, 1, col0 + b + 1, 0))
-    if k2 % 2:
-        out.append((k2 - 1, 0, k1, col0 + k2 - 1, k2, 0, 0, 0))
+    entry (a, b) at col0 + a·K2 + b; up to four rows b, b+1, ... together."""
+    out, b = [], 0
+    while b < k2:
+        g = _row_count(k2 - b)
+        out.append(_panel(b, 0, k1, k2, [(col0 + b + i, 0) for i in range(g)]))
+        b += g
     return np.array(out, dtype=np.int64)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs
+from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs, periodic_images
 from slimsoap._validation import COINCIDENT_TOL, check_frames, check_geometry
 from slimsoap.systems import batching, guards
 from slimsoap.systems.cells import image_reach, n_shifts, search_cell
@@ -55,15 +55,15 @@ def _padded_images(positions, cell, pbc, r_cut, frame):
     guards.check_images(float(n_shifts(reach)), n, reach, r_cut, frame)
     frac = positions @ inv
     frac[:, pbc] %= 1.0
-    n_img = np.where(pbc, np.ceil(reach).astype(int), 0)
+    n_img = np.where(pbc, np.ceil(reach).astype(np.int64), 0)
     wrapped = frac @ cell
-    grids = np.meshgrid(*(np.arange(-k, k + 1) for k in n_img), indexing="ij")
-    shifts = np.stack([g.ravel() for g in grids], axis=1).astype(float)
-    shifts = shifts[np.any(shifts != 0, axis=1)]  # (K, 3), the home cell excluded
-    images = frac[None, :, :] + shifts[:, None, :]  # (K, n, 3) fractional
-    keep = np.all((images >= -reach) & (images <= 1.0 + reach) | ~pbc, axis=2)
-    _, owner = np.nonzero(keep)
-    return np.concatenate([wrapped, images[keep] @ cell]), np.concatenate([np.arange(n), owner])
+    # shifts in C order (home cell excluded), atoms inner; kept where every periodic
+    # coordinate lies in [-reach, 1 + reach]
+    images, owner, _ = periodic_images(
+        frac, np.array([0, n], dtype=np.int64), n_img[None], reach[None],
+        pbc[None],
+    )  # fmt: skip
+    return np.concatenate([wrapped, images @ cell]), np.concatenate([np.arange(n), owner])
 
 
 def neighbour_list(
