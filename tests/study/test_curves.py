@@ -96,3 +96,21 @@ def test_model_quality_names_the_worst_case():
     assert "1 of 2" in note and "a@10: 1.20×" in note
     assert model_quality(rows[3:])["holds"]
     assert "all 1" in quality_note(model_quality(rows[3:]))
+
+
+def test_species_sparse_features_give_the_dense_curves():
+    """CSR features (Fig. 7's many-element data sets) run every model and give the same
+    errors as the same features dense."""
+    import scipy.sparse as sp
+
+    X, s, numbers, E = data(seed=2)
+    X = np.hstack([X, np.zeros((len(s), 6))])  # columns of absent species
+    X[:, 4 + numbers % 3] = 0.0  # and entries zero per row
+    args = (s, E, numbers, [30, 50])
+    kw = dict(n_repeats=2, seed=0, n_sparse=40)
+    dense = model_curves({"toy": X}, *args, **kw)
+    csr = model_curves({"toy": sp.csr_matrix(X)}, *args, **kw)
+    assert len(csr["rows"]) == len(dense["rows"]) > 0
+    for a, b in zip(dense["rows"], csr["rows"], strict=True):
+        assert (a["model"], a["n_train"]) == (b["model"], b["n_train"])
+        assert np.isclose(a["mae_atom_mean"], b["mae_atom_mean"], rtol=1e-6), a["model"]

@@ -215,9 +215,12 @@ class Context:
         return list(read_frames(path))
 
     # -------------------------------------------------------------------- features
-    def features(self, dataset: str, frames: list, calculator, gradients: bool = False):
+    def features(
+        self, dataset: str, frames: list, calculator, gradients: bool = False, sparse: bool = False
+    ):
         """The feature store of ``calculator`` on ``frames`` (named ``dataset``), computed
-        into ``DIR/features/<dataset>/<hash>.zarr`` or reused when it is complete."""
+        into ``DIR/features/<dataset>/<hash>.zarr`` or reused when it is complete;
+        ``sparse``: CSR values built from the species present (many elements)."""
         from slimsoap.io.store import FeatureStore
         from slimsoap.study.featurize import featurize
 
@@ -231,6 +234,7 @@ class Context:
                 "frames": _frames_hash(frames),
                 "gradients": gradients,
             }
+            | ({"sparse": True} if sparse else {})
         )
         path = self.out / "features" / dataset / f"{key}.zarr"
         done = path.with_suffix(".done")
@@ -243,6 +247,7 @@ class Context:
             path,
             batch_size=32,
             gradients=gradients,
+            sparse=sparse,
             overwrite=True,
             progress=False,
         )

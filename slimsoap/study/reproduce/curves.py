@@ -66,7 +66,9 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
     S = sp.csr_matrix((np.ones(len(s)), (s, np.arange(len(s)))), shape=(n_structures, len(s)))
     elements = np.unique(numbers)
     counts = np.stack([S @ (numbers == z).astype(float) for z in elements], axis=1)
-    phi = np.asarray(S @ X)
+    phi = S @ X  # dense, or CSR for species-sparse features
+    if not sp.issparse(phi):
+        phi = np.asarray(phi)
     n_atoms = counts.sum(axis=1)
     rng = np.random.default_rng(seed)
     rows = []
@@ -77,7 +79,7 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
             seen = counts[train].sum(axis=0) > 0
             test = test[counts[test][:, ~seen].sum(axis=1) == 0][:n_test]
             model = make_pipeline(
-                StandardScaler(),
+                StandardScaler(with_mean=not sp.issparse(phi)),  # the intercept centres
                 RidgeCV(alphas=RIDGE_ALPHAS, cv=KFold(5, shuffle=True, random_state=0)),
             )
             mu = np.linalg.lstsq(counts[train], E[train], rcond=None)[0]
