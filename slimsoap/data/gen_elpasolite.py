@@ -17,6 +17,7 @@ studies, not a DFT formation energy. SCF failures are skipped and counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -53,8 +54,34 @@ def elpasolite(a_site: str, b_site: str, c_site: str, d_site: str) -> Atoms:
     return atoms
 
 
-def _proxy_energy(atoms: Atoms) -> bool:
-    """Attach GFN1-xTB energy and forces; False when the SCF fails."""
+#: Least binding energy per atom (eV, against GFN1 isolated atoms) a proxy energy may have.
+#: Real solids bind by less than ~10 eV/atom (GFN1 gives −3.2 to −3.4 for F₆KMg₂Na and
+#: Cl₆KLi₂Na); all-metal cells such as InKMg₂Sr₆ come out of a "converged" SCF at −7,964.
+MIN_BINDING = -15.0
+
+
+@functools.cache
+def _atom_energy(symbol: str) -> float:
+    """GFN1-xTB energy (eV) of one isolated atom; NaN when its SCF fails."""
+    from ase.calculators.calculator import CalculationFailed
+    from tblite.ase import TBLite
+
+    atom = Atoms(symbol, positions=[[0.0, 0.0, 0.0]])
+    atom.calc = TBLite(method="GFN1-xTB", verbosity=0)
+    try:
+        return float(atom.get_potential_energy())
+    except CalculationFailed:
+        return float("nan")
+
+
+def binding_energy(atoms: Atoms, energy: float) -> float:
+    """(energy − Σ isolated-atom GFN1 energies) / n_atoms, eV/atom (NaN if an atom fails)."""
+    return (energy - sum(_atom_energy(s) for s in atoms.get_chemical_symbols())) / len(atoms)
+
+
+def _proxy_energy(atoms: Atoms) -> str:
+    """Attach GFN1-xTB energy and forces: ``"ok"``, ``"failed"`` (the SCF fails) or
+    ``"implausible"`` (binding energy below :data:`MIN_BINDING`, or not finite)."""
     from ase.calculators.calculator import CalculationFailed
     from tblite.ase import TBLite
 
@@ -62,12 +89,15 @@ def _proxy_energy(atoms: Atoms) -> bool:
     try:
         energy, forces = atoms.get_potential_energy(), atoms.get_forces()
     except CalculationFailed:
-        return False
+        return "failed"
     finally:
         atoms.calc = None
+    bind = binding_energy(atoms, energy)
+    if not np.isfinite(bind) or bind < MIN_BINDING:
+        return "implausible"
     atoms.info["energy"] = float(energy)
     atoms.arrays["forces"] = forces
-    return True
+    return "ok"
 
 
 def generate_elpasolite(
@@ -84,7 +114,9 @@ def generate_elpasolite(
         seed: non-negative integer; the same arguments give identical output.
         elements: at least four of ``ELPASOLITE_ELEMENTS``.
         energies: attach GFN1-xTB proxy energies (slow: ~0.1-0.3 s per cell).
-        report: if given, filled with ``written`` and ``failed`` (SCF failures).
+        report: if given, filled with ``written``, ``failed`` (SCF failures) and
+            ``implausible`` (energies rejected by :data:`MIN_BINDING`: the SCF of cells
+            with metals on every site can converge to thousands of eV/atom).
     """
     elements = tuple(elements)
     bad = [e for e in elements if e not in ELPASOLITE_ELEMENTS]
@@ -99,7 +131,7 @@ def generate_elpasolite(
     if n > available:
         raise ValueError(f"only {available} distinct ABC2D6 cells exist over {k} elements")
     report = {} if report is None else report
-    report.update(written=0, failed=0)
+    report.update(written=0, failed=0, implausible=0)
     rng = np.random.default_rng([seed, 2])
     seen: set[tuple[int, ...]] = set()
     while report["written"] < n and len(seen) < available:
@@ -110,8 +142,8 @@ def generate_elpasolite(
         atoms = elpasolite(*(elements[i] for i in quad))
         atoms.info["config_type"] = "elpasolite"
         atoms.info["energy_kind"] = "gfn1_proxy" if energies else "none"
-        if energies and not _proxy_energy(atoms):
-            report["failed"] += 1
+        if energies and (outcome := _proxy_energy(atoms)) != "ok":
+            report[outcome] += 1
             continue
         report["written"] += 1
         yield atoms

@@ -45,7 +45,7 @@ GENERATORS = {
 #: Default number of configurations of each generator.
 DEFAULT_N = {"alloy": 2000, "amino": 1000, "elpasolite": 2000}
 #: Bump when a generator's output changes for the same arguments.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:

@@ -201,3 +201,23 @@ def test_generate_rejects_bad_arguments(tmp_path):
         generate("alloy", n=0, cache=tmp_path)
     with pytest.raises(ValueError, match="seed"):
         generate("alloy", n=2, seed=-1, cache=tmp_path)
+
+
+def test_elpasolite_proxy_energies_reject_implausible_binding():
+    """GFN1's SCF "converges" on all-metal cells to thousands of eV/atom: such cells are
+    counted as implausible and never written; a real elpasolite binds by a few eV/atom."""
+    from slimsoap.data.gen_elpasolite import MIN_BINDING, _proxy_energy, binding_energy
+
+    good = elpasolite("K", "Na", "Li", "Cl")
+    assert _proxy_energy(good) == "ok"
+    assert -10.0 < binding_energy(good, good.info["energy"]) < 0.0
+    bad = elpasolite("In", "K", "Mg", "Sr")
+    assert _proxy_energy(bad) == "implausible"
+    assert "energy" not in bad.info and "forces" not in bad.arrays
+    assert MIN_BINDING < 0
+    report = {}
+    frames = list(generate_elpasolite(6, seed=0, elements=["In", "K", "Mg", "Sr", "Cl"],
+                                      energies=True, report=report))  # fmt: skip
+    assert report["written"] == len(frames) == 6
+    for a in frames:
+        assert binding_energy(a, a.info["energy"]) >= MIN_BINDING
