@@ -137,8 +137,8 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse,
     curve = learning_curve({name: X}, s, E, numbers, sizes, n_repeats=n_repeats,
                            model=model, random_state=seed, n_test=n_test)  # fmt: skip
     length = list(curve.lengths[name])
-    n_test_of = {n: [r["n_test"] for r in curve.rows if r["n_train"] == n] for n in sizes}
-    rows = [{"model": "energy_model", **r, "n_test": float(np.mean(n_test_of[r["n_train"]]))}
+    tested = {n: [r["n_test"] for r in curve.rows if r["n_train"] == n] for n in sizes}
+    rows = [{"model": "energy_model", **r, "n_test": float(np.mean(tested[r["n_train"]]))}
             for r in curve.summary()]  # fmt: skip
     choice: dict = {}
     by_model: dict = {}
@@ -150,11 +150,10 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse,
     raw = _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test)
     for n in sizes:
         by_model[("ridge", n)] = [r["mae_atom"] for r in raw if r["n_train"] == n]
-    n_test_of |= {("ridge", n): [r["n_test"] for r in raw if r["n_train"] == n] for n in sizes}
+    ridge_tested = {n: [r["n_test"] for r in raw if r["n_train"] == n] for n in sizes}
     for (key, n), sel in by_model.items():
-        tested = n_test_of[(key, n)] if key == "ridge" else n_test_of[n]
         rows.append({"model": key, "descriptor": name, "n_train": n,
-                     "n_test": float(np.mean(tested)),
+                     "n_test": float(np.mean((ridge_tested if key == "ridge" else tested)[n])),
                      "mae_atom_mean": float(np.mean(sel)),
                      "mae_atom_std": float(np.std(sel, ddof=1)) if len(sel) > 1 else 0.0,
                      "length": length[0], "nonzero": length[1]})  # fmt: skip
