@@ -35,7 +35,7 @@ class ReproduceConfig:
         qm9_test: QM9 test molecules per draw, random among those outside its training set
             (``None``: all of them). The kernel models' predictions cost as much per test
             molecule as their fit per training molecule: testing 5 000 instead of up to
-            24 900 per draw is what keeps the full run's learning curves to minutes.
+            24 900 per draw cuts that cost about fivefold at the small training sizes.
         n_max, l_max, r_cut, sigma: SOAP basis size and cutoff / Gaussian width (Å) of
             Figs. 4-10 (Table 1 uses the paper's N=12, L=9).
         qm9_r_cut: SOAP cutoff for the molecules (Å).
