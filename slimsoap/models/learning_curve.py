@@ -146,13 +146,23 @@ def _nonzero_per_row(X: Matrix) -> float:
     return float(np.count_nonzero(X) / X.shape[0])
 
 
+def repeats_per_size(n_repeats: int | Sequence[int], sizes: Sequence[int]) -> list[int]:
+    """One repeat count (≥ 1) per training size: ``n_repeats`` for every size, or its
+    entries when it is a list, tuple or array of ``len(sizes)`` counts."""
+    if not isinstance(n_repeats, (list, tuple, np.ndarray)):
+        return [check_int("n_repeats", n_repeats, 1)] * len(sizes)
+    if len(n_repeats) != len(sizes):
+        raise ValueError(f"n_repeats has {len(n_repeats)} counts for {len(sizes)} training sizes")
+    return [check_int("n_repeats", k, 1) for k in n_repeats]
+
+
 def learning_curve(
     descriptors: Mapping[str, Matrix],
     structure_index: np.ndarray,
     energies: np.ndarray,
     species: Sequence[str | int] | np.ndarray,
     train_sizes: Sequence[int],
-    n_repeats: int = 5,
+    n_repeats: int | Sequence[int] = 5,
     n_test: int | None = None,
     model: EnergyModel | None = None,
     random_state: int = 0,
@@ -168,7 +178,8 @@ def learning_curve(
         energies: (n_structures,) total energies.
         species: (n_atoms,) element of each atom.
         train_sizes: numbers of training structures (each < n_structures).
-        n_repeats: random draws per size.
+        n_repeats: random draws per size, or one count per entry of ``train_sizes`` (few
+            draws where a fit is expensive and its error varies little).
         n_test: test structures per draw (default: all those not in the training set).
             Structures with an element absent from the draw's training set are skipped
             (each row records the ``n_test`` actually used).
@@ -208,7 +219,7 @@ def learning_curve(
         pool = np.setdiff1d(np.arange(n_structures), fixed)
     if max(sizes) > len(pool) or (test_structures is None and max(sizes) >= n_structures):
         raise ValueError(f"train size {max(sizes)} leaves no test structure out of {n_structures}")
-    n_repeats = check_int("n_repeats", n_repeats, 1)
+    repeats = repeats_per_size(n_repeats, sizes)
     progress = check_bool("progress", progress)
     template = model if model is not None else EnergyModel()
     species = np.asarray(species)
@@ -224,8 +235,8 @@ def learning_curve(
 
     result = LearningCurve(lengths={k: (v.shape[1], _nonzero_per_row(v)) for k, v in feats.items()})
     rng = np.random.default_rng(random_state)
-    for n in sizes:
-        for rep in range(n_repeats):
+    for n, n_rep in zip(sizes, repeats, strict=True):
+        for rep in range(n_rep):
             perm = rng.permutation(pool)
             train = perm[:n]
             test = perm[n:] if test_structures is None else fixed

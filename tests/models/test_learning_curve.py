@@ -109,3 +109,37 @@ def test_fixed_test_set_is_used_for_every_draw_and_never_trained_on():
         learning_curve({"x": X}, s, E, species, [10], n_test=5, test_structures=fixed)
     with pytest.raises(ValueError, match="distinct"):
         learning_curve({"x": X}, s, E, species, [10], test_structures=[1, 1])
+
+
+def test_repeats_per_size_draws_the_same_sets_as_a_constant_count():
+    """With counts per size, size k gets its own number of draws, and the draws continue the
+    same random sequence: the first size's draws equal those of a constant count."""
+    rng = np.random.default_rng(3)
+    s = np.repeat(np.arange(40), 3)
+    species = np.ones(len(s), dtype=int)
+    X = rng.normal(size=(len(s), 5))
+    E = rng.normal(size=40)
+    model = EnergyModel(n_folds=3)
+    mixed = learning_curve({"x": X}, s, E, species, [10, 20], n_repeats=[3, 1], model=model)
+    const = learning_curve({"x": X}, s, E, species, [10], n_repeats=3, model=model)
+    counts = {r["n_train"]: r["n_repeats"] for r in mixed.summary()}
+    assert counts == {10: 3, 20: 1}
+    assert [r["mae_structure"] for r in mixed.rows[:3]] == [r["mae_structure"] for r in const.rows]
+
+
+@pytest.mark.parametrize(
+    ("n_repeats", "error"),
+    [
+        ([3], ValueError),
+        ([3, 0], ValueError),
+        ("3", TypeError),
+        (2.5, ValueError),
+        (None, TypeError),
+    ],
+)
+def test_repeats_per_size_refuses_bad_counts(n_repeats, error):
+    s = np.repeat(np.arange(20), 2)
+    with pytest.raises(error, match="n_repeats"):
+        learning_curve(
+            {"x": np.ones((40, 2))}, s, np.zeros(20), [1] * 40, [5, 10], n_repeats=n_repeats
+        )

@@ -114,3 +114,41 @@ def test_species_sparse_features_give_the_dense_curves():
     for a, b in zip(dense["rows"], csr["rows"], strict=True):
         assert (a["model"], a["n_train"]) == (b["model"], b["n_train"])
         assert np.isclose(a["mae_atom_mean"], b["mae_atom_mean"], rtol=1e-6), a["model"]
+
+
+def test_ridge_baseline_picks_the_lambda_of_least_leave_one_out_error():
+    """The baseline's λ is the grid value whose leave-one-out squared error, found here by
+    refitting without each training structure in turn, is smallest."""
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from slimsoap.study.reproduce.curves import RIDGE_ALPHAS, _ridge_rows
+
+    X, s, numbers, E = data(seed=3, n_structures=40)
+    X = np.hstack([X, X[:, 1:] ** 2])  # a few more features than the toy's four
+    (row,) = _ridge_rows(X, s, E, numbers, [25], n_repeats=1, seed=0)
+    train = np.random.default_rng(0).permutation(len(E))[:25]
+    S = np.stack([np.bincount(s, weights=X[:, j], minlength=len(E)) for j in range(X.shape[1])], 1)
+    counts = np.stack(
+        [np.bincount(s, weights=numbers == z, minlength=len(E)) for z in (1, 6, 8)], 1
+    )
+    mu = np.linalg.lstsq(counts[train], E[train], rcond=None)[0]
+    y = E[train] - counts[train] @ mu
+    Z = StandardScaler().fit_transform(S[train])
+    loo = []
+    for alpha in RIDGE_ALPHAS:
+        err = [y[i] - Ridge(alpha=alpha).fit(np.delete(Z, i, 0), np.delete(y, i)).predict(Z[[i]])[0]
+               for i in range(len(y))]  # fmt: skip
+        loo.append(np.mean(np.square(err)))
+    assert row["alpha"] == RIDGE_ALPHAS[int(np.argmin(loo))]
+
+
+def test_repeats_per_size_give_each_size_its_draws():
+    X, s, numbers, E = data(seed=4)
+    res = model_curves({"toy": X}, s, E, numbers, [20, 40], n_repeats=[2, 1], seed=0, n_sparse=30)
+    for r in res["rows"]:
+        assert r["n_test"] > 0
+    em = {r["n_train"]: r for r in res["rows"] if r["model"] == "energy_model"}
+    assert (em[20]["n_repeats"], em[40]["n_repeats"]) == (2, 1)
+    ridge = {r["n_train"]: r for r in res["rows"] if r["model"] == "ridge"}
+    assert ridge[40]["mae_atom_std"] == 0.0 < ridge[20]["mae_atom_std"]

@@ -13,7 +13,8 @@ Models, each on the same random training sets (``learning_curve``'s draws):
   the weights are reported per size and repeat);
 - ``ridge``: element reference energies by least squares on the training structures, then
   scikit-learn ``RidgeCV`` on per-feature standardised per-structure summed descriptors
-  for the rest, λ by 5-fold CV (an independent implementation);
+  for the rest, λ by efficient leave-one-out CV (one decomposition for the whole λ grid;
+  an independent implementation);
 - ``krr``: the paper's kernel model, ζ=2 on normalised descriptors with the same Nyström
   points: the kernel entry of ``energy_model``'s choices, fitted once for both;
 - ``zeta1``, ``zeta1_std``, ``zeta1_ridge``: the ζ=1 entries alone (the paper's RR), for
@@ -58,9 +59,10 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
     """The ridge baseline on ``learning_curve``'s draws (same generator, same order, the
     same ``n_test`` test structures)."""
     from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import KFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from slimsoap.models.learning_curve import repeats_per_size
 
     n_structures = len(E)
     S = sp.csr_matrix((np.ones(len(s)), (s, np.arange(len(s)))), shape=(n_structures, len(s)))
@@ -72,15 +74,15 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
     n_atoms = counts.sum(axis=1)
     rng = np.random.default_rng(seed)
     rows = []
-    for n in sizes:
-        for rep in range(n_repeats):
+    for n, n_rep in zip(sizes, repeats_per_size(n_repeats, sizes), strict=True):
+        for rep in range(n_rep):
             perm = rng.permutation(n_structures)
             train, test = perm[:n], perm[n:]
             seen = counts[train].sum(axis=0) > 0
             test = test[counts[test][:, ~seen].sum(axis=1) == 0][:n_test]
             model = make_pipeline(
                 StandardScaler(with_mean=not sp.issparse(phi)),  # the intercept centres
-                RidgeCV(alphas=RIDGE_ALPHAS, cv=KFold(5, shuffle=True, random_state=0)),
+                RidgeCV(alphas=RIDGE_ALPHAS),  # leave-one-out for every λ at once
             )
             mu = np.linalg.lstsq(counts[train], E[train], rcond=None)[0]
             model.fit(phi[train], E[train] - counts[train] @ mu)
@@ -96,14 +98,15 @@ def model_curves(
     E,
     numbers,
     sizes,
-    n_repeats: int,
+    n_repeats,
     seed: int,
     n_sparse: int,
     n_test: int | None = None,
 ) -> dict:
     """MAE per atom (eV/atom, mean over repeats) by model, descriptor and training size.
 
-    Every draw tests on ``n_test`` random structures outside its training set (``None``:
+    ``n_repeats``: draws per size, one count or one per size (``learning_curve``). Every
+    draw tests on ``n_test`` random structures outside its training set (``None``:
     all of them; the cost of the kernel models' predictions grows with the test set).
 
     ``descriptors``: {name: per-atom features, or a function of no argument returning

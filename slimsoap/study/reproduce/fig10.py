@@ -21,8 +21,8 @@ R_CUT = 4.0
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 7}
+    keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "one_draw_from", "krr_sparse", "seed")
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 8}
 
 
 def run(ctx: Context) -> Section:
@@ -43,7 +43,7 @@ def run(ctx: Context) -> Section:
     values = {name: (lambda st=st: np.asarray(st.values())) for name, st in stores.items()}
     sizes = [n for n in c.train_sizes if n <= 0.8 * len(E)]
     result = model_curves(
-        values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse, c.qm9_test
+        values, s, E, numbers, sizes, c.repeats(sizes), c.seed, c.krr_sparse, c.qm9_test
     )
     write_csv(out / "fig10.csv", result["rows"])
     plt = pyplot()

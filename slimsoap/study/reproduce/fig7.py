@@ -3,10 +3,12 @@ baselines on the same splits), and the bar chart of lengths and non-zeros."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from slimsoap.study.reproduce.common import LABELS, pyplot, save, soap, species_of, write_csv
-from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section
+from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section, params_hash
 from slimsoap.study.reproduce.curves import (
     largest,
     model_curves,
@@ -25,10 +27,20 @@ SPARSE_SPECIES = 12
 
 
 def params(config: ReproduceConfig) -> dict:
-    keys = ("n_max", "l_max", "r_cut", "qm9_r_cut", "qm9_basis", "sigma", "qm9_n", "qm9_test",
-            "amino_n", "elpasolite_n", "elpasolite_elements", "train_sizes", "small_train_sizes",
-            "n_repeats", "krr_sparse", "fig7_sets", "seed")  # fmt: skip
-    return {k: getattr(config, k) for k in keys} | {"version": 9}
+    return {"sets": {d: dataset_params(config, d) for d in config.fig7_sets}, "version": 10}
+
+
+def dataset_params(config: ReproduceConfig, data: str) -> dict:
+    """Everything the curves of data set ``data`` depend on (its cache key)."""
+    c = config
+    common = {"sigma": c.sigma, "n_repeats": c.n_repeats, "one_draw_from": c.one_draw_from,
+              "krr_sparse": c.krr_sparse, "seed": c.seed, "version": 10}  # fmt: skip
+    if data == "qm9":
+        keys = ("qm9_n", "qm9_test", "qm9_r_cut", "qm9_basis", "train_sizes")
+    else:
+        keys = ("r_cut", "curves_basis", "small_train_sizes", f"{data}_n")
+        keys += ("elpasolite_elements",) if data == "elpasolite" else ()
+    return common | {"data": data} | {k: getattr(c, k) for k in keys}
 
 
 def dataset_curves(
@@ -51,8 +63,32 @@ def dataset_curves(
         for name, st in stores.items()
     }
     sizes = [n for n in sizes if n <= 0.8 * len(E)]
-    ctx.say(f"  {data}: {len(E)} structures, sizes {sizes}")
-    return model_curves(values, s, E, numbers, sizes, c.n_repeats, c.seed, c.krr_sparse, n_test)
+    repeats = c.repeats(sizes)
+    ctx.say(f"  {data}: {len(E)} structures, sizes {sizes}, draws {repeats}")
+    return model_curves(values, s, E, numbers, sizes, repeats, c.seed, c.krr_sparse, n_test)
+
+
+def cached_curves(ctx: Context, data: str) -> dict:
+    """:func:`dataset_curves` of ``data``, stored in ``fig7/curves_<data>.json`` with its
+    :func:`dataset_params` hash, so that a run interrupted in one data set keeps the
+    others' curves."""
+    c = ctx.config
+    path = ctx.section_dir(KEY) / f"curves_{data}.json"
+    digest = params_hash(dataset_params(c, data))
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored.get("params_hash") == digest:
+            ctx.say(f"  {data}: curves reused ({path})")
+            return stored["result"]
+    frames = [a for a in ctx.frames(data) if np.isfinite(a.info.get("energy", np.nan))]
+    if data == "qm9":
+        setting = (c.qm9_r_cut, c.qm9_basis, c.train_sizes, c.qm9_test)
+    else:
+        setting = (c.r_cut, c.curves_basis, c.small_train_sizes, None)
+    result = dataset_curves(ctx, data, frames, *setting)
+    path.write_text(json.dumps({"params_hash": digest, "result": result}))
+    ctx.recomputed.append(f"curves/{data}")
+    return result
 
 
 def run(ctx: Context) -> Section:
@@ -62,14 +98,7 @@ def run(ctx: Context) -> Section:
     unknown = [d for d in c.fig7_sets if d not in ("qm9", "amino", "elpasolite")]
     if unknown or not c.fig7_sets:
         raise ValueError(f"fig7_sets must name some of qm9, amino, elpasolite; got {unknown}")
-    results = {}
-    for d in c.fig7_sets:
-        frames = [a for a in ctx.frames(d) if np.isfinite(a.info.get("energy", np.nan))]
-        if d == "qm9":
-            setting = (c.qm9_r_cut, c.qm9_basis, c.train_sizes, c.qm9_test)
-        else:
-            setting = (c.r_cut, (c.n_max, c.l_max), c.small_train_sizes, None)
-        results[d] = dataset_curves(ctx, d, frames, *setting)
+    results = {d: cached_curves(ctx, d) for d in c.fig7_sets}
     rows = [{"data": d, **r} for d, res in results.items() for r in res["rows"]]
     write_csv(out / "fig7.csv", rows)
     plt = pyplot()
