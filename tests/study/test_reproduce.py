@@ -58,13 +58,35 @@ def test_report_files_and_verdicts(first_run):
             assert (out / f).stat().st_size > 0
     parser = _Images()
     parser.feed(path.read_text())
-    assert parser.rows == 1 + len(ONLY)  # the claims table: header + one row per section
+    # the claims table (header + one row per section) and table1's headline (header + 7)
+    assert parser.rows == 1 + len(ONLY) + 1 + 7
+    assert [r["slimsoap_length"] for r in report["headlines"]["table1"]] == [
+        11760,
+        5760,
+        4800,
+        480,
+        780,
+        3000,
+        4800,
+    ]
+    assert "<td>11760</td><td>11760</td>" in path.read_text()
+    assert "fig2" not in report["headlines"]  # fig2 has no headline table
     assert len(parser.images) == len(ONLY)
     assert all((out / src).exists() for src in parser.images)
     assert ctx.recomputed.count("section/fig2") == 1
     fig2 = next(s for s in report["sections"] if s["key"] == "fig2")
     assert fig2["seconds"] > 0.1 and fig2["cpu_seconds"] > 0.1  # fig2 fits bases: real work
     assert f"{fig2['seconds']:.0f} / {fig2['cpu_seconds']:.0f}" in path.read_text()
+
+
+def test_table_html_formats_floats_and_leaves_missing_cells_empty():
+    from slimsoap.study.reproduce.report import table_html
+
+    text = table_html([{"a": 1.23456789, "b": "x<y"}, {"a": 2}])
+    assert "<th>a</th><th>b</th>" in text
+    assert "<td>1.235</td><td>x&lt;y</td>" in text
+    assert "<tr><td>2</td><td></td></tr>" in text
+    assert table_html([]) == ""
 
 
 def test_table1_lengths_are_the_papers(first_run):

@@ -220,6 +220,27 @@ def plot_curves(ax, result: dict, title: str, descriptors) -> None:
     ax.set_title(title, fontsize=9)
 
 
+#: Models of the headline tables, as the report names them.
+HEADLINE_MODELS = {
+    "energy_model": "EnergyModel",
+    "zeta1": "ζ=1",
+    "zeta1_std": "ζ=1 standardised",
+    "ridge": "ridge baseline",
+    "krr": "KRR ζ=2",
+}
+
+
+def headline_rows(mae_largest: dict, labels: dict) -> list[dict]:
+    """Rows {descriptor, model: MAE (meV/atom)} from a section's ``mae_largest_meV_atom``
+    ({model: {descriptor: MAE}}) at the largest training size."""
+    names = next(iter(mae_largest.values()))
+    return [
+        {"descriptor": labels.get(d, d)}
+        | {label: mae_largest[m][d] for m, label in HEADLINE_MODELS.items() if m in mae_largest}
+        for d in names
+    ]
+
+
 def largest(result: dict, model: str) -> dict[str, float]:
     """{descriptor: MAE per atom (eV/atom)} of ``model`` at the largest training size."""
     rows = [r for r in result["rows"] if r["model"] == model]

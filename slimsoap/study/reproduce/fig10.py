@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from slimsoap.study.reproduce.common import pyplot, save, species_of, write_csv
+from slimsoap.study.reproduce.common import LABELS, pyplot, save, species_of, write_csv
 from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section
 from slimsoap.study.reproduce.curves import (
+    headline_rows,
     largest,
     model_curves,
     model_quality,
@@ -23,6 +24,11 @@ R_CUT = 4.0
 def params(config: ReproduceConfig) -> dict:
     keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "one_draw_from", "krr_sparse", "seed")
     return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 8}
+
+
+def headline(numbers: dict) -> list[dict]:
+    """MAE (meV/atom) at the largest training size, per descriptor and model."""
+    return headline_rows(numbers["mae_largest_meV_atom"], LABELS)
 
 
 def run(ctx: Context) -> Section:

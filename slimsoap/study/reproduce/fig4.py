@@ -53,6 +53,12 @@ def neighbour_composition(frames, species, r_cut: float, width: float = 0.5) -> 
     return np.vstack(out)
 
 
+def headline(numbers: dict) -> list[dict]:
+    """Correlation of each compression's distances with ν=2's."""
+    keys = ("label", "pearson", "spearman", "rank_pearson", "n_environments")
+    return [{k: r[k] for k in keys if k in r} for r in numbers["rows"]]
+
+
 def run(ctx: Context) -> Section:
     """Correlations of every compression with ν=2 and the Fig. 4 histograms."""
     from slimsoap.analysis import distance_correlation

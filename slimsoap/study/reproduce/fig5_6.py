@@ -42,6 +42,16 @@ def _plane(values: dict, c) -> dict:
     } | {"_n_samples": plane.n_samples}
 
 
+def headline(numbers: dict) -> list[dict]:
+    """Information imbalances with ν=2 per data set and compression."""
+    return [
+        {"data": data, "descriptor": LABELS.get(name, name)} | values
+        for data, plane in numbers["planes"].items()
+        for name, values in plane.items()
+        if not name.startswith("_")
+    ]
+
+
 def run(ctx: Context) -> Section:
     """Three planes: amino acids without and with cations, liquid alloys."""
     c = ctx.config

@@ -10,6 +10,7 @@ import numpy as np
 from slimsoap.study.reproduce.common import LABELS, pyplot, save, soap, species_of, write_csv
 from slimsoap.study.reproduce.context import Context, ReproduceConfig, Section, params_hash
 from slimsoap.study.reproduce.curves import (
+    headline_rows,
     largest,
     model_curves,
     model_quality,
@@ -91,6 +92,15 @@ def cached_curves(ctx: Context, data: str) -> dict:
     return result
 
 
+def headline(numbers: dict) -> list[dict]:
+    """MAE (meV/atom) at each data set's largest training size, per descriptor and model."""
+    return [
+        {"data": d, "n_train": s.get("largest_n_train", "")} | row
+        for d, s in numbers["summary"].items()
+        for row in headline_rows(s["mae_largest_meV_atom"], LABELS)
+    ]
+
+
 def run(ctx: Context) -> Section:
     """Learning curves of ν=2, ν,μ=1,1 and μ=2 with EnergyModel and both baselines."""
     c = ctx.config
@@ -122,6 +132,7 @@ def run(ctx: Context) -> Section:
                 m: {k: 1000 * v for k, v in largest(res, m).items()}
                 for m in ("energy_model", "ridge", "krr", "zeta1", "zeta1_std", "zeta1_ridge")
             },
+            "largest_n_train": max(r["n_train"] for r in res["rows"]),
             "model_quality": model_quality(res["rows"]),
             "stack_weights": res["choice"],
         }

@@ -27,12 +27,33 @@ def _verdict(section: Section) -> str:
     return '<span class="fails">does not hold</span>'
 
 
-def _section_html(s: Section) -> str:
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def table_html(rows: list[dict]) -> str:
+    """An HTML table of ``rows`` (columns: the union of keys, in first-seen order; floats
+    to 4 significant digits; empty cells where a row lacks a column)."""
+    if not rows:
+        return ""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in keys)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{_cell(r[k]) if k in r else ''}</td>" for k in keys) + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>\n{body}</table>"
+
+
+def _section_html(s: Section, headline: list[dict]) -> str:
     e = html.escape
     parts = [
         f'<section id="{e(s.key)}"><h2>{e(s.title)}</h2>',
         f"<p><b>Paper:</b> {e(s.claim)}</p>",
         f"<p><b>Criterion:</b> {e(s.criterion)} &rarr; {_verdict(s)}</p>",
+        table_html(headline),
     ]
     if s.notes:
         parts.append(f"<p><b>Notes:</b> {e(s.notes)}</p>")
@@ -50,8 +71,19 @@ def _section_html(s: Section) -> str:
     return "\n".join(parts)
 
 
-def write_report(out: Path, sections: list[Section], config: dict, seconds: float) -> Path:
-    """Write ``out/report.json`` and ``out/report.html``; return the HTML path."""
+def write_report(
+    out: Path,
+    sections: list[Section],
+    config: dict,
+    seconds: float,
+    headlines: dict[str, list[dict]] | None = None,
+) -> Path:
+    """Write ``out/report.json`` and ``out/report.html``; return the HTML path.
+
+    ``headlines``: {section key: rows of slimsoap's main numbers}, shown as a table under
+    the section's criterion (and in ``report.json``).
+    """
+    headlines = headlines or {}
     e = html.escape
     claims = [
         {"key": s.key, "title": s.title, "holds": s.holds, "criterion": s.criterion}
@@ -61,6 +93,7 @@ def write_report(out: Path, sections: list[Section], config: dict, seconds: floa
         "config": config,
         "seconds": seconds,
         "claims": claims,
+        "headlines": headlines,
         "sections": [s.to_dict() for s in sections],
     }
     (out / "report.json").write_text(json.dumps(payload, indent=1, default=float))
@@ -83,7 +116,7 @@ included) took {wall:.0f} s wall and {cpu:.0f} s CPU in all. Settings:
 <table><tr><th>Figure / table</th><th>Verdict</th><th>Criterion</th><th>Wall / CPU (s)</th></tr>
 {rows}
 </table>
-{"".join(_section_html(s) for s in sections)}
+{"".join(_section_html(s, headlines.get(s.key, [])) for s in sections)}
 </body></html>
 """
     path = out / "report.html"

@@ -1,5 +1,9 @@
 """Run the selected sections with caching and write the report (``slimsoap reproduce``).
 
+A section module may also define ``headline(numbers) -> list[dict]``: its main numbers
+as table rows, built from the stored numbers (so reused sections get them too) and shown
+in the report under the criterion.
+
 A section's result is stored in ``DIR/<key>/section.json`` with the hash of its
 parameters; a later run with the same parameters whose files all exist reuses it without
 any work. Feature stores are cached separately (:meth:`Context.features`), so a section
@@ -73,5 +77,11 @@ def run_reproduce(
     ctx.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     sections = [run_section(ctx, key) for key in keys]
-    path = write_report(ctx.out, sections, ctx.config.to_dict(), time.perf_counter() - t0)
+    headlines = {
+        s.key: SECTIONS[s.key].headline(s.numbers)
+        for s in sections
+        if hasattr(SECTIONS[s.key], "headline")
+    }
+    elapsed = time.perf_counter() - t0
+    path = write_report(ctx.out, sections, ctx.config.to_dict(), elapsed, headlines)
     return path, ctx

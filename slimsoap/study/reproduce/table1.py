@@ -53,6 +53,12 @@ def _distance(compression: str, a: Atoms, b: Atoms, seed: int = 0) -> float:
     return float(np.linalg.norm(np.asarray(xa) - np.asarray(xb)))
 
 
+def headline(numbers: dict) -> list[dict]:
+    """Lengths (paper and slimsoap) and the distance between the two environments."""
+    keys = ("label", "paper_length", "slimsoap_length", "distance", "distance_std")
+    return [{k: r[k] for k in keys} for r in numbers["rows"]]
+
+
 def run(ctx: Context) -> Section:
     """Lengths of every Table 1 descriptor against the paper's formulas, and Fig. S2."""
     out = ctx.section_dir(KEY)
