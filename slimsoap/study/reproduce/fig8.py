@@ -72,7 +72,9 @@ def run(ctx: Context) -> Section:
                     label=LABELS[name])  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("sparse points")
+        ax.set_xticks(list(c.sparse_points), [str(m) for m in c.sparse_points])
+        ax.xaxis.set_minor_formatter("")
+        ax.set_xlabel("sparse points per species")
         ax.set_ylabel(unit)
     axes[0].legend()
     save(fig, out / "fig8.png")
