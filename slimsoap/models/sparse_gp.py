@@ -371,7 +371,10 @@ class SparseGP(EstimatorParams):
         :func:`~slimsoap.models.selection.rank_sparse_points` (``selection`` and
         ``random_state`` as in :meth:`fit`); the model of size m uses the first m of each
         species' ranking, and its design matrix is the matching columns of the largest
-        one. With ``selection="fps"`` the models equal ``fit`` with ``n_sparse=m`` (to
+        one. Those columns are ordered so that every size's are a leading block: one
+        Householder QR of [Λ^{-1/2}A | Λ^{-1/2}y] then gives every size's R factor and
+        Qᵀy, and each size solves only [R; prior square root] (pivoted QR, as :meth:`fit`).
+        With ``selection="fps"`` the models equal ``fit`` with ``n_sparse=m`` (to
         rounding); with ``"cur"`` and ``"random"`` their sparse sets differ from ``fit``'s
         (whose draws depend on m), but are draws of the same kind. ``self`` is left
         unfitted; the arguments are those of :meth:`fit`.
@@ -390,15 +393,38 @@ class SparseGP(EstimatorParams):
         base._select_sparse_points(Xh, spc, nested=True)
         A, y, sig = base._system(frames, features, targets)
         M = len(base.sparse_species_)
+        n_extra = A.shape[1] - M
+        # columns rank-major (every species' first points, then their second, ...), baseline
+        # first: each size's columns are then a leading block, whose R is the leading block
+        # of R of one QR of [Λ^{-1/2}A | Λ^{-1/2}y] (last column: Qᵀ Λ^{-1/2}y)
+        runs = _species_columns(base.sparse_species_)
+        rank_in_species = np.concatenate([np.arange(len(c)) for c in runs])
+        order = np.lexsort((np.arange(M), rank_in_species))
+        lead = np.concatenate([np.arange(M, M + n_extra), order])
+        aug = np.hstack([A[:, lead], y[:, None]]) / sig[:, None]
+        del A
+        _, R = scipy.linalg.qr(aug, mode="raw", overwrite_a=True, check_finite=False)
+        del aug
+        R = _pad_rows(R, R.shape[1])  # (K + 1, K + 1): zero rows if fewer observations
         models = []
         for m in sizes:
-            cols = np.concatenate([c[:m] for c in _species_columns(base.sparse_species_)])
+            cols = np.concatenate([c[:m] for c in runs])
             model = type(self)(**{**self.get_params(), "n_sparse": m})
             model.elements_, model.e0_ = base.elements_, base.e0_
             model.sparse_points_ = base.sparse_points_[cols]
             model.sparse_species_ = base.sparse_species_[cols]
-            keep = np.concatenate([cols, np.arange(M, A.shape[1])])
-            model.coef_, model.rank_ = model._solve(A[:, keep], y, sig)
+            k = n_extra + len(cols)
+            # leading columns as indices into the model's coef_ (GP columns, then baseline)
+            into = np.concatenate(
+                [len(cols) + np.arange(n_extra), np.searchsorted(cols, order[: len(cols)])]
+            )
+            prior = model._prior(n_extra)[:, into]
+            lhs = np.vstack([R[:k, :k], prior])
+            rhs = np.concatenate([R[:k, -1], np.zeros(prior.shape[0])])
+            c, _, rank, _ = scipy.linalg.lstsq(lhs, rhs, cond=1e-12, lapack_driver="gelsy")
+            model.coef_ = np.empty(k)
+            model.coef_[into] = c
+            model.rank_ = int(rank)
             models.append(model)
         return models
 
@@ -538,16 +564,20 @@ class SparseGP(EstimatorParams):
         self.sparse_points_ = np.concatenate(chosen)
         self.sparse_species_ = np.concatenate(species)
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, sigma: np.ndarray):
-        """Least squares on [Λ^{-1/2}A; prior square roots] by pivoted QR."""
-        M = self.sparse_points_.shape[0]
+    def _prior(self, n_extra: int) -> np.ndarray:
+        """Square root P (M + n_extra, M + n_extra) of the prior: |P c|² = αᵀ K_MM α +
+        |c_2b|²/δ_2b² for c = (α, c_2b), with ``n_extra`` baseline coefficients."""
         t = self.sparse_points_ @ self.sparse_points_.T
         K_mm = self._f(t)[0] * (self.sparse_species_[:, None] == self.sparse_species_[None, :])
         lam, U = np.linalg.eigh(K_mm)
         prior = np.sqrt(np.maximum(lam, 0.0))[:, None] * U.T  # |prior α|² = αᵀ K_MM α
-        n_extra = A.shape[1] - M
         if n_extra:
             prior = scipy.linalg.block_diag(prior, np.eye(n_extra) / self.baseline.delta)
+        return prior
+
+    def _solve(self, A: np.ndarray, y: np.ndarray, sigma: np.ndarray):
+        """Least squares on [Λ^{-1/2}A; prior square roots] by pivoted QR."""
+        prior = self._prior(A.shape[1] - self.sparse_points_.shape[0])
         lhs = np.vstack([A / sigma[:, None], prior])
         rhs = np.concatenate([y / sigma, np.zeros(prior.shape[0])])
         coef, _, rank, _ = scipy.linalg.lstsq(lhs, rhs, cond=1e-12, lapack_driver="gelsy")
@@ -710,6 +740,11 @@ class SparseGP(EstimatorParams):
                 f"descriptor gives {descriptor.n_features}"
             )
         return model
+
+
+def _pad_rows(a: np.ndarray, n_rows: int) -> np.ndarray:
+    """``a`` with zero rows appended up to ``n_rows`` rows."""
+    return np.vstack([a, np.zeros((n_rows - a.shape[0], a.shape[1]))])
 
 
 def _species_columns(species: np.ndarray) -> list[np.ndarray]:
