@@ -401,7 +401,8 @@ class SparseGP(EstimatorParams):
         rank_in_species = np.concatenate([np.arange(len(c)) for c in runs])
         order = np.lexsort((np.arange(M), rank_in_species))
         lead = np.concatenate([np.arange(M, M + n_extra), order])
-        aug = np.hstack([A[:, lead], y[:, None]]) / sig[:, None]
+        aug = np.hstack([A[:, lead], y[:, None]])
+        aug /= sig[:, None]
         del A
         _, R = scipy.linalg.qr(aug, mode="raw", overwrite_a=True, check_finite=False)
         del aug
