@@ -6,7 +6,7 @@
 - ``SparseGP``: sparse GP force field on energies, forces and virials (gap_fit-like), with
   an optional jointly fitted ``PairBaseline``; ``errors_by_config_type`` reports it.
 - ``select_sparse_points``, ``cur_selection``, ``farthest_point_sampling``: representative
-  environments.
+  environments; ``rank_sparse_points``: nested ones (every prefix a selection).
 - ``load``: any saved model (``model.save(path)``), whichever registered class it is.
 
 The names load on first use (PEP 562), except ``learning_curve`` (see below).
@@ -27,6 +27,7 @@ _EXPORTS = {
     "cur_selection": "slimsoap.models.selection",
     "farthest_point_sampling": "slimsoap.models.selection",
     "select_sparse_points": "slimsoap.models.selection",
+    "rank_sparse_points": "slimsoap.models.selection",
     "Prediction": "slimsoap.models.sparse_gp",
     "SparseGP": "slimsoap.models.sparse_gp",
     "Targets": "slimsoap.models.sparse_gp",

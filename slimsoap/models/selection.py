@@ -8,7 +8,8 @@ Two methods, as gap_fit offers them:
   ``n_components`` singular vectors of the feature matrix (gap_fit's ``cur_points``).
 
 Both accept a dense array or a ``scipy.sparse`` matrix of shape (n_rows, n_features) and
-return row indices.
+return row indices. ``rank_sparse_points`` orders rows so that every prefix of the ranking is
+a selection of its own (nested sets, for fits at several sparse sizes).
 """
 
 from __future__ import annotations
@@ -150,3 +151,40 @@ def select_sparse_points(
         rng = np.random.default_rng(random_state)
         return np.sort(rng.choice(X.shape[0], size=n_select, replace=False))
     raise ValueError(f"unknown sparse point selection {method!r}; use 'cur', 'fps' or 'random'")
+
+
+def rank_sparse_points(
+    X: ArrayLike2D, n_select: int, method: str = "cur", random_state: int = 0
+) -> np.ndarray:
+    """``n_select`` rows of ``X`` (n, d) in an order whose first m are a selection of m rows
+    for every m ≤ ``n_select`` (nested sparse sets).
+
+    - ``"fps"``: the farthest-point order itself, from the start row of
+      :func:`select_sparse_points`; every prefix equals ``select_sparse_points(X, m, "fps")``.
+    - ``"cur"``: leverage scores on the top ``min(n_select, n, d)`` singular vectors, rows
+      drawn one after the other without replacement with probability ∝ leverage
+      (Efraimidis-Spirakis keys log(u)/π, largest first); a prefix is a CUR draw of m rows,
+      but not the one ``cur_selection(X, m)`` makes (its components and draws depend on m).
+    - ``"random"``: a seeded permutation's first ``n_select`` rows.
+
+    Returns:
+        (n_select,) int64 row indices, in rank order (not sorted).
+    """
+    n_select = _check_request(X, n_select)
+    if method == "fps":
+        return select_sparse_points(X, n_select, "fps", random_state)
+    rng = np.random.default_rng(random_state)
+    if method == "random":
+        return rng.permutation(X.shape[0])[:n_select].astype(np.int64)
+    if method != "cur":
+        raise ValueError(f"unknown sparse point selection {method!r}; use 'cur', 'fps' or 'random'")
+    p = leverage_scores(X, min(n_select, *X.shape), random_state)
+    positive = p > 1e-14 * p.max()
+    if n_select > np.count_nonzero(positive):
+        raise ValueError(
+            f"cannot select {n_select} rows by CUR: only {np.count_nonzero(positive)} rows have "
+            "non-zero leverage (use farthest_point_sampling, or fewer sparse points)"
+        )
+    keys = np.full(X.shape[0], -np.inf)
+    keys[positive] = np.log1p(-rng.random(np.count_nonzero(positive))) / p[positive]
+    return np.argsort(-keys, kind="stable")[:n_select].astype(np.int64)

@@ -47,7 +47,7 @@ from slimsoap.io.registry import register_model
 from slimsoap.models.pair_baseline import PairBaseline
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.ridge import element_counts, fit_chemical_potentials, structure_matrix
-from slimsoap.models.selection import select_sparse_points
+from slimsoap.models.selection import rank_sparse_points, select_sparse_points
 
 #: Target memory (bytes) of one block of force rows while the design matrix is built.
 _BLOCK_BYTES = 128 * 2**20
@@ -351,6 +351,88 @@ class SparseGP(EstimatorParams):
         """
         self._check_hyper()
         frames = as_frames(frames)
+        targets, features, Xh, spc = self._prepare(frames, features, targets)
+        self._select_sparse_points(Xh, spc)
+        A, y, sig = self._system(frames, features, targets)
+        self.coef_, self.rank_ = self._solve(A, y, sig)
+        return self
+
+    def fit_sizes(
+        self,
+        frames: Atoms | Sequence[Atoms],
+        sizes: Sequence[int],
+        features: Features | None = None,
+        targets: Targets | None = None,
+    ) -> list[SparseGP]:
+        """One fitted model per sparse size in ``sizes``, with nested sparse sets, at the
+        cost of one design matrix (that of the largest size).
+
+        The sparse points of each species are ranked once with
+        :func:`~slimsoap.models.selection.rank_sparse_points` (``selection`` and
+        ``random_state`` as in :meth:`fit`); the model of size m uses the first m of each
+        species' ranking, and its design matrix is the matching columns of the largest
+        one. Those columns are ordered so that every size's are a leading block: one
+        Householder QR of [Λ^{-1/2}A | Λ^{-1/2}y] then gives every size's R factor and
+        Qᵀy, and each size solves only [R; prior square root] (pivoted QR, as :meth:`fit`).
+        With ``selection="fps"`` the models equal ``fit`` with ``n_sparse=m`` (to
+        rounding); with ``"cur"`` and ``"random"`` their sparse sets differ from ``fit``'s
+        (whose draws depend on m), but are draws of the same kind. ``self`` is left
+        unfitted; the arguments are those of :meth:`fit`.
+
+        Returns:
+            len(sizes) new models, in the order of ``sizes``, each with ``n_sparse`` = its
+            size.
+        """
+        sizes = [check_int("sizes", m, 1) for m in sizes]
+        if not sizes:
+            raise ValueError("sizes is empty: give at least one sparse size")
+        self._check_hyper()
+        frames = as_frames(frames)
+        base = type(self)(**{**self.get_params(), "n_sparse": max(sizes)})
+        targets, features, Xh, spc = base._prepare(frames, features, targets)
+        base._select_sparse_points(Xh, spc, nested=True)
+        A, y, sig = base._system(frames, features, targets)
+        M = len(base.sparse_species_)
+        n_extra = A.shape[1] - M
+        # columns rank-major (every species' first points, then their second, ...), baseline
+        # first: each size's columns are then a leading block, whose R is the leading block
+        # of R of one QR of [Λ^{-1/2}A | Λ^{-1/2}y] (last column: Qᵀ Λ^{-1/2}y)
+        runs = _species_columns(base.sparse_species_)
+        rank_in_species = np.concatenate([np.arange(len(c)) for c in runs])
+        order = np.lexsort((np.arange(M), rank_in_species))
+        lead = np.concatenate([np.arange(M, M + n_extra), order])
+        aug = np.hstack([A[:, lead], y[:, None]])
+        aug /= sig[:, None]
+        del A
+        _, R = scipy.linalg.qr(aug, mode="raw", overwrite_a=True, check_finite=False)
+        del aug
+        R = _pad_rows(R, R.shape[1])  # (K + 1, K + 1): zero rows if fewer observations
+        models = []
+        for m in sizes:
+            cols = np.concatenate([c[:m] for c in runs])
+            model = type(self)(**{**self.get_params(), "n_sparse": m})
+            model.elements_, model.e0_ = base.elements_, base.e0_
+            model.sparse_points_ = base.sparse_points_[cols]
+            model.sparse_species_ = base.sparse_species_[cols]
+            k = n_extra + len(cols)
+            # leading columns as indices into the model's coef_ (GP columns, then baseline)
+            into = np.concatenate(
+                [len(cols) + np.arange(n_extra), np.searchsorted(cols, order[: len(cols)])]
+            )
+            prior = model._prior(n_extra)[:, into]
+            lhs = np.vstack([R[:k, :k], prior])
+            rhs = np.concatenate([R[:k, -1], np.zeros(prior.shape[0])])
+            c, _, rank, _ = scipy.linalg.lstsq(lhs, rhs, cond=1e-12, lapack_driver="gelsy")
+            model.coef_ = np.empty(k)
+            model.coef_[into] = c
+            model.rank_ = int(rank)
+            models.append(model)
+        return models
+
+    def _prepare(self, frames: list[Atoms], features: Features | None, targets: Targets | None):
+        """Labels, features (values only when ``features`` is None: the design rows then
+        compute gradients chunk by chunk), unit descriptor rows Xh (n_atoms, d) and centre
+        species indices (n_atoms,); sets ``elements_`` and ``e0_``."""
         targets = read_targets(frames) if targets is None else targets
         n_atoms = np.array([len(a) for a in frames], dtype=float)
         has_e = np.isfinite(targets.energy)
@@ -360,25 +442,31 @@ class SparseGP(EstimatorParams):
             raise ValueError("no training energies: the per-species energies e0 need them")
         if features is None:
             # values only here; gradients are computed chunk by chunk in _design_rows
-            features = self._features(frames, None, False, False)
-            chunked = True
+            values = self._features(frames, None, False, False)
         else:
-            features = self._features(frames, features, has_f.any(), has_v.any())
-            chunked = False
-        X = dense(features.values, np.float64)
+            values = features = self._features(frames, features, has_f.any(), has_v.any())
+        X = dense(values.values, np.float64)
         Xh, _ = unit_rows(X)
         numbers = np.concatenate([a.numbers for a in frames])
         self.elements_ = np.unique(numbers)
         spc = self._species_index(frames)
         frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
-
         counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
         self.e0_ = fit_chemical_potentials(counts[has_e], targets.energy[has_e])
-        self._select_sparse_points(Xh, spc)
+        return targets, features, Xh, spc
 
-        eng, frc, vir = self._design_rows(
-            frames, None if chunked else features, has_f.any(), has_v.any()
-        )
+    def _system(self, frames: list[Atoms], features: Features | None, targets: Targets):
+        """Design matrix A (n_obs, M [+ baseline columns]), targets y (n_obs,) less the
+        chemical potentials, and noise σ (n_obs,) of the labelled energies, forces and
+        virials, against the current sparse points."""
+        n_atoms = np.array([len(a) for a in frames], dtype=float)
+        has_e = np.isfinite(targets.energy)
+        has_f = np.all(np.isfinite(targets.forces), axis=1)
+        has_v = np.all(np.isfinite(targets.virial), axis=(1, 2))
+        numbers = np.concatenate([a.numbers for a in frames])
+        frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
+        counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
+        eng, frc, vir = self._design_rows(frames, features, has_f.any(), has_v.any())
         blocks = [eng[has_e]]
         y = [targets.energy[has_e] - counts[has_e] @ self.e0_]
         s_e, s_f, s_v = self._noise(targets, n_atoms)
@@ -400,8 +488,7 @@ class SparseGP(EstimatorParams):
             if has_v.any():
                 parts.append(b_v[has_v].reshape(-1, b_v.shape[3]))
             A = np.hstack([A, np.vstack(parts)])
-        self.coef_, self.rank_ = self._solve(A, np.concatenate(y), np.concatenate(sig))
-        return self
+        return A, np.concatenate(y), np.concatenate(sig)
 
     def _frame_chunks(self, frames: list[Atoms]) -> list[tuple[int, int]]:
         """Consecutive frame ranges of about ``_CHUNK_ATOMS`` atoms (at least one frame)."""
@@ -460,16 +547,17 @@ class SparseGP(EstimatorParams):
             np.concatenate(vir) if want_virial else None,
         )
 
-    def _select_sparse_points(self, Xh: np.ndarray, spc: np.ndarray):
+    def _select_sparse_points(self, Xh: np.ndarray, spc: np.ndarray, nested: bool = False):
+        """Sets ``sparse_points_`` (M, d) and ``sparse_species_`` (M,), species by species;
+        ``nested``: each species' points in :func:`rank_sparse_points` order."""
         m = check_int("n_sparse", self.n_sparse, 1)
+        select = rank_sparse_points if nested else select_sparse_points
         chosen, species = [], []
         for s in range(len(self.elements_)):
             rows = np.flatnonzero((spc == s) & (np.linalg.norm(Xh, axis=1) > 0))
             if len(rows) == 0:
                 continue
-            idx = select_sparse_points(
-                Xh[rows], min(m, len(rows)), self.selection, self.random_state
-            )
+            idx = select(Xh[rows], min(m, len(rows)), self.selection, self.random_state)
             chosen.append(Xh[rows[idx]])
             species.append(np.full(len(idx), s))
         if not chosen:
@@ -477,16 +565,20 @@ class SparseGP(EstimatorParams):
         self.sparse_points_ = np.concatenate(chosen)
         self.sparse_species_ = np.concatenate(species)
 
-    def _solve(self, A: np.ndarray, y: np.ndarray, sigma: np.ndarray):
-        """Least squares on [Λ^{-1/2}A; prior square roots] by pivoted QR."""
-        M = self.sparse_points_.shape[0]
+    def _prior(self, n_extra: int) -> np.ndarray:
+        """Square root P (M + n_extra, M + n_extra) of the prior: |P c|² = αᵀ K_MM α +
+        |c_2b|²/δ_2b² for c = (α, c_2b), with ``n_extra`` baseline coefficients."""
         t = self.sparse_points_ @ self.sparse_points_.T
         K_mm = self._f(t)[0] * (self.sparse_species_[:, None] == self.sparse_species_[None, :])
         lam, U = np.linalg.eigh(K_mm)
         prior = np.sqrt(np.maximum(lam, 0.0))[:, None] * U.T  # |prior α|² = αᵀ K_MM α
-        n_extra = A.shape[1] - M
         if n_extra:
             prior = scipy.linalg.block_diag(prior, np.eye(n_extra) / self.baseline.delta)
+        return prior
+
+    def _solve(self, A: np.ndarray, y: np.ndarray, sigma: np.ndarray):
+        """Least squares on [Λ^{-1/2}A; prior square roots] by pivoted QR."""
+        prior = self._prior(A.shape[1] - self.sparse_points_.shape[0])
         lhs = np.vstack([A / sigma[:, None], prior])
         rhs = np.concatenate([y / sigma, np.zeros(prior.shape[0])])
         coef, _, rank, _ = scipy.linalg.lstsq(lhs, rhs, cond=1e-12, lapack_driver="gelsy")
@@ -649,6 +741,16 @@ class SparseGP(EstimatorParams):
                 f"descriptor gives {descriptor.n_features}"
             )
         return model
+
+
+def _pad_rows(a: np.ndarray, n_rows: int) -> np.ndarray:
+    """``a`` with zero rows appended up to ``n_rows`` rows."""
+    return np.vstack([a, np.zeros((n_rows - a.shape[0], a.shape[1]))])
+
+
+def _species_columns(species: np.ndarray) -> list[np.ndarray]:
+    """Column indices of every run of equal consecutive entries of ``species`` (M,)."""
+    return [np.arange(c.start, c.stop) for _, c in _species_runs(species)]
 
 
 def _species_runs(species: np.ndarray) -> list[tuple[int, slice]]:
