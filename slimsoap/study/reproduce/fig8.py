@@ -35,6 +35,19 @@ def params(config: ReproduceConfig) -> dict:
     }
 
 
+def headline(numbers: dict) -> list[dict]:
+    """Force (meV/Å) and energy (meV/atom) RMSEs on the test frames per sparse size."""
+    return [
+        {"sparse points per species": m}
+        | {f"force {LABELS[d]}": 1000 * numbers["force_rmse_all"][d][k] for d in DESCRIPTORS}
+        | {
+            f"energy {LABELS[d]}": 1000 * numbers["energy_rmse_per_atom_all"][d][k]
+            for d in DESCRIPTORS
+        }
+        for k, m in enumerate(numbers["sparse_points"])
+    ]
+
+
 def run(ctx: Context) -> Section:
     """SparseGP (ζ=4, energies + forces + virials) for each descriptor and sparse size: one
     design matrix per descriptor (:meth:`SparseGP.fit_sizes`, nested CUR sets)."""
@@ -84,6 +97,14 @@ def run(ctx: Context) -> Section:
         ]
         for name in DESCRIPTORS
     }
+    energy = {
+        name: [
+            r["energy_rmse_per_atom"]
+            for r in rows
+            if r["compression"] == name and r["config_type"] == "all"
+        ]
+        for name in DESCRIPTORS
+    }
     gain = {name: f[0] / f[-1] for name, f in force.items()}
     holds = force["nu1mu1"][-1] <= 1.1 * force["nu2"][-1] and gain["nu1muhat1"] < gain["nu2"]
     return Section(
@@ -95,7 +116,9 @@ def run(ctx: Context) -> Section:
         "ν,μ̂=1,1 improves less than ν=2 from the fewest to the most sparse points",
         holds=bool(holds),
         numbers={
+            "sparse_points": list(c.sparse_points),
             "force_rmse_all": force,
+            "energy_rmse_per_atom_all": energy,
             "improvement_factor": gain,
             "n_train": n_train,
             "n_test": len(test),
