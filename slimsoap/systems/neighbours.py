@@ -217,7 +217,7 @@ def _batch_pairs(frames, data, r_cut, first_frame, molecules_brute_force) -> Nei
     centres, neighbours, vectors, distances = (
         parts[0] if len(parts) == 1 else [np.concatenate(p) for p in zip(*parts)]
     )
-    if len(parts) > 1:
+    if len(parts) > 1 and np.any(centres[1:] < centres[:-1]):  # kinds of frames interleave
         order = np.argsort(centres, kind="stable")
         centres, neighbours = centres[order], neighbours[order]
         vectors, distances = vectors[order], distances[order]
