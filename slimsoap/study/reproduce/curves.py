@@ -215,6 +215,10 @@ def plot_curves(ax, result: dict, title: str, descriptors) -> None:
                     label=f"{name}, {MODEL_LABELS[model]}")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
+    sizes = sorted({r["n_train"] for r in result["rows"]})
+    labels = [f"{n // 1000}k" if n >= 10000 and n % 1000 == 0 else str(n) for n in sizes]
+    ax.set_xticks(sizes, labels)  # minor log labels overlap on short ranges
+    ax.xaxis.set_minor_formatter("")
     ax.set_xlabel("training structures")
     ax.set_ylabel("MAE (meV/atom)")
     ax.set_title(title, fontsize=9)
