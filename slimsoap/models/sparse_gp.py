@@ -351,9 +351,9 @@ class SparseGP(EstimatorParams):
         """
         self._check_hyper()
         frames = as_frames(frames)
-        targets, features, Xh, spc = self._prepare(frames, features, targets)
+        targets, features, Xh, spc, counts = self._prepare(frames, features, targets)
         self._select_sparse_points(Xh, spc)
-        A, y, sig = self._system(frames, features, targets)
+        A, y, sig = self._system(frames, features, targets, counts)
         self.coef_, self.rank_ = self._solve(A, y, sig)
         return self
 
@@ -389,9 +389,9 @@ class SparseGP(EstimatorParams):
         self._check_hyper()
         frames = as_frames(frames)
         base = type(self)(**{**self.get_params(), "n_sparse": max(sizes)})
-        targets, features, Xh, spc = base._prepare(frames, features, targets)
+        targets, features, Xh, spc, counts = base._prepare(frames, features, targets)
         base._select_sparse_points(Xh, spc, nested=True)
-        A, y, sig = base._system(frames, features, targets)
+        A, y, sig = base._system(frames, features, targets, counts)
         M = len(base.sparse_species_)
         n_extra = A.shape[1] - M
         # columns rank-major (every species' first points, then their second, ...), baseline
@@ -431,8 +431,9 @@ class SparseGP(EstimatorParams):
 
     def _prepare(self, frames: list[Atoms], features: Features | None, targets: Targets | None):
         """Labels, features (values only when ``features`` is None: the design rows then
-        compute gradients chunk by chunk), unit descriptor rows Xh (n_atoms, d) and centre
-        species indices (n_atoms,); sets ``elements_`` and ``e0_``."""
+        compute gradients chunk by chunk), unit descriptor rows Xh (n_atoms, d), centre
+        species indices (n_atoms,) and element counts (n_frames, n_elements); sets
+        ``elements_`` and ``e0_``."""
         targets = read_targets(frames) if targets is None else targets
         n_atoms = np.array([len(a) for a in frames], dtype=float)
         has_e = np.isfinite(targets.energy)
@@ -453,19 +454,17 @@ class SparseGP(EstimatorParams):
         frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
         counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
         self.e0_ = fit_chemical_potentials(counts[has_e], targets.energy[has_e])
-        return targets, features, Xh, spc
+        return targets, features, Xh, spc, counts
 
-    def _system(self, frames: list[Atoms], features: Features | None, targets: Targets):
+    def _system(self, frames: list[Atoms], features: Features | None, targets: Targets, counts):
         """Design matrix A (n_obs, M [+ baseline columns]), targets y (n_obs,) less the
         chemical potentials, and noise σ (n_obs,) of the labelled energies, forces and
-        virials, against the current sparse points."""
+        virials, against the current sparse points; ``counts`` from :meth:`_prepare`."""
         n_atoms = np.array([len(a) for a in frames], dtype=float)
         has_e = np.isfinite(targets.energy)
         has_f = np.all(np.isfinite(targets.forces), axis=1)
         has_v = np.all(np.isfinite(targets.virial), axis=(1, 2))
-        numbers = np.concatenate([a.numbers for a in frames])
         frame_of_atom = np.repeat(np.arange(len(frames)), n_atoms.astype(int))
-        counts = element_counts(numbers, frame_of_atom, self.elements_, len(frames))
         eng, frc, vir = self._design_rows(frames, features, has_f.any(), has_v.any())
         blocks = [eng[has_e]]
         y = [targets.energy[has_e] - counts[has_e] @ self.e0_]
