@@ -74,11 +74,21 @@ def _top_left_singular_vectors(
 ) -> np.ndarray:
     """(n, k) orthonormal approximation of the top-k left singular vectors of ``X``.
 
-    Exact (thin SVD) for small matrices; randomized range finder with power iterations
-    (Halko, Martinsson & Tropp 2011) otherwise.
+    - Few rows and many more columns (n ≤ 2k+20 and d > 2n, e.g. a few thousand sparse
+      power spectra of length 50,000): eigenvectors of the n × n Gram matrix X Xᵀ, formed
+      by a (sparse) product, so X is never densified. Singular values below ~3e-7 s₀ are
+      lost to the squaring and dropped (λ < 1e-13 λ₀).
+    - Otherwise small (min(n, d) ≤ 2k+20): exact thin SVD, dropping s < 1e-12 s₀.
+    - Otherwise: randomized range finder with power iterations (Halko, Martinsson &
+      Tropp 2011).
     """
     n, d = X.shape
     if min(n, d) <= 2 * k + 20:
+        if d > 2 * n:
+            lam, u = np.linalg.eigh(dense(X @ X.T, np.float64))
+            lam, u = lam[::-1], u[:, ::-1]
+            keep = lam > lam[0] * 1e-13 if len(lam) and lam[0] > 0 else np.zeros(len(lam), bool)
+            return np.ascontiguousarray(u[:, keep][:, :k])
         u, s, _ = np.linalg.svd(dense(X, np.float64), full_matrices=False)
         keep = s > s[0] * 1e-12 if len(s) and s[0] > 0 else np.zeros(len(s), bool)
         return u[:, keep][:, :k]
@@ -92,6 +102,19 @@ def _top_left_singular_vectors(
     ub, s, _ = np.linalg.svd(B, full_matrices=False)
     keep = s > s[0] * 1e-12 if len(s) and s[0] > 0 else np.zeros(len(s), bool)
     return (Q @ ub[:, keep])[:, :k]
+
+
+def _positive_leverage(p: np.ndarray, n_select: int) -> np.ndarray:
+    """Mask of rows with non-zero leverage (p > 1e-14 max p); refuses ``n_select`` larger
+    than their number."""
+    positive = p > 1e-14 * p.max()
+    n_positive = int(np.count_nonzero(positive))
+    if n_select > n_positive:
+        raise ValueError(
+            f"cannot select {n_select} rows by CUR: only {n_positive} rows have non-zero "
+            "leverage (use farthest_point_sampling, or fewer sparse points)"
+        )
+    return positive
 
 
 def leverage_scores(X: ArrayLike2D, n_components: int, random_state: int = 0) -> np.ndarray:
@@ -125,13 +148,7 @@ def cur_selection(
     n_select = _check_request(X, n_select)
     k = min(n_select, *X.shape) if n_components is None else n_components
     p = leverage_scores(X, k, random_state)
-    p = np.where(p > 1e-14 * p.max(), p, 0.0)
-    n_positive = int(np.count_nonzero(p))
-    if n_select > n_positive:
-        raise ValueError(
-            f"cannot select {n_select} rows by CUR: only {n_positive} rows have non-zero "
-            "leverage (use farthest_point_sampling, or fewer sparse points)"
-        )
+    p = np.where(_positive_leverage(p, n_select), p, 0.0)
     rng = np.random.default_rng(random_state)
     return np.sort(rng.choice(X.shape[0], size=n_select, replace=False, p=p / p.sum()))
 
@@ -179,12 +196,7 @@ def rank_sparse_points(
     if method != "cur":
         raise ValueError(f"unknown sparse point selection {method!r}; use 'cur', 'fps' or 'random'")
     p = leverage_scores(X, min(n_select, *X.shape), random_state)
-    positive = p > 1e-14 * p.max()
-    if n_select > np.count_nonzero(positive):
-        raise ValueError(
-            f"cannot select {n_select} rows by CUR: only {np.count_nonzero(positive)} rows have "
-            "non-zero leverage (use farthest_point_sampling, or fewer sparse points)"
-        )
+    positive = _positive_leverage(p, n_select)
     keys = np.full(X.shape[0], -np.inf)
     keys[positive] = np.log1p(-rng.random(np.count_nonzero(positive))) / p[positive]
     return np.argsort(-keys, kind="stable")[:n_select].astype(np.int64)

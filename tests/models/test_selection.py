@@ -60,3 +60,28 @@ def test_bad_requests():
         farthest_point_sampling(X, 6)
     with pytest.raises(ValueError, match="unknown sparse point selection"):
         select_sparse_points(X, 2, method="kmeans")
+
+
+def test_wide_sparse_matrix_leverage_from_gram_matches_svd_without_densifying(monkeypatch):
+    """n ≤ 2k+20 and d > 2n: the Gram branch gives the exact SVD leverage (also when X has
+    lower rank than k) and never builds the dense n × d matrix."""
+    import slimsoap.models.selection as selection
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 7)) @ rng.normal(size=(7, 900))  # rank 7
+    X[:, rng.random(900) < 0.7] = 0.0  # sparse columns, rank still 7
+    Xs = sp.csr_matrix(X)
+    u, s, _ = np.linalg.svd(X, full_matrices=False)
+    rank = int(np.sum(s > 1e-10 * s[0]))
+    assert rank == 7
+    shapes = []
+    real_dense = selection.dense
+    monkeypatch.setattr(
+        selection, "dense", lambda a, *args: shapes.append(a.shape) or real_dense(a, *args)
+    )
+    for k in (5, rank, 40):
+        exact = np.sum(u[:, : min(k, rank)] ** 2, axis=1) / min(k, rank)
+        np.testing.assert_allclose(leverage_scores(Xs, k), exact, atol=1e-10)
+    assert (60, 900) not in shapes and shapes
+    idx = cur_selection(Xs, 30, random_state=2)
+    assert len(np.unique(idx)) == 30
