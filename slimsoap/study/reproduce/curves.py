@@ -63,9 +63,10 @@ def _ridge_rows(X, s, E, numbers, sizes, n_repeats, seed, n_test=None) -> list[d
     from sklearn.preprocessing import StandardScaler
 
     from slimsoap.models.learning_curve import repeats_per_size
+    from slimsoap.models.ridge import structure_matrix
 
     n_structures = len(E)
-    S = sp.csr_matrix((np.ones(len(s)), (s, np.arange(len(s)))), shape=(n_structures, len(s)))
+    S = structure_matrix(s, n_structures)
     elements = np.unique(numbers)
     counts = np.stack([S @ (numbers == z).astype(float) for z in elements], axis=1)
     phi = S @ X  # dense, or CSR for species-sparse features

@@ -74,13 +74,16 @@ def run(ctx: Context) -> Section:
                 rows.append({"compression": name, "n_sparse": m, "config_type": ct, **e})
             ctx.say(f"  {name} M={m}: force RMSE {errors['all']['force_rmse']:.3f} eV/Å")
     write_csv(out / "fig8.csv", rows)
+    overall = {name: [r for r in rows if r["compression"] == name and r["config_type"] == "all"]
+               for name in DESCRIPTORS}  # fmt: skip
+    force = {name: [r["force_rmse"] for r in sel] for name, sel in overall.items()}
+    energy = {name: [r["energy_rmse_per_atom"] for r in sel] for name, sel in overall.items()}
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     keys = ("energy_rmse_per_atom", "force_rmse", "virial_rmse_per_atom")
     units = ("energy RMSE (meV/atom)", "force RMSE (meV/Å)", "virial RMSE (meV/atom)")
     for ax, key, unit in zip(axes, keys, units, strict=True):
-        for name in DESCRIPTORS:
-            sel = [r for r in rows if r["compression"] == name and r["config_type"] == "all"]
+        for name, sel in overall.items():
             ax.plot([r["n_sparse"] for r in sel], [1000 * r[key] for r in sel], "-o",
                     label=LABELS[name])  # fmt: skip
         ax.set_xscale("log")
@@ -91,20 +94,6 @@ def run(ctx: Context) -> Section:
         ax.set_ylabel(unit)
     axes[0].legend()
     save(fig, out / "fig8.png")
-    force = {
-        name: [
-            r["force_rmse"] for r in rows if r["compression"] == name and r["config_type"] == "all"
-        ]
-        for name in DESCRIPTORS
-    }
-    energy = {
-        name: [
-            r["energy_rmse_per_atom"]
-            for r in rows
-            if r["compression"] == name and r["config_type"] == "all"
-        ]
-        for name in DESCRIPTORS
-    }
     gain = {name: f[0] / f[-1] for name, f in force.items()}
     holds = force["nu1mu1"][-1] <= 1.1 * force["nu2"][-1] and gain["nu1muhat1"] < gain["nu2"]
     return Section(
