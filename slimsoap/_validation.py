@@ -14,13 +14,17 @@ from ase.data import atomic_numbers, chemical_symbols
 COINCIDENT_TOL = 1e-6
 
 
-def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
+def as_frames(frames: Atoms | Sequence[Atoms], with_data: bool = False):
     """Return ``frames`` as a non-empty list of ``ase.Atoms``, checking every frame.
 
     The first frame that is not an ``ase.Atoms``, has no atoms or fails
     :func:`check_geometry` raises, naming it; the geometry of all frames is checked in one
-    vectorised pass (:func:`check_frames`).
+    vectorised pass (:func:`check_frames`). With ``with_data``, returns ``(frames, data)``,
+    ``data`` the :func:`slimsoap.systems.frames.gather` of the frames made for the check
+    (so a caller does not read every frame's arrays a second time).
     """
+    from slimsoap.systems.frames import gather
+
     if isinstance(frames, Atoms):
         frames = [frames]
     if frames is None or isinstance(frames, (str, bytes)):
@@ -31,15 +35,19 @@ def as_frames(frames: Atoms | Sequence[Atoms]) -> list[Atoms]:
     frames = list(frames)
     if len(frames) == 0:
         raise ValueError("empty frame list: compute() needs at least one ase.Atoms frame")
-    for f, atoms in enumerate(frames):
-        if not isinstance(atoms, Atoms) or len(atoms) == 0:
-            if f:  # an earlier frame with a bad geometry is named first
-                check_frames(frames[:f])
-            if not isinstance(atoms, Atoms):
-                raise TypeError(f"frame {f} is a {type(atoms).__name__}, expected ase.Atoms")
-            raise ValueError(f"frame {f} has no atoms")
-    check_frames(frames)
-    return frames
+    wrong = next((f for f, atoms in enumerate(frames) if not isinstance(atoms, Atoms)), None)
+    data = gather(frames[:wrong]) if wrong != 0 else None
+    empty = np.flatnonzero(data.sizes == 0) if data is not None else np.empty(0, np.int64)
+    first = min([len(frames) if wrong is None else wrong] + empty[:1].tolist())
+    if first < len(frames):
+        if first:  # an earlier frame with a bad geometry is named first
+            check_frames(frames[:first])
+        if first == wrong:
+            kind = type(frames[first]).__name__
+            raise TypeError(f"frame {first} is a {kind}, expected ase.Atoms")
+        raise ValueError(f"frame {first} has no atoms")
+    check_frames(frames, data=data)
+    return (frames, data) if with_data else frames
 
 
 def species_to_numbers(species: Sequence[str | int]) -> np.ndarray:

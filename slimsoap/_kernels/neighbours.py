@@ -11,9 +11,21 @@ def _bin_atoms(pos, origin, inv_bin, nbins):
     Returns (bin_of_atom, bin_start, order): atoms of bin b are order[bin_start[b]:bin_start[b+1]].
     """
     m = pos.shape[0]
-    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    n_bins = nbins[0] * nbins[1] * nbins[2]
     bin_of = np.empty(m, np.int64)
-    counts = np.zeros(nx * ny * nz + 1, np.int64)
+    counts = np.empty(n_bins + 1, np.int64)
+    order = np.empty(m, np.int64)
+    _bin_into(pos, m, origin, inv_bin, nbins, bin_of, counts, order, np.empty(n_bins, np.int64))
+    return bin_of, counts, order
+
+
+@nb.njit(cache=True)
+def _bin_into(pos, m, origin, inv_bin, nbins, bin_of, counts, order, fill):
+    """:func:`_bin_atoms` of the first m rows of ``pos`` into given workspaces: bin_of (≥ m,),
+    counts (≥ bins + 1,), order (≥ m,), fill (≥ bins,) int64."""
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    n_bins = nx * ny * nz
+    counts[: n_bins + 1] = 0
     for a in range(m):
         bx = min(max(int((pos[a, 0] - origin[0]) * inv_bin[0]), 0), nx - 1)
         by = min(max(int((pos[a, 1] - origin[1]) * inv_bin[1]), 0), ny - 1)
@@ -21,14 +33,12 @@ def _bin_atoms(pos, origin, inv_bin, nbins):
         b = (bx * ny + by) * nz + bz
         bin_of[a] = b
         counts[b + 1] += 1
-    for b in range(nx * ny * nz):
+    for b in range(n_bins):
         counts[b + 1] += counts[b]
-    fill = counts[:-1].copy()
-    order = np.empty(m, np.int64)
+    fill[:n_bins] = counts[:n_bins]
     for a in range(m):
         order[fill[bin_of[a]]] = a
         fill[bin_of[a]] += 1
-    return bin_of, counts, order
 
 
 @nb.njit(cache=True)
@@ -206,23 +216,6 @@ def periodic_images(frac, atom_start, n_img, reach, pbc):
 
 
 @nb.njit(cache=True)
-def _frame_points(wrapped, atom_start, images, owner, image_start, f):
-    """Frame f's atoms followed by its images (m, 3), and the owner of each row (m,)."""
-    a0, a1 = atom_start[f], atom_start[f + 1]
-    i0, i1 = image_start[f], image_start[f + 1]
-    n, m = a1 - a0, a1 - a0 + i1 - i0
-    pos = np.empty((m, 3))
-    own = np.empty(m, np.int64)
-    for a in range(n):
-        pos[a] = wrapped[a0 + a]
-        own[a] = a
-    for q in range(i1 - i0):
-        pos[n + q] = images[i0 + q]
-        own[n + q] = owner[i0 + q]
-    return pos, own
-
-
-@nb.njit(cache=True)
 def frame_bounds(wrapped, atom_start, images, image_start):
     """Per frame, the smallest and largest coordinates (n_frames, 3) of its atoms and images."""
     n_frames = atom_start.shape[0] - 1
@@ -249,30 +242,108 @@ def batch_cell_list_pairs(
     Frame f searches its atoms ``wrapped[atom_start[f]:atom_start[f+1]]`` (Å) followed by
     its images ``images[image_start[f]:image_start[f+1]]`` (Å, ``owner`` their atom within
     the frame) with its own grid (``origin``, ``inv_bin`` (n_frames, 3) float64, ``nbins``
-    (n_frames, 3) int64), exactly as the per-frame search does.
+    (n_frames, 3) int64), exactly as the per-frame search does: the same pairs in the same
+    order, with the same vectors. One sweep per frame into output arrays that double when
+    full, and one set of workspaces for the whole batch (small frames cost a few
+    microseconds each, so per-frame allocations and a counting sweep would dominate).
 
     Returns:
         centres, neighbours (n_pairs,) int64 batch atom indices and vectors (n_pairs, 3)
         (Å), frame by frame, each frame's pairs sorted by centre.
     """
     n_frames = atom_start.shape[0] - 1
-    parts = []
-    total = 0
+    m_max = 1
+    b_max = 1
     for f in range(n_frames):
-        pos, own = _frame_points(wrapped, atom_start, images, owner, image_start, f)
-        n = atom_start[f + 1] - atom_start[f]
-        i, j, d = cell_list_pairs(pos, own, n, r_cut, origin[f], inv_bin[f], nbins[f])
-        parts.append((i, j, d))
-        total += i.shape[0]
-    centres = np.empty(total, np.int64)
-    neighbours = np.empty(total, np.int64)
-    vectors = np.empty((total, 3))
+        m = atom_start[f + 1] - atom_start[f] + image_start[f + 1] - image_start[f]
+        m_max = max(m_max, m)
+        b_max = max(b_max, nbins[f, 0] * nbins[f, 1] * nbins[f, 2])
+    pos = np.empty((m_max, 3))
+    own = np.empty(m_max, np.int64)
+    bin_of = np.empty(m_max, np.int64)
+    order = np.empty(m_max, np.int64)
+    start = np.empty(b_max + 1, np.int64)
+    fill = np.empty(b_max, np.int64)
+    cap = max(64, 16 * atom_start[n_frames])
+    centres = np.empty(cap, np.int64)
+    neighbours = np.empty(cap, np.int64)
+    vectors = np.empty((cap, 3))
+    rc2 = r_cut * r_cut
     k = 0
     for f in range(n_frames):
-        i, j, d = parts[f]
-        for p in range(i.shape[0]):
-            centres[k] = i[p] + atom_start[f]
-            neighbours[k] = j[p] + atom_start[f]
-            vectors[k] = d[p]
-            k += 1
-    return centres, neighbours, vectors
+        a0 = atom_start[f]
+        n = atom_start[f + 1] - a0
+        i0 = image_start[f]
+        m = n + image_start[f + 1] - i0
+        for a in range(n):  # the frame's atoms, then its images
+            for d in range(3):
+                pos[a, d] = wrapped[a0 + a, d]
+            own[a] = a
+        for q in range(m - n):
+            for d in range(3):
+                pos[n + q, d] = images[i0 + q, d]
+            own[n + q] = owner[i0 + q]
+        _bin_into(pos, m, origin[f], inv_bin[f], nbins[f], bin_of, start, order, fill)
+        while True:  # a frame that does not fit doubles the output and is redone
+            done = _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins[f],
+                                centres, neighbours, vectors, k)  # fmt: skip
+            if done >= 0:
+                k = done
+                break
+            cap *= 2
+            centres = _grown(centres, cap)
+            neighbours = _grown(neighbours, cap)
+            vectors = _grown(vectors, cap)
+    return centres[:k].copy(), neighbours[:k].copy(), vectors[:k].copy()
+
+
+@nb.njit(cache=True)
+def _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins, centres, neighbours,
+                 vectors, k):  # fmt: skip
+    """The pairs of one binned frame (centres pos[:n]) written from row k on, batch indices
+    offset by a0; returns the next free row, or -1 when they do not fit."""
+    cap = centres.shape[0]
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    for i in range(n):
+        b = bin_of[i]
+        bx = b // (ny * nz)
+        by = (b // nz) % ny
+        bz = b % nz
+        for dx in range(-1, 2):
+            x = bx + dx
+            if x < 0 or x >= nx:
+                continue
+            for dy in range(-1, 2):
+                y = by + dy
+                if y < 0 or y >= ny:
+                    continue
+                for dz in range(-1, 2):
+                    z = bz + dz
+                    if z < 0 or z >= nz:
+                        continue
+                    nbin = (x * ny + y) * nz + z
+                    for q in range(start[nbin], start[nbin + 1]):
+                        a = order[q]
+                        if a == i:
+                            continue
+                        d0 = pos[a, 0] - pos[i, 0]
+                        d1 = pos[a, 1] - pos[i, 1]
+                        d2 = pos[a, 2] - pos[i, 2]
+                        if d0 * d0 + d1 * d1 + d2 * d2 < rc2:
+                            if k == cap:
+                                return -1
+                            centres[k] = i + a0
+                            neighbours[k] = own[a] + a0
+                            vectors[k, 0] = d0
+                            vectors[k, 1] = d1
+                            vectors[k, 2] = d2
+                            k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def _grown(x, cap):
+    """A copy of ``x`` with room for ``cap`` rows (the first len(x) rows kept)."""
+    out = np.empty((cap,) + x.shape[1:], x.dtype)
+    out[: x.shape[0]] = x
+    return out

@@ -28,7 +28,7 @@ from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
 from slimsoap.systems.batching import row_budget_runs, small_frame_runs
-from slimsoap.systems.frames import gather
+from slimsoap.systems.frames import FrameArrays, gather
 from slimsoap.systems.neighbours import (
     NeighbourList,
     batch_neighbour_list,
@@ -304,13 +304,13 @@ class SOAP(CalculatorBase):
             raise ValueError(f"average must be 'off', 'inner' or 'outer', got {average!r}")
         if average != "off" and sparse and (gradients or average == "inner"):
             raise ValueError(f"average={average!r} gives one dense row per frame: use sparse=False")
-        frames = as_frames(frames)
-        chosen = None if centers is None else parse_centers(centers, [len(a) for a in frames])
+        frames, data = as_frames(frames, with_data=True)
+        chosen = None if centers is None else parse_centers(centers, data.sizes.tolist())
         if average == "inner":
             result = self._inner_average(frames, chosen, gradients, strain)
         else:
             normalize_rows = self.normalize and average == "off"
-            result = self._compute_rows(frames, gradients, sparse, strain, normalize_rows)
+            result = self._compute_rows(frames, gradients, sparse, strain, normalize_rows, data)
             if chosen is not None:
                 result = select_rows(result, _rows_of(result, chosen))
             if average == "off":
@@ -324,12 +324,18 @@ class SOAP(CalculatorBase):
         return np.repeat(np.arange(len(frames), dtype=np.int64), sizes)
 
     def _compute_rows(
-        self, frames: list[Atoms], gradients: bool, sparse: bool, strain: bool, normalize: bool
+        self,
+        frames: list[Atoms],
+        gradients: bool,
+        sparse: bool,
+        strain: bool,
+        normalize: bool,
+        data: FrameArrays | None = None,
     ) -> Features:
         """:meth:`compute` of every atom of validated ``frames`` (no selection, no average),
-        rows normalised with ``normalize``."""
-        frame_index = self._frame_index(frames)
-        data = gather(frames)
+        rows normalised with ``normalize``; ``data``: their :func:`gather`, if made."""
+        data = gather(frames) if data is None else data
+        frame_index = data.frame_of_atom
         # every frame's species first, in one lookup: the first unknown element is named
         species = species_index_frames(data.numbers, data.starts, self.species_z)
         if gradients:
