@@ -140,6 +140,17 @@ def test_chunks_and_distinct_cells_give_the_same_pairs(monkeypatch):
         _assert_equal(chunked[f], ref)
 
 
+def test_output_that_outgrows_its_first_size_keeps_every_pair():
+    """The batched kernel starts with room for 16 pairs per atom and doubles it when a frame
+    does not fit (the frame is redone): 1-atom cells at r_cut 6 have ~80 pairs each, so it
+    grows several times, mid-batch and mid-frame."""
+    frames = [_rattled(bulk("Cu", "fcc", a=3.6), k) for k in range(9)]
+    lists = frame_neighbour_lists(frames, 6.0)
+    assert sum(len(nl.neighbours) for nl in lists) > 4 * 16 * len(frames)  # ≥ 2 doublings
+    for f, atoms in enumerate(frames):
+        _assert_equal(lists[f], neighbour_list(atoms, 6.0, f))
+
+
 @pytest.mark.parametrize("compression", ["nu2", "nu1mu1"])
 def test_batched_values_equal_one_by_one_bit_for_bit(monkeypatch, compression):
     """Rows of periodic frames to the bit; molecules (brute-force pair order within a
