@@ -58,6 +58,11 @@ def elpasolite(a_site: str, b_site: str, c_site: str, d_site: str) -> Atoms:
 #: Real solids bind by less than ~10 eV/atom (GFN1 gives −3.2 to −3.4 for F₆KMg₂Na and
 #: Cl₆KLi₂Na); all-metal cells such as InKMg₂Sr₆ come out of a "converged" SCF at −7,964.
 MIN_BINDING = -15.0
+#: Largest binding energy per atom (eV) a proxy energy may have. Compressed noble gases at
+#: the fixed lattice constant come out unbound by a few eV/atom; beyond +15 the SCF has run
+#: away (N S Br H: +4.5 million eV/atom), and ~2 % of such cells made the learning curves'
+#: MAE tens of thousands of eV/atom.
+MAX_BINDING = 15.0
 
 
 @functools.cache
@@ -81,7 +86,8 @@ def binding_energy(atoms: Atoms, energy: float) -> float:
 
 def _proxy_energy(atoms: Atoms) -> str:
     """Attach GFN1-xTB energy and forces: ``"ok"``, ``"failed"`` (the SCF fails) or
-    ``"implausible"`` (binding energy below :data:`MIN_BINDING`, or not finite)."""
+    ``"implausible"`` (binding energy outside :data:`MIN_BINDING` .. :data:`MAX_BINDING`,
+    or not finite)."""
     from ase.calculators.calculator import CalculationFailed
     from tblite.ase import TBLite
 
@@ -93,7 +99,7 @@ def _proxy_energy(atoms: Atoms) -> str:
     finally:
         atoms.calc = None
     bind = binding_energy(atoms, energy)
-    if not np.isfinite(bind) or bind < MIN_BINDING:
+    if not (np.isfinite(bind) and MIN_BINDING <= bind <= MAX_BINDING):
         return "implausible"
     atoms.info["energy"] = float(energy)
     atoms.arrays["forces"] = forces
@@ -115,8 +121,9 @@ def generate_elpasolite(
         elements: at least four of ``ELPASOLITE_ELEMENTS``.
         energies: attach GFN1-xTB proxy energies (slow: ~0.1-0.3 s per cell).
         report: if given, filled with ``written``, ``failed`` (SCF failures) and
-            ``implausible`` (energies rejected by :data:`MIN_BINDING`: the SCF of cells
-            with metals on every site can converge to thousands of eV/atom).
+            ``implausible`` (energies outside :data:`MIN_BINDING` .. :data:`MAX_BINDING`:
+            the SCF of cells with metals on every site can converge to thousands of eV/atom
+            below, and some runs away to millions above).
     """
     elements = tuple(elements)
     bad = [e for e in elements if e not in ELPASOLITE_ELEMENTS]

@@ -44,8 +44,9 @@ GENERATORS = {
 }
 #: Default number of configurations of each generator.
 DEFAULT_N = {"alloy": 2000, "amino": 1000, "elpasolite": 2000}
-#: Bump when a generator's output changes for the same arguments.
-FORMAT_VERSION = 2
+#: Per generator: bump when its output changes for the same arguments (elpasolite 3: proxy
+#: energies above MAX_BINDING are rejected too). Cached sets of another version are made anew.
+FORMAT_VERSION = {"alloy": 2, "amino": 2, "elpasolite": 3}
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -66,7 +67,7 @@ def _versions(packages: tuple[str, ...]) -> dict[str, str]:
 
 
 def _file_name(kind: str, n: int, seed: int, options: dict) -> str:
-    key = json.dumps({"options": options, "version": FORMAT_VERSION}, sort_keys=True)
+    key = json.dumps({"options": options, "version": FORMAT_VERSION[kind]}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return f"{kind}_n{n}_seed{seed}_{digest}"
 
@@ -131,7 +132,7 @@ def generate(
         "n_written": count,
         "report": report,
         "versions": _versions(packages),
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION[kind],
     }
     _meta_path(path).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
@@ -170,7 +171,7 @@ def _check_out(path: Path, request: dict, overwrite: bool) -> bool:
         )
     if not path.exists() or overwrite:
         return False
-    same = meta is not None and meta.get("format_version") == FORMAT_VERSION
+    same = meta is not None and meta.get("format_version") == FORMAT_VERSION[request["kind"]]
     same = same and all(meta.get(k) == v for k, v in request.items())
     if same:
         return True

@@ -206,7 +206,12 @@ def test_generate_rejects_bad_arguments(tmp_path):
 def test_elpasolite_proxy_energies_reject_implausible_binding():
     """GFN1's SCF "converges" on all-metal cells to thousands of eV/atom: such cells are
     counted as implausible and never written; a real elpasolite binds by a few eV/atom."""
-    from slimsoap.data.gen_elpasolite import MIN_BINDING, _proxy_energy, binding_energy
+    from slimsoap.data.gen_elpasolite import (
+        MAX_BINDING,
+        MIN_BINDING,
+        _proxy_energy,
+        binding_energy,
+    )
 
     good = elpasolite("K", "Na", "Li", "Cl")
     assert _proxy_energy(good) == "ok"
@@ -214,10 +219,13 @@ def test_elpasolite_proxy_energies_reject_implausible_binding():
     bad = elpasolite("In", "K", "Mg", "Sr")
     assert _proxy_energy(bad) == "implausible"
     assert "energy" not in bad.info and "forces" not in bad.arrays
-    assert MIN_BINDING < 0
+    assert MIN_BINDING < 0 < MAX_BINDING
+    runaway = elpasolite("N", "S", "Br", "H")  # the SCF "converges" to +4.5e6 eV/atom
+    assert _proxy_energy(runaway) == "implausible"
+    assert "energy" not in runaway.info
     report = {}
     frames = list(generate_elpasolite(6, seed=0, elements=["In", "K", "Mg", "Sr", "Cl"],
                                       energies=True, report=report))  # fmt: skip
     assert report["written"] == len(frames) == 6
     for a in frames:
-        assert binding_energy(a, a.info["energy"]) >= MIN_BINDING
+        assert MIN_BINDING <= binding_energy(a, a.info["energy"]) <= MAX_BINDING

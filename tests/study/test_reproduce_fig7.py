@@ -35,6 +35,7 @@ def test_a_data_sets_cache_key_ignores_the_other_sets_settings():
     assert dataset_params(ReproduceConfig.full(qm9_n=10), "amino") == amino
     assert dataset_params(ReproduceConfig.full(curves_basis=(2, 1)), "amino") != amino
     elp = dataset_params(c, "elpasolite")
+    assert elp["data_version"] == 3 and "data_version" not in qm9  # generated sets only
     assert (
         dataset_params(ReproduceConfig.full(elpasolite_elements=("F", "Na")), "elpasolite") != elp
     )

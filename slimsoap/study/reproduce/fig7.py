@@ -32,7 +32,10 @@ def params(config: ReproduceConfig) -> dict:
 
 
 def dataset_params(config: ReproduceConfig, data: str) -> dict:
-    """Everything the curves of data set ``data`` depend on (its cache key)."""
+    """Everything the curves of data set ``data`` depend on (its cache key); a generated
+    set also names its generator's format version (new data, new curves)."""
+    from slimsoap.data.generators import FORMAT_VERSION
+
     c = config
     common = {"sigma": c.sigma, "n_repeats": c.n_repeats, "one_draw_from": c.one_draw_from,
               "krr_sparse": c.krr_sparse, "seed": c.seed, "version": 10}  # fmt: skip
@@ -41,7 +44,8 @@ def dataset_params(config: ReproduceConfig, data: str) -> dict:
     else:
         keys = ("r_cut", "curves_basis", "small_train_sizes", f"{data}_n")
         keys += ("elpasolite_elements",) if data == "elpasolite" else ()
-    return common | {"data": data} | {k: getattr(c, k) for k in keys}
+    generated = {"data_version": FORMAT_VERSION[data]} if data in FORMAT_VERSION else {}
+    return common | {"data": data} | generated | {k: getattr(c, k) for k in keys}
 
 
 def dataset_curves(
