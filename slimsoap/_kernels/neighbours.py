@@ -51,56 +51,19 @@ def cell_list_pairs(pos_all, owner, n_centres, r_cut, origin, inv_bin, nbins):
     sorted by centre.
     """
     bin_of, start, order = _bin_atoms(pos_all, origin, inv_bin, nbins)
-    nx, ny, nz = nbins[0], nbins[1], nbins[2]
-    rc2 = r_cut * r_cut
-    counts = np.zeros(n_centres, np.int64)
-    for sweep in range(2):
-        if sweep == 1:
-            total = counts.sum()
-            out_i = np.empty(total, np.int64)
-            out_j = np.empty(total, np.int64)
-            out_d = np.empty((total, 3))
-            k = 0
-        for i in range(n_centres):
-            b = bin_of[i]
-            bx = b // (ny * nz)
-            by = (b // nz) % ny
-            bz = b % nz
-            c = 0
-            for dx in range(-1, 2):
-                x = bx + dx
-                if x < 0 or x >= nx:
-                    continue
-                for dy in range(-1, 2):
-                    y = by + dy
-                    if y < 0 or y >= ny:
-                        continue
-                    for dz in range(-1, 2):
-                        z = bz + dz
-                        if z < 0 or z >= nz:
-                            continue
-                        nbin = (x * ny + y) * nz + z
-                        for q in range(start[nbin], start[nbin + 1]):
-                            a = order[q]
-                            if a == i:
-                                continue
-                            d0 = pos_all[a, 0] - pos_all[i, 0]
-                            d1 = pos_all[a, 1] - pos_all[i, 1]
-                            d2 = pos_all[a, 2] - pos_all[i, 2]
-                            r2 = d0 * d0 + d1 * d1 + d2 * d2
-                            if r2 < rc2:
-                                if sweep == 0:
-                                    c += 1
-                                else:
-                                    out_i[k] = i
-                                    out_j[k] = owner[a]
-                                    out_d[k, 0] = d0
-                                    out_d[k, 1] = d1
-                                    out_d[k, 2] = d2
-                                    k += 1
-            if sweep == 0:
-                counts[i] = c
-    return out_i, out_j, out_d
+    cap = max(64, 16 * n_centres)
+    out_i = np.empty(cap, np.int64)
+    out_j = np.empty(cap, np.int64)
+    out_d = np.empty((cap, 3))
+    while True:  # output that does not fit doubles and the search is redone
+        k = _frame_pairs(pos_all, owner, n_centres, 0, r_cut * r_cut, bin_of, start, order,
+                         nbins, out_i, out_j, out_d, 0)  # fmt: skip
+        if k >= 0:
+            return out_i[:k].copy(), out_j[:k].copy(), out_d[:k].copy()
+        cap *= 2
+        out_i = np.empty(cap, np.int64)
+        out_j = np.empty(cap, np.int64)
+        out_d = np.empty((cap, 3))
 
 
 @nb.njit(cache=True)
