@@ -214,6 +214,23 @@ def nystrom_map(K_mm: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     return U[:, keep] / np.sqrt(lam[keep])
 
 
+def standard_scales(std: np.ndarray, floor: float) -> np.ndarray:
+    """Divisors (d,) of ``feature_scaling="standard"`` from the features' standard deviations
+    ``std`` (d,) over the training structures: ``max(std, floor · max(std))``, and 1 for a
+    feature that never varies (or every feature, if none varies).
+
+    The floor keeps a feature whose training values are numerically negligible (an element
+    pair seen once, at the edge of the cut-off: 10⁻³⁵ against rows of order 1) from being
+    blown up to unit spread, which would let its weight reach 10³⁵ and a test structure
+    where the feature is of ordinary size get an energy as large.
+    """
+    floor = check_positive("scale_floor", floor, strict=False)
+    if floor > 1:
+        raise ValueError(f"scale_floor must be at most 1, got {floor!r}")
+    top = float(std.max()) if len(std) else 0.0
+    return np.where(std > 0, np.maximum(std, floor * top), 1.0)
+
+
 def _divide_columns(X: Matrix, scale: np.ndarray) -> Matrix:
     """X with column j divided by scale[j] (CSR stays CSR; ones return X itself)."""
     if np.all(scale == 1.0):
@@ -251,6 +268,15 @@ class EnergyModel(EstimatorParams):
             ``"cv"`` fits both and keeps the one with the lower CV error (``cv_metric``). (With
             joint chemical potentials a shift of the features changes nothing, so scaling
             alone is ridge on standardised summed descriptors.)
+        scale_floor: with ``feature_scaling="standard"``, no divisor is below
+            ``scale_floor`` × the largest feature's standard deviation (so standardising
+            upweights a feature at most 1/``scale_floor`` times against the broadest one);
+            0 gives plain standardisation. Default 10⁻³. Without it, features that are
+            numerically negligible in training (an element pair seen once, at the edge of
+            the cut-off) made the elpasolite ν=2 test energies 10²⁵ eV/atom off. Measured on
+            the elpasolite and amino-acid sets (ν=2, 13 draws of 50–400 training
+            structures, floors 0 to 1), the ζ=1 standardised MAE falls steeply up to a floor
+            of 10⁻⁴ and little beyond; 10⁻³ is within 21 % of the best floor in every draw.
         chemical_potentials: ``"joint"`` (default) fits μ together with the ridge part,
             unpenalised; ``"separate"`` fits μ to the energies first and the ridge part to
             the residual (the paper's two steps). The two agree when the summed features
@@ -323,7 +349,9 @@ class EnergyModel(EstimatorParams):
         loss: str = "per_atom",
         intercept: bool = False,
         cv_repeats: int = 1,
+        scale_floor: float = 1e-3,
     ):
+        self.scale_floor = scale_floor
         self.cv_repeats = cv_repeats
         self.loss = loss
         self.intercept = intercept
@@ -364,6 +392,7 @@ class EnergyModel(EstimatorParams):
         "loss",
         "intercept",
         "cv_repeats",
+        "scale_floor",
     )
 
     # ------------------------------------------------------------------ preparation
@@ -520,7 +549,7 @@ class EnergyModel(EstimatorParams):
         if scaling == "standard":
             phi = dense(structure_matrix(s, n_structures) @ X)
             std = phi.std(axis=0) if n_structures > 1 else np.zeros(X.shape[1])
-            scale = np.where(std > 0, std, 1.0)
+            scale = standard_scales(std, self.scale_floor)
             X = _divide_columns(X, scale)
         else:
             scale = np.ones(X.shape[1])

@@ -26,14 +26,18 @@ def test_standard_scaling_is_ridge_on_features_divided_by_summed_std():
     E = rng.normal(size=60)
     phi = np.stack([np.bincount(s, weights=X[:, j]) for j in range(X.shape[1])], axis=1)
     std = phi.std(axis=0)
-    scaled = EnergyModel(sigma=0.05, feature_scaling="standard").fit(X, s, E, spc)
+    kwargs = {"sigma": 0.05, "feature_scaling": "standard", "scale_floor": 0.0}
+    scaled = EnergyModel(**kwargs).fit(X, s, E, spc)
     by_hand = EnergyModel(sigma=0.05).fit(X / std, s, E, spc)
     np.testing.assert_allclose(scaled.feature_scale_, std, rtol=1e-12)
+    floored = EnergyModel(sigma=0.05, feature_scaling="standard").fit(X, s, E, spc)
+    np.testing.assert_allclose(floored.feature_scale_, np.maximum(std, 1e-3 * std.max()))
+    assert floored.feature_scale_[4] > 30 * std[4]  # the 1e-3 feature against the 30 one
     assert scaled.feature_scaling_ == "standard"
     np.testing.assert_allclose(
         scaled.predict(Xt, st, spt), by_hand.predict(Xt / std, st, spt), rtol=1e-10, atol=1e-10
     )
-    sparse = EnergyModel(sigma=0.05, feature_scaling="standard").fit(sp.csr_matrix(X), s, E, spc)
+    sparse = EnergyModel(**kwargs).fit(sp.csr_matrix(X), s, E, spc)
     np.testing.assert_allclose(
         sparse.predict(sp.csr_matrix(Xt), st, spt), scaled.predict(Xt, st, spt), atol=1e-9
     )
@@ -119,3 +123,44 @@ def test_ase_calculator_of_a_scaled_model_matches_predict(zeta, solver):
     for a, e in zip(frames[:3], model.predict(X, s, Z)[:3], strict=False):
         a.calc = calc
         assert a.get_potential_energy() == pytest.approx(e, rel=1e-9, abs=1e-9)
+
+
+def test_scale_floor_bounds_the_divisors():
+    from slimsoap.models.ridge import standard_scales
+
+    std = np.array([2.0, 1e-35, 0.0, 1e-2])
+    np.testing.assert_array_equal(standard_scales(std, 1e-3), [2.0, 2e-3, 1.0, 1e-2])
+    np.testing.assert_array_equal(standard_scales(std, 0.0), [2.0, 1e-35, 1.0, 1e-2])
+    np.testing.assert_array_equal(standard_scales(std, 1.0), [2.0, 2.0, 1.0, 2.0])
+    np.testing.assert_array_equal(standard_scales(np.zeros(3), 1e-3), np.ones(3))
+    for bad in (float("nan"), float("inf"), -1e-3):
+        with pytest.raises(ValueError, match="scale_floor must be >= 0"):
+            standard_scales(std, bad)
+    with pytest.raises(ValueError, match=r"scale_floor must be at most 1, got 2.0"):
+        standard_scales(std, 2.0)
+    with pytest.raises(TypeError, match="scale_floor must be a number"):
+        standard_scales(std, "1e-3")
+
+
+def test_a_feature_negligible_in_training_does_not_blow_up_a_test_structure():
+    """The elpasolite failure: an element pair seen in one training structure only at the
+    edge of the cut-off (10⁻³⁰) and of ordinary size in a test structure. Standardised
+    without a floor its weight reaches ~10³⁰/σ and the test energy as much; with the
+    default floor the prediction stays within the energies' spread."""
+    rng = np.random.default_rng(6)
+    X, s, spc = structures(rng, 80, [1.0, 0.5])
+    E = np.bincount(s, weights=X[:, 3]) + 0.05 * rng.normal(size=80)
+    rare = np.zeros((len(s), 1))
+    rare[np.flatnonzero(s == 7)[0]] = 1e-30
+    X = np.hstack([X, rare])
+    Xt, st, spt = structures(rng, 5, [1.0, 0.5])
+    Xt = np.hstack([Xt, np.ones((len(st), 1))])
+    Et = np.bincount(st, weights=Xt[:, 3])
+    E = E.copy()
+    E[7] += 3.0  # that structure's energy is off: the rare feature can absorb it
+    kwargs = {"sigma": 1e-3, "feature_scaling": "standard"}
+    exploded = EnergyModel(scale_floor=0.0, **kwargs).fit(X, s, E, spc)
+    assert np.max(np.abs(exploded.predict(Xt, st, spt) - Et)) > 1e10
+    floored = EnergyModel(**kwargs).fit(X, s, E, spc)
+    assert floored.get_params()["scale_floor"] == 1e-3
+    assert np.max(np.abs(floored.predict(Xt, st, spt) - Et)) < 5 * np.ptp(E)

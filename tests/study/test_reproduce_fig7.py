@@ -45,3 +45,23 @@ def test_the_full_run_draws_once_from_ten_thousand():
     c = ReproduceConfig.full()
     assert c.repeats([100, 3000, 10000, 20000]) == [3, 3, 1, 1]
     assert ReproduceConfig.quick().repeats([40, 300]) == [2, 2]
+
+
+def test_a_model_worse_than_the_mean_is_implausible():
+    from slimsoap.study.reproduce.fig7 import implausible
+
+    cases = [("energy_model", "nu2", 100, 4e25), ("energy_model", "nu2", 800, 1.1),
+             ("energy_model", "mu2", 100, float("nan")), ("ridge", "nu2", 100, 1e26)]  # fmt: skip
+    keys = ("model", "descriptor", "n_train", "mae_atom_mean")
+    rows = [dict(zip(keys, c, strict=True)) for c in cases]
+    bad = implausible({"rows": rows, "energy_spread": 3.4})
+    assert [(p["descriptor"], p["n_train"]) for p in bad] == [("nu2", 100), ("mu2", 100)]
+    assert implausible({"rows": rows[1:2], "energy_spread": 3.4}) == []
+
+
+def test_the_section_states_the_energy_spread_and_the_verdict_needs_plausible_curves(tmp_path):
+    run_reproduce(tmp_path, tiny(), ["fig7"], progress=False)
+    section = json.loads((tmp_path / "fig7" / "section.json").read_text())
+    summary = section["section"]["numbers"]["summary"]["qm9"]
+    assert summary["energy_spread_meV_atom"] > 0
+    assert summary["implausible"] == []
