@@ -2,6 +2,7 @@
 the same draws, and the model-quality verdict."""
 
 import numpy as np
+import pytest
 
 from slimsoap.models import EnergyModel
 from slimsoap.study.reproduce.curves import (
@@ -152,3 +153,26 @@ def test_repeats_per_size_give_each_size_its_draws():
     assert (em[20]["n_repeats"], em[40]["n_repeats"]) == (2, 1)
     ridge = {r["n_train"]: r for r in res["rows"] if r["model"] == "ridge"}
     assert ridge[40]["mae_atom_std"] == 0.0 < ridge[20]["mae_atom_std"]
+
+
+def test_a_blown_up_baseline_is_drawn_off_scale_not_stretching_the_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from slimsoap.study.reproduce.curves import plot_curves
+
+    def row(model, n, mae):
+        return {"model": model, "descriptor": "nu2", "n_train": n, "mae_atom_mean": mae}
+
+    rows = [row("energy_model", 50, 5.0), row("energy_model", 100, 2.0), row("krr", 50, 4.9),
+            row("krr", 100, 2.1), row("ridge", 50, 9.6), row("ridge", 100, 2e26)]  # fmt: skip
+    fig, ax = plt.subplots()
+    plot_curves(ax, {"rows": rows}, "elpasolite", ["nu2"])
+    assert ax.get_ylim() == pytest.approx((2000.0 / 1.25, 1.25 * 9600.0))
+    ridge = next(line for line in ax.lines if "ridge" in line.get_label())
+    assert list(ridge.get_ydata()) == pytest.approx([9600.0, 1.25 * 9600.0])
+    notes = [t.get_text() for t in ax.texts]
+    assert len(notes) == 1 and "nu2 ridge at n=100 (up to 2e+29)" in notes[0]
+    plt.close(fig)

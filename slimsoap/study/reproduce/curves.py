@@ -206,16 +206,41 @@ def quality_note(quality: dict) -> str:
 
 
 def plot_curves(ax, result: dict, title: str, descriptors) -> None:
-    """Log-log MAE (meV/atom) against training size: colour = descriptor, style = model."""
+    """Log-log MAE (meV/atom) against training size: colour = descriptor, style = model.
+
+    The y range holds every point up to 10 × the largest EnergyModel or KRR point; a
+    baseline point above that (the ridge baseline's blow-ups on rare elements, 10³⁰
+    meV/atom on the elpasolites) is drawn on the top edge as an open marker and named in a
+    note on the panel.
+    """
     styles = {"energy_model": "-o", "ridge": ":s", "krr": "--^"}
+    kept = ("energy_model", "krr")
+    shown = [1000 * r["mae_atom_mean"] for r in result["rows"]
+             if r["model"] in kept and r["descriptor"] in descriptors]  # fmt: skip
+    limit = 10 * max(v for v in shown if np.isfinite(v))
+    inside = [1000 * r["mae_atom_mean"] for r in result["rows"] if r["descriptor"] in descriptors]
+    inside = [v for v in inside if v <= limit]
+    top, bottom = 1.25 * max(inside), min(inside) / 1.25
+    clipped = []
     for i, name in enumerate(descriptors):
         for model in MODELS:
             sel = [r for r in result["rows"] if r["model"] == model and r["descriptor"] == name]
-            ax.plot([r["n_train"] for r in sel], [1000 * r["mae_atom_mean"] for r in sel],
-                    styles[model], color=f"C{i}", ms=4,
+            x = np.array([r["n_train"] for r in sel])
+            y = np.array([1000 * r["mae_atom_mean"] for r in sel])
+            off = ~(y <= top)
+            ax.plot(x, np.where(off, top, y), styles[model], color=f"C{i}", ms=4,
                     label=f"{name}, {MODEL_LABELS[model]}")  # fmt: skip
+            if off.any():
+                ax.plot(x[off], np.full(off.sum(), top), styles[model][-1], ms=7,
+                        mfc="none", color="k")  # fmt: skip
+                clipped.append(f"{name} {model} at n={', '.join(map(str, x[off]))} "
+                               f"(up to {np.nanmax(y[off]):.0e})")  # fmt: skip
+    if clipped:
+        ax.text(0.02, 0.02, "off scale (meV/atom): " + "; ".join(clipped), fontsize=5,
+                transform=ax.transAxes, va="bottom", wrap=True)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(bottom, top)
     sizes = sorted({r["n_train"] for r in result["rows"]})
     labels = [f"{n // 1000}k" if n >= 10000 and n % 1000 == 0 else str(n) for n in sizes]
     ax.set_xticks(sizes, labels)  # minor log labels overlap on short ranges
