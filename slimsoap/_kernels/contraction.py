@@ -21,6 +21,10 @@ import numpy as np
 PANEL_FIELDS = 13
 #: Panels start at a multiple of this many columns (the vector width of the loops).
 _ALIGN = 4
+#: Runs of at least this many columns are summed by loops along the columns (which the
+#: compiler vectorises, 8 doubles × 4 wide: shorter runs would fall to its scalar
+#: remainder), shorter ones four columns at a time in registers. Both give the same bits.
+_LONG_RUN = 32
 
 
 class ValueArrays(NamedTuple):
@@ -77,7 +81,10 @@ def packed_values(x, plan, out, first, stop):
     M_max = 2 * L1 - 1
     Y1 = np.empty(M_max * max(w1.shape[2], 1))
     Y2 = np.empty(M_max * max(w2.shape[2], 1))
-    T = np.empty((4, max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)))
+    K_max = max(w1.shape[2], w2.shape[2], x[0].shape[2], 1)
+    T = np.empty((4, K_max))
+    za = np.empty(K_max, dtype=np.bool_)
+    zb = np.empty(K_max, dtype=np.bool_)
     for i in range(first, stop):
         o = out[i]
         for l in range(L1):
@@ -94,9 +101,9 @@ def packed_values(x, plan, out, first, stop):
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
                     _project(xl, w2[l], lo2[l], hi2[l], y2)
             if transposed[l]:
-                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za, zb)
             else:
-                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T)
+                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za, zb)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -122,43 +129,46 @@ def _project(x, w, lo, hi, y):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _panels(a, b, panels, k0, k1, scale, o, T):
+def _panels(a, b, panels, k0, k1, scale, o, T, za, zb):
     """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
-    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column.
+    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column;
+    za (≥ Ka,), zb (≥ Kb / 4,) bool workspaces.
 
     Sums that can only be zero are not computed (their entries are stored as 0): rows of
-    p_l outside the non-zero channels of ``a``, columns outside those of ``b`` (species
-    absent from an environment, at the ends of the channel order)."""
+    p_l on all-zero channels of ``a``, and aligned groups of columns on all-zero channels of
+    ``b`` (species absent from an environment, wherever they fall in the channel order).
+    Every computed entry is the same sum in the same order as with no skipping."""
     M = a.shape[0]
     Kb = b.shape[1]
-    lo_a, hi_a = _nonzero_columns(a)
-    lo_b, hi_b = _nonzero_columns(b)
-    dense = lo_a == 0 and hi_a == a.shape[1] and lo_b == 0 and hi_b == Kb
+    dense_a = _zero_channels(a, za, 1)
+    dense_b = _zero_channels(b, zb, _ALIGN)
     for k in range(k0, k1):
         r = panels[k, 0]
         c0 = panels[k, 1]
         n = panels[k, 2]
         rows = panels[k, 4]
         ca = c0 - c0 % _ALIGN  # the run computed: aligned start, whole vectors
-        na = min(_whole(c0 + n - ca), Kb - ca)
-        lo, hi = ca, ca + na
-        if not dense:  # the part of the run that can be non-zero, also aligned
-            lo = max(ca, lo_b - lo_b % _ALIGN)
-            hi = min(ca + na, lo + _whole(hi_b - lo)) if hi_b > lo else lo
-            if r + rows <= lo_a or r >= hi_a:
-                hi = lo
-            if lo > ca or hi < ca + na:
-                for i in range(rows):
-                    T[i, ca : ca + na] = 0.0
-        if hi > lo:
-            w = hi - lo
-            t0 = T[0, lo:hi]
-            if rows == 4:
-                _four_rows(a, b, r, lo, w, M, t0, T[1, lo:hi], T[2, lo:hi], T[3, lo:hi])
-            elif rows == 2:
-                _two_rows(a, b, r, lo, w, M, t0, T[1, lo:hi])
-            else:
-                _one_row(a, b, r, lo, w, M, t0)
+        end = ca + min(_whole(c0 + n - ca), Kb - ca)
+        live = dense_a
+        if not live:
+            for i in range(rows):
+                live = live or not za[r + i]
+        if live and dense_b:
+            _rows(a, b, r, ca, end - ca, M, rows, T)
+        else:
+            for i in range(rows):
+                T[i, ca:end] = 0.0
+            g = ca // _ALIGN
+            while live and g * _ALIGN < end:  # runs of groups with a non-zero channel
+                if zb[g]:
+                    g += 1
+                    continue
+                h = g + 1
+                while h * _ALIGN < end and not zb[h]:
+                    h += 1
+                lo = g * _ALIGN
+                _rows(a, b, r, lo, min(h * _ALIGN, end) - lo, M, rows, T)
+                g = h
         for i in range(rows):
             d = panels[k, 6 + 2 * i]
             _store(T[i, c0 + d : c0 + n], n - d, panels[k, 5 + 2 * i], panels[k, 3], scale, o)
@@ -171,26 +181,211 @@ def _whole(n):
 
 
 @nb.njit(cache=True, inline="always")
-def _nonzero_columns(b):
-    """(lo, hi): the columns of b (M, K) outside lo:hi are zero (lo = hi = 0: all are)."""
+def _zero_channels(b, z, width):
+    """z[g] = every channel of b (M, K) in columns g·width .. (g+1)·width - 1 is zero, for
+    every group g; returns whether no group is zero."""
     M, K = b.shape
-    lo = K
-    hi = 0
+    n = (K + width - 1) // width
+    for g in range(n):
+        z[g] = True
     for m in range(M):
         for c in range(K):
             if b[m, c] != 0.0:
-                lo = min(lo, c)
-                break
-        for c in range(K - 1, lo - 1, -1):
-            if b[m, c] != 0.0:
-                hi = max(hi, c + 1)
-                break
-    return (lo, hi) if hi > 0 else (0, 0)
+                z[c // width] = False
+    dense = True
+    for g in range(n):
+        dense = dense and not z[g]
+    return dense
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _one_row(a, b, r, c0, n, M, t):
-    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n."""
+def _rows(a, b, r, lo, w, M, rows, T):
+    """T[i, lo:lo + w] = Σ_m a[m, r + i] b[m, lo:lo + w] for the panel's 1, 2 or 4 rows i."""
+    if w >= _LONG_RUN:  # the compiler's vector loop along the columns
+        t0 = T[0, lo : lo + w]
+        if rows == 4:
+            _four_rows_along(
+                a, b, r, lo, w, M, t0, T[1, lo : lo + w], T[2, lo : lo + w], T[3, lo : lo + w]
+            )
+        elif rows == 2:
+            _two_rows_along(a, b, r, lo, w, M, t0, T[1, lo : lo + w])
+        else:
+            _one_row_along(a, b, r, lo, w, M, t0)
+    elif rows == 4:  # shorter runs: four columns at a time, held over every m
+        _four_rows(a, b, r, lo, w, M, T)
+    elif rows == 2:
+        _two_rows(a, b, r, lo, w, M, T)
+    else:
+        _one_row(a, b, r, lo, w, M, T)
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _entry(a, b, r, c, M):
+    """Σ_m a[m, r] b[m, c], four m per step then one (the order of every kernel here)."""
+    s = 0.0
+    m = 0
+    while m + 4 <= M:
+        s += (a[m, r] * b[m, c] + a[m + 1, r] * b[m + 1, c]) + (
+            a[m + 2, r] * b[m + 2, c] + a[m + 3, r] * b[m + 3, c]
+        )
+        m += 4
+    while m < M:
+        s += a[m, r] * b[m, c]
+        m += 1
+    return s
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _one_row(a, b, r, c0, n, M, T):
+    """T[0, c0 + j] = Σ_m a[m, r] b[m, c0 + j], j < n (see :func:`_four_rows`)."""
+    j = c0
+    while j + 4 <= c0 + n:
+        s00 = s01 = s02 = s03 = 0.0
+        m = 0
+        while m + 4 <= M:
+            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
+            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
+            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
+            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
+            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
+            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
+            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
+            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
+            m += 4
+        while m < M:
+            a0 = a[m, r]
+            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            s00 += a0 * b0
+            s01 += a0 * b1
+            s02 += a0 * b2
+            s03 += a0 * b3
+            m += 1
+        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
+        j += 4
+    while j < c0 + n:
+        T[0, j] = _entry(a, b, r, j, M)
+        j += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _two_rows(a, b, r, c0, n, M, T):
+    """T[i, c0 + j] = Σ_m a[m, r + i] b[m, c0 + j], i < 2, j < n (see :func:`_four_rows`)."""
+    j = c0
+    while j + 4 <= c0 + n:
+        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+        m = 0
+        while m + 4 <= M:
+            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
+            a10, a11, a12, a13 = a[m, r + 1], a[m + 1, r + 1], a[m + 2, r + 1], a[m + 3, r + 1]
+            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
+            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
+            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
+            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
+            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
+            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
+            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
+            s10 += (a10 * b00 + a11 * b10) + (a12 * b20 + a13 * b30)
+            s11 += (a10 * b01 + a11 * b11) + (a12 * b21 + a13 * b31)
+            s12 += (a10 * b02 + a11 * b12) + (a12 * b22 + a13 * b32)
+            s13 += (a10 * b03 + a11 * b13) + (a12 * b23 + a13 * b33)
+            m += 4
+        while m < M:
+            a0, a1 = a[m, r], a[m, r + 1]
+            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            s00 += a0 * b0
+            s01 += a0 * b1
+            s02 += a0 * b2
+            s03 += a0 * b3
+            s10 += a1 * b0
+            s11 += a1 * b1
+            s12 += a1 * b2
+            s13 += a1 * b3
+            m += 1
+        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
+        T[1, j], T[1, j + 1], T[1, j + 2], T[1, j + 3] = s10, s11, s12, s13
+        j += 4
+    while j < c0 + n:
+        T[0, j] = _entry(a, b, r, j, M)
+        T[1, j] = _entry(a, b, r + 1, j, M)
+        j += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _four_rows(a, b, r, c0, n, M, T):
+    """T[i, c0 + j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n: four columns at a time
+    in 16 accumulators held over every m (four m per step, then one), the last n % 4
+    columns one entry at a time, every entry summed in the order of :func:`_entry`."""
+    j = c0
+    while j + 4 <= c0 + n:
+        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = (
+            s33
+        ) = 0.0
+        m = 0
+        while m + 4 <= M:
+            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
+            a10, a11, a12, a13 = a[m, r + 1], a[m + 1, r + 1], a[m + 2, r + 1], a[m + 3, r + 1]
+            a20, a21, a22, a23 = a[m, r + 2], a[m + 1, r + 2], a[m + 2, r + 2], a[m + 3, r + 2]
+            a30, a31, a32, a33 = a[m, r + 3], a[m + 1, r + 3], a[m + 2, r + 3], a[m + 3, r + 3]
+            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
+            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
+            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
+            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
+            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
+            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
+            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
+            s10 += (a10 * b00 + a11 * b10) + (a12 * b20 + a13 * b30)
+            s11 += (a10 * b01 + a11 * b11) + (a12 * b21 + a13 * b31)
+            s12 += (a10 * b02 + a11 * b12) + (a12 * b22 + a13 * b32)
+            s13 += (a10 * b03 + a11 * b13) + (a12 * b23 + a13 * b33)
+            s20 += (a20 * b00 + a21 * b10) + (a22 * b20 + a23 * b30)
+            s21 += (a20 * b01 + a21 * b11) + (a22 * b21 + a23 * b31)
+            s22 += (a20 * b02 + a21 * b12) + (a22 * b22 + a23 * b32)
+            s23 += (a20 * b03 + a21 * b13) + (a22 * b23 + a23 * b33)
+            s30 += (a30 * b00 + a31 * b10) + (a32 * b20 + a33 * b30)
+            s31 += (a30 * b01 + a31 * b11) + (a32 * b21 + a33 * b31)
+            s32 += (a30 * b02 + a31 * b12) + (a32 * b22 + a33 * b32)
+            s33 += (a30 * b03 + a31 * b13) + (a32 * b23 + a33 * b33)
+            m += 4
+        while m < M:
+            a0, a1, a2, a3 = a[m, r], a[m, r + 1], a[m, r + 2], a[m, r + 3]
+            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
+            s00 += a0 * b0
+            s01 += a0 * b1
+            s02 += a0 * b2
+            s03 += a0 * b3
+            s10 += a1 * b0
+            s11 += a1 * b1
+            s12 += a1 * b2
+            s13 += a1 * b3
+            s20 += a2 * b0
+            s21 += a2 * b1
+            s22 += a2 * b2
+            s23 += a2 * b3
+            s30 += a3 * b0
+            s31 += a3 * b1
+            s32 += a3 * b2
+            s33 += a3 * b3
+            m += 1
+        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
+        T[1, j], T[1, j + 1], T[1, j + 2], T[1, j + 3] = s10, s11, s12, s13
+        T[2, j], T[2, j + 1], T[2, j + 2], T[2, j + 3] = s20, s21, s22, s23
+        T[3, j], T[3, j + 1], T[3, j + 2], T[3, j + 3] = s30, s31, s32, s33
+        j += 4
+    while j < c0 + n:
+        T[0, j] = _entry(a, b, r, j, M)
+        T[1, j] = _entry(a, b, r + 1, j, M)
+        T[2, j] = _entry(a, b, r + 2, j, M)
+        T[3, j] = _entry(a, b, r + 3, j, M)
+        j += 1
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _one_row_along(a, b, r, c0, n, M, t):
+    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n, along the columns for every m (a vector loop
+    over a long run; the sums of :func:`_entry`)."""
     for j in range(n):
         t[j] = 0.0
     m = 0
@@ -215,7 +410,7 @@ def _one_row(a, b, r, c0, n, M, t):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _two_rows(a, b, r, c0, n, M, t0, t1):
+def _two_rows_along(a, b, r, c0, n, M, t0, t1):
     """t0[j], t1[j] = Σ_m a[m, r] b[m, c0 + j], Σ_m a[m, r + 1] b[m, c0 + j], j < n."""
     for j in range(n):
         t0[j] = 0.0
@@ -253,8 +448,8 @@ def _two_rows(a, b, r, c0, n, M, t0, t1):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
-    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row`)."""
+def _four_rows_along(a, b, r, c0, n, M, t0, t1, t2, t3):
+    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row_along`)."""
     for j in range(n):
         t0[j] = 0.0
         t1[j] = 0.0
