@@ -231,3 +231,58 @@ def test_stream_blocks_are_the_expansion_coefficients_bit_for_bit():
         parts = [stream.blocks(a, b) for a, b in [(0, 3), (3, len(atoms))]]
         for l, ref in enumerate(want):
             np.testing.assert_array_equal(np.concatenate([p[l] for p in parts]), ref)
+
+
+def _cut_columns(plan, width):
+    """The plan with every panel cut into one-row panels of at most ``width`` columns."""
+    panels, ptr = [], [0]
+    one_row = _one_row_panels(plan)
+    for l in range(len(one_row.panel_ptr) - 1):
+        for p in one_row.panels[one_row.panel_ptr[l] : one_row.panel_ptr[l + 1]]:
+            r, c, n, step, _, e, d = p[:7]
+            for s in range(0, n, width):
+                dd = max(d - s, 0)  # the piece's first stored column, from its start
+                if s + dd >= n or s + dd >= s + width:
+                    continue
+                piece = np.zeros_like(p)
+                piece[:7] = r, c + s, min(width, n - s), step, 1, e + (s + dd - d) * step, dd
+                panels.append(piece)
+        ptr.append(len(panels))
+    return plan._replace(panels=np.array(panels), panel_ptr=np.array(ptr, dtype=np.int64))
+
+
+@pytest.mark.parametrize("kind2,k2", [("sym", 40), ("total", 8)])
+def test_long_runs_and_absent_species_groups(kind2, k2):
+    """40 channels (5 species × 8): runs of 32 and more columns take the vector loop along
+    the columns, shorter ones the register blocks, and all-zero channel groups anywhere
+    (an absent species in the middle of the order) are skipped; the values equal einsum,
+    and the bits equal those of the same plan cut into one-row panels of 8 columns."""
+    c40 = 40
+    rng = np.random.default_rng(k2)
+    symmetric = kind2 == "sym"
+    blocks = []
+    for _ in range(5):
+        w2 = None
+        if not symmetric:  # species sums, weighted
+            w2 = np.zeros((c40, k2))
+            w2[np.arange(c40), np.arange(c40) % k2] = rng.uniform(0.5, 2.0, c40)
+        names = [[f"{i}" for i in range(k)] for k in (c40, k2)]
+        stored = triangle(c40, c40) if symmetric else full(c40, k2)
+        blocks.append(make_block(None, w2, *names, symmetric, stored))
+    n = 6
+    x = tuple(rng.normal(size=(n, 2 * l + 1, c40)) for l in range(5))
+    for xl in x:
+        xl[1][:, 8:16] = 0.0  # species 2 absent
+        xl[2][:, 16:32] = 0.0  # species 3 and 4 absent
+        xl[3][:, :8] = 0.0  # species 1 and 5 absent
+        xl[3][:, 32:] = 0.0
+        xl[4][:, 4:8] = 0.0  # half a species' channels zero
+    want, size = _reference(x, blocks)
+    plan = value_arrays(blocks, c40)
+    got = np.full_like(want, np.nan)
+    packed_values(x, plan, got, 0, n)
+    np.testing.assert_array_less(np.abs(got - want), 1e-14 * size + 1e-300)
+    assert np.all(got[1][want[1] == 0.0] == 0.0) and np.count_nonzero(want[1] == 0.0) > 0
+    short = np.full_like(got, np.nan)
+    packed_values(x, _cut_columns(plan, 8), short, 0, n)
+    np.testing.assert_array_equal(short, got)
