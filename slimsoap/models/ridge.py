@@ -50,7 +50,7 @@ from slimsoap.data.splits import kfold_splits
 from slimsoap.models.params import EstimatorParams
 from slimsoap.models.selection import select_sparse_points
 from slimsoap.models.solvers import KernelRidge, WeightedRidge
-from slimsoap.models.stacking import stack_weights
+from slimsoap.models.stacking import stack_score, stack_weights
 
 Matrix = np.ndarray | sp.spmatrix | sp.sparray
 
@@ -512,8 +512,13 @@ class EnergyModel(EstimatorParams):
             E = np.repeat(np.asarray(energies, dtype=np.float64), n_repeats)
             residuals = (held_out[ok] - E[ok, None]) / n_atoms[ok, None]
             weights = stack_weights(residuals, self.cv_metric)
-        else:
-            weights = np.eye(len(fitted))[int(np.argmin([m.cv_best_ for m in fitted]))]
+            score = stack_score(residuals, weights, self.cv_metric)
+        scores = [m.cv_best_ for m in fitted]
+        if self.combine != "stack" or not score < min(scores):
+            # a blend no better than the best entry (to rounding, as each entry scores
+            # itself) is that entry: the stack is never worse than its best member on CV
+            weights = np.eye(len(fitted))[int(np.argmin(scores))]
+            score = min(scores)
         best = int(np.argmax(weights))
         for key, value in vars(fitted[best]).items():
             if key.endswith("_"):
@@ -527,9 +532,7 @@ class EnergyModel(EstimatorParams):
             self.stack_weights_ = weights
             self.cv_repeat_predictions_ = (held_out @ weights).reshape(-1, n_repeats)
             self.cv_predictions_ = self.cv_repeat_predictions_[:, 0]
-            r = residuals @ weights
-            self.cv_best_ = float(np.sqrt(np.mean(r**2)) if self.cv_metric == "rmse"
-                                  else np.mean(np.abs(r)))  # fmt: skip
+            self.cv_best_ = float(score)
         return self
 
     def _scaling_choices(self) -> list[str | None]:

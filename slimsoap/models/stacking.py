@@ -21,7 +21,9 @@ from scipy.optimize import linprog
 MAX_MEMBERS = 12
 
 
-def _score(residuals: np.ndarray, w: np.ndarray, metric: str) -> float:
+def stack_score(residuals: np.ndarray, w: np.ndarray, metric: str) -> float:
+    """Held-out error (``"mae"`` or ``"rmse"``, eV/atom) of the blend ``w`` (k,) of the
+    entries' per-atom residuals (n, k)."""
     r = residuals @ w
     return float(np.mean(np.abs(r)) if metric == "mae" else np.sqrt(np.mean(r**2)))
 
@@ -80,8 +82,8 @@ def stack_weights(residuals: np.ndarray, metric: str = "mae") -> np.ndarray:
     if metric not in ("mae", "rmse"):
         raise ValueError(f"metric must be 'mae' or 'rmse', got {metric!r}")
     k = R.shape[1]
-    vertex = np.eye(k)[int(np.argmin([_score(R, e, metric) for e in np.eye(k)]))]
+    vertex = np.eye(k)[int(np.argmin([stack_score(R, e, metric) for e in np.eye(k)]))]
     w = _mae_weights(R) if metric == "mae" else _rmse_weights(R)
-    if w is None or not _score(R, w, metric) < _score(R, vertex, metric):
+    if w is None or not stack_score(R, w, metric) < stack_score(R, vertex, metric):
         return vertex
     return w

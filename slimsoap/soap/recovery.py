@@ -272,11 +272,11 @@ def _from_random_sym(upper, q, rtol):
     lead = r[:, :, :k]
     r[:, :, :k] = lead + np.triu(lead, 1).transpose(0, 2, 1)
     f, rank, cond = _pinv_factor(r[:, :, :k], rtol)
-    # V^T = Q^{-T} R^T for all environments at once: one solve with many right-hand sides
-    n, C = r.shape[0], r.shape[2]
-    rt = r.transpose(2, 0, 1).reshape(C, n * k)
-    vt = np.linalg.solve(q.T, rt).reshape(C, n, k).transpose(1, 0, 2)  # (n, C, k)
-    coeff = np.matmul(vt, f)
+    # V = R Q^{-1} (n, k, C), one (k, C) @ (C, C) product per environment: each is rounded
+    # the same whatever the chunk (a solve with all environments as right-hand sides is not:
+    # LAPACK's blocking, and so its rounding, depends on their number)
+    v = np.matmul(r, np.linalg.inv(q))
+    coeff = np.matmul(v.transpose(0, 2, 1), f)
     return np.matmul(coeff, coeff.transpose(0, 2, 1)), rank, cond
 
 

@@ -20,6 +20,23 @@ def image_reach(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> tuple[np.nda
     return inv, np.where(pbc, r_cut / plane_spacing, 0.0)
 
 
+def rows_times(x: np.ndarray, mats: np.ndarray, row_mat: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``x[k] @ mats[row_mat[k]]`` (k, 3), or ``x[k] @ mats`` for one matrix (3, 3).
+
+    Three products and two sums per element, elementwise: every row is rounded the same way
+    whatever the number of rows. A BLAS product (``x @ m``) is not: OpenBLAS rounds one row
+    (gemv) differently from several (gemm), so the batched and the per-frame search would
+    give different vectors in the last bit.
+    """
+    if mats.ndim == 2:
+        return x[:, 0:1] * mats[0] + x[:, 1:2] * mats[1] + x[:, 2:3] * mats[2]
+    if len(x) == 0:
+        return np.empty((0, 3))
+    return (
+        x[:, 0:1] * mats[row_mat, 0] + x[:, 1:2] * mats[row_mat, 1] + x[:, 2:3] * mats[row_mat, 2]
+    )
+
+
 def n_shifts(reach: np.ndarray) -> np.ndarray:
     """Number of image cells searched for a reach (..., 3), the home cell included (float)."""
     return np.prod(2.0 * np.ceil(reach) + 1.0, axis=-1)

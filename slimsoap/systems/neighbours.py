@@ -19,7 +19,7 @@ from ase import Atoms
 from slimsoap._kernels.neighbours import cell_list_pairs, molecule_pairs, periodic_images
 from slimsoap._validation import COINCIDENT_TOL, check_frames, check_geometry
 from slimsoap.systems import batching, guards
-from slimsoap.systems.cells import image_reach, n_shifts, search_cell
+from slimsoap.systems.cells import image_reach, n_shifts, rows_times, search_cell
 from slimsoap.systems.frames import FrameArrays, completed_cells, gather
 from slimsoap.systems.periodic_batch import periodic_batch_pairs
 
@@ -53,17 +53,18 @@ def _padded_images(positions, cell, pbc, r_cut, frame):
         return positions.copy(), np.arange(n)
     inv, reach = image_reach(cell, pbc, r_cut)
     guards.check_images(float(n_shifts(reach)), n, reach, r_cut, frame)
-    frac = positions @ inv
+    frac = rows_times(positions, inv)
     frac[:, pbc] %= 1.0
     n_img = np.where(pbc, np.ceil(reach).astype(np.int64), 0)
-    wrapped = frac @ cell
+    wrapped = rows_times(frac, cell)
     # shifts in C order (home cell excluded), atoms inner; kept where every periodic
     # coordinate lies in [-reach, 1 + reach]
     images, owner, _ = periodic_images(
         frac, np.array([0, n], dtype=np.int64), n_img[None], reach[None],
         pbc[None],
     )  # fmt: skip
-    return np.concatenate([wrapped, images @ cell]), np.concatenate([np.arange(n), owner])
+    images = rows_times(images, cell)
+    return np.concatenate([wrapped, images]), np.concatenate([np.arange(n), owner])
 
 
 def neighbour_list(

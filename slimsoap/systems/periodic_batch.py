@@ -3,7 +3,8 @@
 The per-frame search (:func:`slimsoap.systems.neighbours.neighbour_list`) spends most of a
 small cell's time in Python and NumPy call overhead. Here every step runs once for the
 batch: the search cells and their inverses are stacked, positions are wrapped and images
-placed with one matrix product per distinct cell, the images are generated and the pairs
+placed with one elementwise product for the whole
+batch (:func:`~slimsoap.systems.cells.rows_times`), the images are generated and the pairs
 found by one kernel call each (:func:`~slimsoap._kernels.neighbours.periodic_images`,
 :func:`~slimsoap._kernels.neighbours.batch_cell_list_pairs`). Each frame goes through the
 same operations in the same order as in the per-frame search, so pairs, their order and
@@ -17,30 +18,10 @@ import numpy as np
 from slimsoap._kernels.neighbours import batch_cell_list_pairs, frame_bounds, periodic_images
 from slimsoap._runtime.limits import memory_limit
 from slimsoap.systems import guards
-from slimsoap.systems.cells import image_reach, n_shifts, search_cells
+from slimsoap.systems.cells import image_reach, n_shifts, rows_times, search_cells
 
 #: Image candidates (shifts × atoms) generated per kernel call: bounds the batch's memory.
 _CHUNK_CANDIDATES = 1 << 20
-
-
-def per_cell_matmul(x: np.ndarray, row_frame: np.ndarray, mats: np.ndarray) -> np.ndarray:
-    """Rows ``x[k] @ mats[row_frame[k]]`` (k, 3), with one 2-D matrix product per distinct
-    matrix (frames with equal bytes share one), as the per-frame search computes them."""
-    if len(x) == 0:
-        return np.empty((0, 3))
-    keys = np.ascontiguousarray(mats).reshape(len(mats), -1).view(f"V{mats[0].nbytes}")
-    _, first, group = np.unique(keys.ravel(), return_index=True, return_inverse=True)
-    if len(first) == 1:
-        return x @ mats[first[0]]
-    out = np.empty_like(x)
-    row_group = group.ravel()[row_frame]
-    order = np.argsort(row_group, kind="stable")
-    bounds = np.searchsorted(row_group[order], np.arange(len(first) + 1))
-    for g in range(len(first)):
-        rows = order[bounds[g] : bounds[g + 1]]
-        if len(rows):
-            out[rows] = x[rows] @ mats[first[g]]
-    return out
 
 
 def grid(lo: np.ndarray, hi: np.ndarray, r_cut: float, max_bins: int):
@@ -118,13 +99,13 @@ def periodic_batch_pairs(
 def _chunk_pairs(pos, starts, cells, inv, reach, pbc, n_img, r_cut, frame_ids, max_bins):
     """:func:`periodic_batch_pairs` of one chunk of frames (chunk atom indices)."""
     row_frame = np.repeat(np.arange(len(cells)), np.diff(starts))
-    frac = per_cell_matmul(pos, row_frame, inv)
+    frac = rows_times(pos, inv, row_frame)
     frac = np.where(pbc[row_frame], frac % 1.0, frac)
-    wrapped = per_cell_matmul(frac, row_frame, cells)
+    wrapped = rows_times(frac, cells, row_frame)
     wrapped = np.where(pbc.any(axis=1)[row_frame, None], wrapped, pos)  # molecules: as given
     img_frac, owner, img_start = periodic_images(frac, starts, n_img, reach, pbc)
     img_frame = np.repeat(np.arange(len(cells)), np.diff(img_start))
-    images = per_cell_matmul(img_frac, img_frame, cells)
+    images = rows_times(img_frac, cells, img_frame)
     lo, hi = frame_bounds(wrapped, starts, images, img_start)
     n, points = np.diff(starts), np.diff(starts) + np.diff(img_start)
     per_atom = guards.pair_density(points, lo, hi, r_cut)[1]

@@ -14,7 +14,7 @@ from ase.build import bulk, fcc111, molecule
 import slimsoap
 from slimsoap._runtime.limits import MemoryLimitError, set_memory_limit
 from slimsoap.systems import periodic_batch
-from slimsoap.systems.cells import search_cells
+from slimsoap.systems.cells import rows_times, search_cells
 from slimsoap.systems.frames import gather
 from slimsoap.systems.neighbours import (
     batch_neighbour_list,
@@ -259,3 +259,19 @@ def test_sparse_values_from_the_batched_search_bit_for_bit(monkeypatch):
     single = soap.compute(frames, sparse=True).values
     for field in ("indptr", "indices", "data"):
         assert np.array_equal(getattr(batched, field), getattr(single, field))
+
+
+def test_row_products_do_not_depend_on_the_number_of_rows():
+    """A row's product with a cell is the same bits alone, in a stack, or with one matrix per
+    row (BLAS ``x @ m`` is not: one row goes through gemv, several through gemm)."""
+    rng = np.random.default_rng(4)
+    x, mats = rng.normal(size=(50, 3)), rng.normal(size=(4, 3, 3))
+    which = rng.integers(0, 4, 50)
+    stacked = rows_times(x, mats, which)
+    for k in (0, 7, 49):
+        assert np.array_equal(rows_times(x[k : k + 1], mats[which[k]])[0], stacked[k])
+        assert np.array_equal(rows_times(x[k : k + 1], mats, which[k : k + 1])[0], stacked[k])
+    # both within the rounding bound of a 3-term dot product, 3 eps sum_i |x_i m_ij|, of it
+    bound = 6 * np.finfo(float).eps * np.einsum("ki,kij->kj", np.abs(x), np.abs(mats[which]))
+    assert np.all(np.abs(stacked - np.einsum("ki,kij->kj", x, mats[which])) <= bound)
+    assert rows_times(np.empty((0, 3)), mats, np.empty(0, dtype=np.int64)).shape == (0, 3)
