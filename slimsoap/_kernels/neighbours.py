@@ -310,3 +310,15 @@ def _grown(x, cap):
     out = np.empty((cap,) + x.shape[1:], x.dtype)
     out[: x.shape[0]] = x
     return out
+
+
+@nb.njit(cache=True)
+def row_products(x, mats, row_mat):
+    """Rows ``x[k] @ mats[row_mat[k]]`` (k, 3) for x (k, 3) and mats (F, 3, 3): each entry
+    is ``x0 m0j + x1 m1j + x2 m2j``, summed left to right, whatever k is."""
+    out = np.empty((x.shape[0], 3))
+    for k in range(x.shape[0]):
+        m = row_mat[k]
+        for j in range(3):
+            out[k, j] = x[k, 0] * mats[m, 0, j] + x[k, 1] * mats[m, 1, j] + x[k, 2] * mats[m, 2, j]
+    return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from ase.geometry import minkowski_reduce
 
+from slimsoap._kernels.neighbours import row_products
+
 
 def image_reach(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> tuple[np.ndarray, np.ndarray]:
     """Inverse cell (..., 3, 3) and fractional reach r_cut / plane spacing (..., 3) along
@@ -23,18 +25,14 @@ def image_reach(cell: np.ndarray, pbc: np.ndarray, r_cut: float) -> tuple[np.nda
 def rows_times(x: np.ndarray, mats: np.ndarray, row_mat: np.ndarray | None = None) -> np.ndarray:
     """Rows ``x[k] @ mats[row_mat[k]]`` (k, 3), or ``x[k] @ mats`` for one matrix (3, 3).
 
-    Three products and two sums per element, elementwise: every row is rounded the same way
-    whatever the number of rows. A BLAS product (``x @ m``) is not: OpenBLAS rounds one row
-    (gemv) differently from several (gemm), so the batched and the per-frame search would
-    give different vectors in the last bit.
+    One kernel pass (:func:`~slimsoap._kernels.neighbours.row_products`) that rounds every
+    row the same way whatever the number of rows. A BLAS product (``x @ m``) does not:
+    OpenBLAS rounds one row (gemv) differently from several (gemm), so the batched and the
+    per-frame search would give different vectors in the last bit.
     """
     if mats.ndim == 2:
-        return x[:, 0:1] * mats[0] + x[:, 1:2] * mats[1] + x[:, 2:3] * mats[2]
-    if len(x) == 0:
-        return np.empty((0, 3))
-    return (
-        x[:, 0:1] * mats[row_mat, 0] + x[:, 1:2] * mats[row_mat, 1] + x[:, 2:3] * mats[row_mat, 2]
-    )
+        mats, row_mat = mats[None], np.zeros(len(x), dtype=np.int64)
+    return row_products(np.asarray(x, dtype=np.float64), mats, row_mat)
 
 
 def n_shifts(reach: np.ndarray) -> np.ndarray:
