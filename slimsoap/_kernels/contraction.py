@@ -21,10 +21,6 @@ import numpy as np
 PANEL_FIELDS = 13
 #: Panels start at a multiple of this many columns (the vector width of the loops).
 _ALIGN = 4
-#: Runs of at least this many columns are summed by loops along the columns (which the
-#: compiler vectorises, 8 doubles × 4 wide: shorter runs would fall to its scalar
-#: remainder), shorter ones four columns at a time in registers. Both give the same bits.
-_LONG_RUN = 32
 
 
 class ValueArrays(NamedTuple):
@@ -100,10 +96,9 @@ def packed_values(x, plan, out, first, stop):
                 if not w2_id[l]:
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
                     _project(xl, w2[l], lo2[l], hi2[l], y2)
-            if transposed[l]:
-                _panels(y2, y1, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za, zb)
-            else:
-                _panels(y1, y2, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za, zb)
+            ya, yb = (y2, y1) if transposed[l] else (y1, y2)
+            _panels(ya, yb, symmetric[l], panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T,
+                    za, zb)  # fmt: skip
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -129,10 +124,10 @@ def _project(x, w, lo, hi, y):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _panels(a, b, panels, k0, k1, scale, o, T, za, zb):
+def _panels(a, b, same, panels, k0, k1, scale, o, T, za, zb):
     """Panels k0:k1 of one block (see :class:`ValueArrays`): rows of a^T b, a (M, Ka) the
-    row operand, b (M, Kb) the column operand; T (4, ≥ Kb) workspace, indexed by column;
-    za (≥ Ka,), zb (≥ Kb / 4,) bool workspaces.
+    row operand, b (M, Kb) the column operand (``same``: b is a, a symmetric block); T
+    (4, ≥ Kb) workspace, indexed by column; za (≥ Ka,), zb (≥ Kb / 4,) bool workspaces.
 
     Sums that can only be zero are not computed (their entries are stored as 0): rows of
     p_l on all-zero channels of ``a``, and aligned groups of columns on all-zero channels of
@@ -141,7 +136,7 @@ def _panels(a, b, panels, k0, k1, scale, o, T, za, zb):
     M = a.shape[0]
     Kb = b.shape[1]
     dense_a = _zero_channels(a, za, 1)
-    dense_b = _zero_channels(b, zb, _ALIGN)
+    dense_b = _zero_groups(za, zb, Kb) if same else _zero_channels(b, zb, _ALIGN)
     for k in range(k0, k1):
         r = panels[k, 0]
         c0 = panels[k, 1]
@@ -198,194 +193,35 @@ def _zero_channels(b, z, width):
     return dense
 
 
+@nb.njit(cache=True, inline="always")
+def _zero_groups(z1, z, K):
+    """:func:`_zero_channels` of width ``_ALIGN`` from the flags z1 (K,) of width 1."""
+    dense = True
+    for g in range((K + _ALIGN - 1) // _ALIGN):
+        zero = True
+        for c in range(g * _ALIGN, min((g + 1) * _ALIGN, K)):
+            zero = zero and z1[c]
+        z[g] = zero
+        dense = dense and not zero
+    return dense
+
+
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _rows(a, b, r, lo, w, M, rows, T):
     """T[i, lo:lo + w] = Σ_m a[m, r + i] b[m, lo:lo + w] for the panel's 1, 2 or 4 rows i."""
-    if w >= _LONG_RUN:  # the compiler's vector loop along the columns
-        t0 = T[0, lo : lo + w]
-        if rows == 4:
-            _four_rows_along(
-                a, b, r, lo, w, M, t0, T[1, lo : lo + w], T[2, lo : lo + w], T[3, lo : lo + w]
-            )
-        elif rows == 2:
-            _two_rows_along(a, b, r, lo, w, M, t0, T[1, lo : lo + w])
-        else:
-            _one_row_along(a, b, r, lo, w, M, t0)
-    elif rows == 4:  # shorter runs: four columns at a time, held over every m
-        _four_rows(a, b, r, lo, w, M, T)
+    t0 = T[0, lo : lo + w]
+    if rows == 4:
+        _four_rows(a, b, r, lo, w, M, t0, T[1, lo : lo + w], T[2, lo : lo + w], T[3, lo : lo + w])
     elif rows == 2:
-        _two_rows(a, b, r, lo, w, M, T)
+        _two_rows(a, b, r, lo, w, M, t0, T[1, lo : lo + w])
     else:
-        _one_row(a, b, r, lo, w, M, T)
+        _one_row(a, b, r, lo, w, M, t0)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _entry(a, b, r, c, M):
-    """Σ_m a[m, r] b[m, c], four m per step then one (the order of every kernel here)."""
-    s = 0.0
-    m = 0
-    while m + 4 <= M:
-        s += (a[m, r] * b[m, c] + a[m + 1, r] * b[m + 1, c]) + (
-            a[m + 2, r] * b[m + 2, c] + a[m + 3, r] * b[m + 3, c]
-        )
-        m += 4
-    while m < M:
-        s += a[m, r] * b[m, c]
-        m += 1
-    return s
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _one_row(a, b, r, c0, n, M, T):
-    """T[0, c0 + j] = Σ_m a[m, r] b[m, c0 + j], j < n (see :func:`_four_rows`)."""
-    j = c0
-    while j + 4 <= c0 + n:
-        s00 = s01 = s02 = s03 = 0.0
-        m = 0
-        while m + 4 <= M:
-            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
-            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
-            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
-            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
-            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
-            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
-            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
-            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
-            m += 4
-        while m < M:
-            a0 = a[m, r]
-            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            s00 += a0 * b0
-            s01 += a0 * b1
-            s02 += a0 * b2
-            s03 += a0 * b3
-            m += 1
-        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
-        j += 4
-    while j < c0 + n:
-        T[0, j] = _entry(a, b, r, j, M)
-        j += 1
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _two_rows(a, b, r, c0, n, M, T):
-    """T[i, c0 + j] = Σ_m a[m, r + i] b[m, c0 + j], i < 2, j < n (see :func:`_four_rows`)."""
-    j = c0
-    while j + 4 <= c0 + n:
-        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
-        m = 0
-        while m + 4 <= M:
-            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
-            a10, a11, a12, a13 = a[m, r + 1], a[m + 1, r + 1], a[m + 2, r + 1], a[m + 3, r + 1]
-            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
-            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
-            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
-            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
-            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
-            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
-            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
-            s10 += (a10 * b00 + a11 * b10) + (a12 * b20 + a13 * b30)
-            s11 += (a10 * b01 + a11 * b11) + (a12 * b21 + a13 * b31)
-            s12 += (a10 * b02 + a11 * b12) + (a12 * b22 + a13 * b32)
-            s13 += (a10 * b03 + a11 * b13) + (a12 * b23 + a13 * b33)
-            m += 4
-        while m < M:
-            a0, a1 = a[m, r], a[m, r + 1]
-            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            s00 += a0 * b0
-            s01 += a0 * b1
-            s02 += a0 * b2
-            s03 += a0 * b3
-            s10 += a1 * b0
-            s11 += a1 * b1
-            s12 += a1 * b2
-            s13 += a1 * b3
-            m += 1
-        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
-        T[1, j], T[1, j + 1], T[1, j + 2], T[1, j + 3] = s10, s11, s12, s13
-        j += 4
-    while j < c0 + n:
-        T[0, j] = _entry(a, b, r, j, M)
-        T[1, j] = _entry(a, b, r + 1, j, M)
-        j += 1
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _four_rows(a, b, r, c0, n, M, T):
-    """T[i, c0 + j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n: four columns at a time
-    in 16 accumulators held over every m (four m per step, then one), the last n % 4
-    columns one entry at a time, every entry summed in the order of :func:`_entry`."""
-    j = c0
-    while j + 4 <= c0 + n:
-        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = (
-            s33
-        ) = 0.0
-        m = 0
-        while m + 4 <= M:
-            a00, a01, a02, a03 = a[m, r], a[m + 1, r], a[m + 2, r], a[m + 3, r]
-            a10, a11, a12, a13 = a[m, r + 1], a[m + 1, r + 1], a[m + 2, r + 1], a[m + 3, r + 1]
-            a20, a21, a22, a23 = a[m, r + 2], a[m + 1, r + 2], a[m + 2, r + 2], a[m + 3, r + 2]
-            a30, a31, a32, a33 = a[m, r + 3], a[m + 1, r + 3], a[m + 2, r + 3], a[m + 3, r + 3]
-            b00, b01, b02, b03 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            b10, b11, b12, b13 = b[m + 1, j], b[m + 1, j + 1], b[m + 1, j + 2], b[m + 1, j + 3]
-            b20, b21, b22, b23 = b[m + 2, j], b[m + 2, j + 1], b[m + 2, j + 2], b[m + 2, j + 3]
-            b30, b31, b32, b33 = b[m + 3, j], b[m + 3, j + 1], b[m + 3, j + 2], b[m + 3, j + 3]
-            s00 += (a00 * b00 + a01 * b10) + (a02 * b20 + a03 * b30)
-            s01 += (a00 * b01 + a01 * b11) + (a02 * b21 + a03 * b31)
-            s02 += (a00 * b02 + a01 * b12) + (a02 * b22 + a03 * b32)
-            s03 += (a00 * b03 + a01 * b13) + (a02 * b23 + a03 * b33)
-            s10 += (a10 * b00 + a11 * b10) + (a12 * b20 + a13 * b30)
-            s11 += (a10 * b01 + a11 * b11) + (a12 * b21 + a13 * b31)
-            s12 += (a10 * b02 + a11 * b12) + (a12 * b22 + a13 * b32)
-            s13 += (a10 * b03 + a11 * b13) + (a12 * b23 + a13 * b33)
-            s20 += (a20 * b00 + a21 * b10) + (a22 * b20 + a23 * b30)
-            s21 += (a20 * b01 + a21 * b11) + (a22 * b21 + a23 * b31)
-            s22 += (a20 * b02 + a21 * b12) + (a22 * b22 + a23 * b32)
-            s23 += (a20 * b03 + a21 * b13) + (a22 * b23 + a23 * b33)
-            s30 += (a30 * b00 + a31 * b10) + (a32 * b20 + a33 * b30)
-            s31 += (a30 * b01 + a31 * b11) + (a32 * b21 + a33 * b31)
-            s32 += (a30 * b02 + a31 * b12) + (a32 * b22 + a33 * b32)
-            s33 += (a30 * b03 + a31 * b13) + (a32 * b23 + a33 * b33)
-            m += 4
-        while m < M:
-            a0, a1, a2, a3 = a[m, r], a[m, r + 1], a[m, r + 2], a[m, r + 3]
-            b0, b1, b2, b3 = b[m, j], b[m, j + 1], b[m, j + 2], b[m, j + 3]
-            s00 += a0 * b0
-            s01 += a0 * b1
-            s02 += a0 * b2
-            s03 += a0 * b3
-            s10 += a1 * b0
-            s11 += a1 * b1
-            s12 += a1 * b2
-            s13 += a1 * b3
-            s20 += a2 * b0
-            s21 += a2 * b1
-            s22 += a2 * b2
-            s23 += a2 * b3
-            s30 += a3 * b0
-            s31 += a3 * b1
-            s32 += a3 * b2
-            s33 += a3 * b3
-            m += 1
-        T[0, j], T[0, j + 1], T[0, j + 2], T[0, j + 3] = s00, s01, s02, s03
-        T[1, j], T[1, j + 1], T[1, j + 2], T[1, j + 3] = s10, s11, s12, s13
-        T[2, j], T[2, j + 1], T[2, j + 2], T[2, j + 3] = s20, s21, s22, s23
-        T[3, j], T[3, j + 1], T[3, j + 2], T[3, j + 3] = s30, s31, s32, s33
-        j += 4
-    while j < c0 + n:
-        T[0, j] = _entry(a, b, r, j, M)
-        T[1, j] = _entry(a, b, r + 1, j, M)
-        T[2, j] = _entry(a, b, r + 2, j, M)
-        T[3, j] = _entry(a, b, r + 3, j, M)
-        j += 1
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _one_row_along(a, b, r, c0, n, M, t):
-    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n, along the columns for every m (a vector loop
-    over a long run; the sums of :func:`_entry`)."""
+def _one_row(a, b, r, c0, n, M, t):
+    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n, along the columns for every m (a vector
+    loop), four m per step then one: the order of every kernel here."""
     for j in range(n):
         t[j] = 0.0
     m = 0
@@ -410,7 +246,7 @@ def _one_row_along(a, b, r, c0, n, M, t):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _two_rows_along(a, b, r, c0, n, M, t0, t1):
+def _two_rows(a, b, r, c0, n, M, t0, t1):
     """t0[j], t1[j] = Σ_m a[m, r] b[m, c0 + j], Σ_m a[m, r + 1] b[m, c0 + j], j < n."""
     for j in range(n):
         t0[j] = 0.0
@@ -448,8 +284,8 @@ def _two_rows_along(a, b, r, c0, n, M, t0, t1):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _four_rows_along(a, b, r, c0, n, M, t0, t1, t2, t3):
-    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row_along`)."""
+def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
+    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row`)."""
     for j in range(n):
         t0[j] = 0.0
         t1[j] = 0.0
