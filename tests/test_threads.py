@@ -95,3 +95,65 @@ print(pool._shutdown, threads._THREADS._pool is None)
     result = _python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_work_spread_from_a_worker_runs_in_that_worker():
+    """map_ranges whose work calls run and map_ranges again: the inner calls run in the
+    worker that made them (no wait on the occupied pool), one level of threads."""
+    import threading
+
+    threads = KernelThreads(2)
+    seen = []
+
+    def inner(first, stop):
+        seen.append((threading.current_thread().name, threads.n_threads, first, stop))
+
+    def outer(a, b):
+        threads.run(inner, (), np.arange(0, 64 * 10 + 1, 64))  # would split in 2 outside
+        threads.map_ranges(inner, np.array([0, 3, 6]))
+
+    threads.map_ranges(outer, np.array([0, 1, 2]))
+    threads.shutdown()
+    assert len(seen) == 2 * (1 + 2)  # per outer range: run unsplit, then the two ranges
+    assert {(first, stop) for _, _, first, stop in seen} == {(0, 10), (0, 3), (3, 6)}
+    assert all(name.startswith("slimsoap") and n == 1 for name, n, _, _ in seen)
+
+
+def test_frame_batches_run_side_by_side_with_the_same_bits(monkeypatch):
+    """Dense values of mixed frames (molecules, small cells, larger cells) with 2 and 3
+    threads: the batches' pair searches run in several worker threads, the rows are
+    those of one thread bit for bit."""
+    import threading
+
+    from ase.build import bulk, molecule
+
+    import slimsoap.soap.calculator as calculator
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for k in range(40):
+        a = [molecule("CH3OH"), bulk("Cu", "fcc", a=3.6), bulk("Ni", "fcc", a=3.5, cubic=True)][
+            k % 3
+        ]
+        a = a.repeat((2, 2, 2)) if k % 7 == 0 and a.pbc.any() else a
+        a.positions += rng.normal(scale=0.05, size=a.positions.shape)
+        frames.append(a)
+    soap = slimsoap.SOAP(["H", "C", "O", "Ni", "Cu"], 4.0, 4, 3, compression="nu1mu1")
+    names = set()
+    search = calculator.batch_neighbour_list
+
+    def watched(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return search(*args, **kwargs)
+
+    before = slimsoap.get_num_threads()
+    try:
+        slimsoap.set_num_threads(1)
+        one = soap.compute(frames).values
+        monkeypatch.setattr(calculator, "batch_neighbour_list", watched)
+        for n in (2, 3):
+            slimsoap.set_num_threads(n)
+            np.testing.assert_array_equal(soap.compute(frames).values, one)
+    finally:
+        slimsoap.set_num_threads(before)
+    assert len(names) >= 2 and all(name.startswith("slimsoap") for name in names)

@@ -4,7 +4,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _bin_atoms(pos, origin, inv_bin, nbins):
     """Counting sort of atoms into a Cartesian grid of bins.
 
@@ -19,7 +19,7 @@ def _bin_atoms(pos, origin, inv_bin, nbins):
     return bin_of, counts, order
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _bin_into(pos, m, origin, inv_bin, nbins, bin_of, counts, order, fill):
     """:func:`_bin_atoms` of the first m rows of ``pos`` into given workspaces: bin_of (≥ m,),
     counts (≥ bins + 1,), order (≥ m,), fill (≥ bins,) int64."""
@@ -41,7 +41,7 @@ def _bin_into(pos, m, origin, inv_bin, nbins, bin_of, counts, order, fill):
         fill[bin_of[a]] += 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def cell_list_pairs(pos_all, owner, n_centres, r_cut, origin, inv_bin, nbins):
     """All pairs (i, a) with |pos_all[a] - pos_all[i]| < r_cut, i < n_centres, a != i.
 
@@ -66,7 +66,7 @@ def cell_list_pairs(pos_all, owner, n_centres, r_cut, origin, inv_bin, nbins):
         out_d = np.empty((cap, 3))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def molecule_pairs(positions, frame_offsets, r_cut):
     """Directed pairs within ``r_cut`` (strict) inside each of many small non-periodic frames.
 
@@ -122,7 +122,7 @@ def molecule_pairs(positions, frame_offsets, r_cut):
     return offsets, neighbours, vectors, distances, closest[0], closest[1]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def periodic_images(frac, atom_start, n_img, reach, pbc):
     """Fractional periodic images within the reach of each frame's cell, for many frames.
 
@@ -178,7 +178,7 @@ def periodic_images(frac, atom_start, n_img, reach, pbc):
     return images, owner, image_start
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def frame_bounds(wrapped, atom_start, images, image_start):
     """Per frame, the smallest and largest coordinates (n_frames, 3) of its atoms and images."""
     n_frames = atom_start.shape[0] - 1
@@ -196,7 +196,7 @@ def frame_bounds(wrapped, atom_start, images, image_start):
     return lo, hi
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def batch_cell_list_pairs(
     wrapped, atom_start, images, owner, image_start, r_cut, origin, inv_bin, nbins
 ):
@@ -260,7 +260,7 @@ def batch_cell_list_pairs(
     return centres[:k].copy(), neighbours[:k].copy(), vectors[:k].copy()
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins, centres, neighbours,
                  vectors, k):  # fmt: skip
     """The pairs of one binned frame (centres pos[:n]) written from row k on, batch indices
@@ -304,7 +304,7 @@ def _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins, centres, nei
     return k
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _grown(x, cap):
     """A copy of ``x`` with room for ``cap`` rows (the first len(x) rows kept)."""
     out = np.empty((cap,) + x.shape[1:], x.dtype)
@@ -312,7 +312,7 @@ def _grown(x, cap):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def row_products(x, mats, row_mat):
     """Rows ``x[k] @ mats[row_mat[k]]`` (k, 3) for x (k, 3) and mats (F, 3, 3): each entry
     is ``x0 m0j + x1 m1j + x2 m2j``, summed left to right, whatever k is."""

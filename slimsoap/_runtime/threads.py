@@ -23,8 +23,25 @@ MIN_WORK = 128
 WORK_PER_THREAD = 64
 
 
+#: Set in the pool's worker threads: work submitted from a worker runs in that worker
+#: (nested splitting would wait on the pool it occupies).
+_WORKER = threading.local()
+
+
+def _in_worker(work: Callable, *args) -> None:
+    _WORKER.inside = True
+    try:
+        work(*args)
+    finally:
+        _WORKER.inside = False
+
+
 class KernelThreads:
-    """A thread count and the pool of that many workers that kernels are split over."""
+    """A thread count and the pool of that many workers that kernels are split over.
+
+    Calls made from inside a worker (work spread with :meth:`map_ranges` that itself calls
+    kernels through :meth:`run` or :meth:`map_ranges`) run in that worker: one level of
+    threads, never a wait on the pool from within it."""
 
     def __init__(self, n_threads: int):
         self._n = _check_threads(n_threads)
@@ -32,9 +49,14 @@ class KernelThreads:
         self._lock = threading.Lock()
 
     @property
-    def n_threads(self) -> int:
-        """Threads a kernel call is split over (at most)."""
+    def configured(self) -> int:
+        """The thread count set (:func:`set_num_threads`)."""
         return self._n
+
+    @property
+    def n_threads(self) -> int:
+        """Threads a kernel call is split over (at most): 1 inside a worker."""
+        return 1 if getattr(_WORKER, "inside", False) else self._n
 
     def set(self, n_threads: int) -> None:
         """Use ``n_threads`` (≥ 1) from the next kernel call; the old pool is shut down
@@ -51,7 +73,7 @@ class KernelThreads:
         ranges of about equal work ``offsets`` (n_centres + 1,) cumulative."""
         n = len(offsets) - 1
         work = int(offsets[-1])
-        threads = 1 if work < MIN_WORK else min(self._n, n, work // WORK_PER_THREAD)
+        threads = 1 if work < MIN_WORK else min(self.n_threads, n, work // WORK_PER_THREAD)
         if threads <= 1:
             kernel(*args, 0, n)
             return
@@ -61,7 +83,7 @@ class KernelThreads:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._n, thread_name_prefix="slimsoap")
             jobs = [
-                self._pool.submit(kernel, *args, int(a), int(b))
+                self._pool.submit(_in_worker, kernel, *args, int(a), int(b))
                 for a, b in zip(bounds[:-1], bounds[1:])
                 if b > a
             ]
@@ -71,17 +93,17 @@ class KernelThreads:
     def map_ranges(self, work: Callable[[int, int], None], bounds: np.ndarray) -> None:
         """work(a, b) for every range of consecutive ``bounds`` (k+1,), spread over the
         threads (each takes the next range when it is free); in the calling thread when
-        there is one thread or one range. ``work`` must not call :meth:`run` (the pool
-        would wait on itself): it calls kernels directly."""
+        there is one thread or one range. ``work`` may call kernels directly or through
+        :meth:`run` and :meth:`map_ranges`, which then run them in its worker."""
         ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        if self._n <= 1 or len(ranges) <= 1:
+        if self.n_threads <= 1 or len(ranges) <= 1:
             for a, b in ranges:
                 work(a, b)
             return
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._n, thread_name_prefix="slimsoap")
-            jobs = [self._pool.submit(work, a, b) for a, b in ranges]
+            jobs = [self._pool.submit(_in_worker, work, a, b) for a, b in ranges]
         for job in jobs:
             job.result()
 
@@ -159,4 +181,4 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """Number of threads slimsoap's kernels use."""
-    return _THREADS.n_threads
+    return _THREADS.configured

@@ -9,6 +9,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._linalg import unit_rows
+from slimsoap._runtime.threads import get_num_threads, map_ranges
 from slimsoap._validation import (
     as_frames,
     check_bool,
@@ -27,7 +28,7 @@ from slimsoap.soap.expansion import CoefficientStream, Expansion, expand
 from slimsoap.soap.gradients.compute import compute_gradients
 from slimsoap.soap.selection import average_rows, normalized, parse_centers, select_rows
 from slimsoap.soap.weighting import RadialWeighting
-from slimsoap.systems.batching import row_budget_runs, small_frame_runs
+from slimsoap.systems.batching import SMALL_FRAME, row_budget_runs, small_frame_runs
 from slimsoap.systems.frames import FrameArrays, gather
 from slimsoap.systems.neighbours import (
     NeighbourList,
@@ -40,6 +41,8 @@ from slimsoap.systems.neighbours import (
 _SPARSE_BATCH = 2048
 #: Dense values: atoms of small molecules expanded and contracted in one batch.
 _VALUES_BATCH = 2048
+#: Least atoms of a batch of small frames cut so that every thread has one.
+_MIN_BATCH = 64
 
 
 @register_calculator
@@ -343,19 +346,29 @@ class SOAP(CalculatorBase):
         if sparse:
             return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
-        for f0, f1 in small_frame_runs(frames, _VALUES_BATCH, data.sizes.tolist()):
-            a0, a1 = data.starts[f0], data.starts[f1]
-            if f1 - f0 == 1:
-                nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
-            else:  # small frames: one pair search and one expansion for the batch
-                nl = batch_neighbour_list(
-                    frames[f0:f1], self.r_cut, f0, checked=True, data=data.select(f0, f1)
-                )
-            # coefficients range by range, straight into the rows
-            stream, _ = self._coefficient_stream(species[a0:a1], nl, False)
-            x = self._contraction.values_from(stream, values[a0:a1])
-            if normalize:
-                unit_rows(x, out=x)
+        # batches of small frames of at most _VALUES_BATCH atoms, as many as a multiple of
+        # the threads; batches and large frames run in the kernel threads side by side (pair
+        # search included), each writing its own rows
+        n, threads = len(frame_index), get_num_threads()
+        parts = threads * max(1, -(-n // (threads * _VALUES_BATCH)))
+        runs = small_frame_runs(frames, max(_MIN_BATCH, -(-n // parts)), data.sizes.tolist())
+
+        def work(r0: int, r1: int) -> None:
+            for f0, f1 in runs[r0:r1]:
+                a0, a1 = data.starts[f0], data.starts[f1]
+                if data.sizes[f0] > SMALL_FRAME:  # a large frame, alone
+                    nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
+                else:  # small frames (even one): one pair search and expansion per batch
+                    nl = batch_neighbour_list(
+                        frames[f0:f1], self.r_cut, f0, checked=True, data=data.select(f0, f1)
+                    )
+                # coefficients range by range, straight into the rows
+                stream, _ = self._coefficient_stream(species[a0:a1], nl, False)
+                x = self._contraction.values_from(stream, values[a0:a1])
+                if normalize:
+                    unit_rows(x, out=x)
+
+        map_ranges(work, np.arange(len(runs) + 1))
         return Features(values=values, frame_index=frame_index)
 
     def _inner_average(
