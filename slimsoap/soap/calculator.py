@@ -400,24 +400,34 @@ class SOAP(CalculatorBase):
         together, per set of species present."""
         import scipy.sparse as sp
 
-        values = []
-        for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
-            if f1 - f0 == 1:  # one frame: range by range, straight into the CSR arrays
-                species = species_index(frames[f0].numbers, self.species_z, f0)
-                nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
-                stream, slots = self._coefficient_stream(species, nl, True)
-                x = self._contraction.sparse_values_from(stream, slots, self.dtype)
-                values.append(unit_rows(x)[0] if normalize else x)
-                continue
-            pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
-            expansions = [
-                self.expand(frames[f], f, neighbours=nl, compact=True)
-                for f, nl in zip(range(f0, f1), pairs)
-            ]
-            pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
-            x = self._contraction.sparse_values(pending, self.dtype)
-            values.append(unit_rows(x)[0] if normalize else x)
+        sizes = [len(a) for a in frames]
+        n, threads = sum(sizes), get_num_threads()
+        parts = threads * max(1, -(-n // (threads * _SPARSE_BATCH)))
+        runs = row_budget_runs(sizes, max(_MIN_BATCH, -(-n // parts)))
+        values = [None] * len(runs)
+
+        def work(r0: int, r1: int) -> None:  # runs side by side in the kernel threads
+            for r in range(r0, r1):
+                x = self._sparse_run(frames, *runs[r])
+                values[r] = unit_rows(x)[0] if normalize else x
+
+        map_ranges(work, np.arange(len(runs) + 1))
         return values[0] if len(values) == 1 else sp.vstack(values, format="csr")
+
+    def _sparse_run(self, frames: list[Atoms], f0: int, f1: int):
+        """CSR values of frames f0:f1 (one range of :meth:`_compute_sparse`)."""
+        if f1 - f0 == 1:  # one frame: range by range, straight into the CSR arrays
+            species = species_index(frames[f0].numbers, self.species_z, f0)
+            nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
+            stream, slots = self._coefficient_stream(species, nl, True)
+            return self._contraction.sparse_values_from(stream, slots, self.dtype)
+        pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
+        expansions = [
+            self.expand(frames[f], f, neighbours=nl, compact=True)
+            for f, nl in zip(range(f0, f1), pairs)
+        ]
+        pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
+        return self._contraction.sparse_values(pending, self.dtype)
 
     # --- data-driven maps ----------------------------------------------------------------
 
