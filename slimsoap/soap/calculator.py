@@ -33,7 +33,6 @@ from slimsoap.systems.frames import FrameArrays, gather
 from slimsoap.systems.neighbours import (
     NeighbourList,
     batch_neighbour_list,
-    frame_neighbour_lists,
     neighbour_list,
 )
 
@@ -400,18 +399,10 @@ class SOAP(CalculatorBase):
         together, per set of species present."""
         import scipy.sparse as sp
 
-        sizes = [len(a) for a in frames]
-        n, threads = sum(sizes), get_num_threads()
-        parts = threads * max(1, -(-n // (threads * _SPARSE_BATCH)))
-        runs = row_budget_runs(sizes, max(_MIN_BATCH, -(-n // parts)))
-        values = [None] * len(runs)
-
-        def work(r0: int, r1: int) -> None:  # runs side by side in the kernel threads
-            for r in range(r0, r1):
-                x = self._sparse_run(frames, *runs[r])
-                values[r] = unit_rows(x)[0] if normalize else x
-
-        map_ranges(work, np.arange(len(runs) + 1))
+        values = []
+        for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
+            x = self._sparse_run(frames, f0, f1)
+            values.append(unit_rows(x)[0] if normalize else x)
         return values[0] if len(values) == 1 else sp.vstack(values, format="csr")
 
     def _sparse_run(self, frames: list[Atoms], f0: int, f1: int):
@@ -421,13 +412,15 @@ class SOAP(CalculatorBase):
             nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
             stream, slots = self._coefficient_stream(species, nl, True)
             return self._contraction.sparse_values_from(stream, slots, self.dtype)
-        pairs = frame_neighbour_lists(frames[f0:f1], self.r_cut, f0, checked=True)
-        expansions = [
-            self.expand(frames[f], f, neighbours=nl, compact=True)
-            for f, nl in zip(range(f0, f1), pairs)
-        ]
-        pending = [(exp.coefficients, exp.slot_species) for exp in expansions]
-        return self._contraction.sparse_values(pending, self.dtype)
+        # small frames: one pair search (each frame's pairs in its own order) and one
+        # coefficient stream over the species the batch holds, range by range into CSR
+        data = gather(frames[f0:f1])
+        nl = batch_neighbour_list(
+            frames[f0:f1], self.r_cut, f0, checked=True, data=data, per_frame_order=True
+        )
+        species = species_index_frames(data.numbers, data.starts, self.species_z)
+        stream, slots = self._coefficient_stream(species, nl, True)
+        return self._contraction.sparse_values_from(stream, slots, self.dtype)
 
     # --- data-driven maps ----------------------------------------------------------------
 

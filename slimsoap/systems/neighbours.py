@@ -113,6 +113,7 @@ def batch_neighbour_list(
     first_frame: int = 0,
     checked: bool = False,
     data: FrameArrays | None = None,
+    per_frame_order: bool = False,
 ) -> NeighbourList:
     """The pairs of several frames at once, over their concatenated atoms (batch indices).
 
@@ -130,10 +131,12 @@ def batch_neighbour_list(
         checked: the frames came from :func:`~slimsoap._validation.as_frames` (geometry
             already checked).
         data: :func:`~slimsoap.systems.frames.gather` of ``frames`` if already made.
+        per_frame_order: molecules through the batched cell list too, so that every
+            frame's pairs are those of :func:`neighbour_list` to the bit, in its order.
 
     Raises the error :func:`neighbour_list` raises for the first bad frame.
     """
-    return _guarded(frames, r_cut, first_frame, checked, data, molecules_brute_force=True)
+    return _guarded(frames, r_cut, first_frame, checked, data, not per_frame_order)
 
 
 def frame_neighbour_lists(
