@@ -119,3 +119,19 @@ def test_blocks_found_zero_are_trimmed_from_the_csr(monkeypatch):
     )
     monkeypatch.setattr(expansion, "STREAM_BYTES", 20_000)
     _same(_compute(soap, frames, True), reference)
+
+
+@pytest.mark.parametrize("name,options", [("random", {"seed": 2}), ("random", {"seed": 5})])
+def test_csr_rows_do_not_depend_on_the_frames_beside_them(monkeypatch, name, options):
+    """A frame's CSR rows are the same bits in any batch of frames, over ranges of a few
+    centres (the restricted products once rounded an environment with the number of
+    environments in its range's species group)."""
+    soap = slimsoap.SOAP(SPECIES, 4.0, 3, 3, compression=name, **options)
+    frames = _frames()
+    monkeypatch.setattr(expansion, "STREAM_BYTES", 20_000)
+    every = soap.compute(frames, sparse=True).values
+    for part in (frames[:1], frames[:2], frames[1:]):
+        first = 0 if part[0] is frames[0] else len(frames[0])
+        got = soap.compute(part, sparse=True).values
+        want = every[first : first + got.shape[0]]
+        _same((got.indptr, got.indices, got.data), (want.indptr, want.indices, want.data))

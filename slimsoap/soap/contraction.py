@@ -188,7 +188,9 @@ class Contraction:
         over the species ``species`` (their channels only)."""
         plan = self.restricted(tuple(species.tolist()))
         for l, b in enumerate(plan.blocks):
-            xt = cg[..., l * l : (l + 1) ** 2].reshape(len(cg), -1, 2 * l + 1)
+            # contiguous: NumPy's stacked product of a strided operand rounded an
+            # environment differently with the number of environments beside it
+            xt = np.ascontiguousarray(cg[..., l * l : (l + 1) ** 2].reshape(len(cg), -1, 2 * l + 1))
             y1 = self._project(b.w1, xt)
             y2 = y1 if b.symmetric else self._project(b.w2, xt)
             p = np.matmul(y1, y2.transpose(0, 2, 1))
