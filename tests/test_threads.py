@@ -119,10 +119,15 @@ def test_work_spread_from_a_worker_runs_in_that_worker():
     assert all(name.startswith("slimsoap") and n == 1 for name, n, _, _ in seen)
 
 
-def test_frame_batches_run_side_by_side_with_the_same_bits(monkeypatch):
-    """Dense values of mixed frames (molecules, small cells, larger cells) with 2 and 3
-    threads: the batches' pair searches run in several worker threads, the rows are those
-    of one thread bit for bit."""
+def _parts(x, sparse):
+    return (x.data, x.indices, x.indptr) if sparse else (x,)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_frame_batches_run_side_by_side_with_the_same_bits(monkeypatch, sparse):
+    """Values (dense, or CSR) of mixed frames (molecules, small cells, larger cells) with 2
+    and 3 threads: the batches' pair searches run in several worker threads, the rows are
+    those of one thread bit for bit."""
     import threading
 
     from ase.build import bulk, molecule
@@ -150,11 +155,13 @@ def test_frame_batches_run_side_by_side_with_the_same_bits(monkeypatch):
     before = slimsoap.get_num_threads()
     try:
         slimsoap.set_num_threads(1)
-        one = soap.compute(frames).values
+        one = soap.compute(frames, sparse=sparse).values
         monkeypatch.setattr(calculator, searched, watched)
         for n in (2, 3):
             slimsoap.set_num_threads(n)
-            np.testing.assert_array_equal(soap.compute(frames).values, one)
+            got = soap.compute(frames, sparse=sparse).values
+            for u, v in zip(_parts(got, sparse), _parts(one, sparse)):
+                np.testing.assert_array_equal(u, v)
     finally:
         slimsoap.set_num_threads(before)
     assert len(names) >= 2 and all(name.startswith("slimsoap") for name in names)

@@ -399,10 +399,18 @@ class SOAP(CalculatorBase):
         together, per set of species present."""
         import scipy.sparse as sp
 
-        values = []
-        for f0, f1 in row_budget_runs([len(a) for a in frames], _SPARSE_BATCH):
-            x = self._sparse_run(frames, f0, f1)
-            values.append(unit_rows(x)[0] if normalize else x)
+        sizes = [len(a) for a in frames]
+        n, threads = sum(sizes), get_num_threads()
+        parts = threads * max(1, -(-n // (threads * _SPARSE_BATCH)))
+        runs = row_budget_runs(sizes, max(_MIN_BATCH, -(-n // parts)))
+        values = [None] * len(runs)
+
+        def work(r0: int, r1: int) -> None:  # batches side by side in the kernel threads
+            for r in range(r0, r1):
+                x = self._sparse_run(frames, *runs[r])
+                values[r] = unit_rows(x)[0] if normalize else x
+
+        map_ranges(work, np.arange(len(runs) + 1))
         return values[0] if len(values) == 1 else sp.vstack(values, format="csr")
 
     def _sparse_run(self, frames: list[Atoms], f0: int, f1: int):
