@@ -44,6 +44,14 @@ _VALUES_BATCH = 2048
 _MIN_BATCH = 64
 
 
+def _batch_atoms(n_atoms: int, cap: int) -> int:
+    """Atoms per batch of small frames: at most ``cap``, with as many batches as a multiple
+    of the kernel threads (so that batches can run side by side), at least ``_MIN_BATCH``."""
+    threads = get_num_threads()
+    parts = threads * max(1, -(-n_atoms // (threads * cap)))
+    return max(_MIN_BATCH, -(-n_atoms // parts))
+
+
 @register_calculator
 class SOAP(CalculatorBase):
     """SOAP power spectrum and its compressions, with position gradients.
@@ -343,14 +351,14 @@ class SOAP(CalculatorBase):
         if gradients:
             return compute_gradients(self, frames, frame_index, sparse, strain, None, normalize)
         if sparse:
-            return Features(values=self._compute_sparse(frames, normalize), frame_index=frame_index)
+            values = self._compute_sparse(frames, species, data, normalize)
+            return Features(values=values, frame_index=frame_index)
         values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
         # batches of small frames of at most _VALUES_BATCH atoms, as many as a multiple of
         # the threads; batches and large frames run in the kernel threads side by side (pair
         # search included), each writing its own rows
-        n, threads = len(frame_index), get_num_threads()
-        parts = threads * max(1, -(-n // (threads * _VALUES_BATCH)))
-        runs = small_frame_runs(frames, max(_MIN_BATCH, -(-n // parts)), data.sizes.tolist())
+        batch = _batch_atoms(len(frame_index), _VALUES_BATCH)
+        runs = small_frame_runs(frames, batch, data.sizes.tolist())
 
         def work(r0: int, r1: int) -> None:
             for f0, f1 in runs[r0:r1]:
@@ -393,42 +401,34 @@ class SOAP(CalculatorBase):
             self._contraction.values(c.mean(axis=0, keepdims=True), self.dtype, values[f : f + 1])
         return Features(values=values, frame_index=np.arange(len(frames), dtype=np.int64))
 
-    def _compute_sparse(self, frames: list[Atoms], normalize: bool):
-        """CSR values (rows normalised with ``normalize``); small frames share one pair search
-        (:func:`~slimsoap.systems.neighbours.frame_neighbour_lists`) and are contracted
-        together, per set of species present."""
+    def _compute_sparse(
+        self, frames: list[Atoms], species: np.ndarray, data: FrameArrays, normalize: bool
+    ):
+        """CSR values (rows normalised with ``normalize``) of ``frames``, their atoms'
+        species indices ``species`` and :func:`gather` ``data``: batches of frames side by
+        side in the kernel threads, each with one pair search (each frame's pairs in
+        :func:`neighbour_list`'s order) and one coefficient stream over the species it
+        holds, written range by range into its CSR arrays."""
         import scipy.sparse as sp
 
-        sizes = [len(a) for a in frames]
-        n, threads = sum(sizes), get_num_threads()
-        parts = threads * max(1, -(-n // (threads * _SPARSE_BATCH)))
-        runs = row_budget_runs(sizes, max(_MIN_BATCH, -(-n // parts)))
+        sizes = data.sizes.tolist()
+        runs = row_budget_runs(sizes, _batch_atoms(sum(sizes), _SPARSE_BATCH))
         values = [None] * len(runs)
 
-        def work(r0: int, r1: int) -> None:  # batches side by side in the kernel threads
+        def work(r0: int, r1: int) -> None:
             for r in range(r0, r1):
-                x = self._sparse_run(frames, *runs[r])
+                f0, f1 = runs[r]
+                a0, a1 = data.starts[f0], data.starts[f1]
+                nl = batch_neighbour_list(
+                    frames[f0:f1], self.r_cut, f0, checked=True, data=data.select(f0, f1),
+                    per_frame_order=True,
+                )  # fmt: skip
+                stream, slots = self._coefficient_stream(species[a0:a1], nl, True)
+                x = self._contraction.sparse_values_from(stream, slots, self.dtype)
                 values[r] = unit_rows(x)[0] if normalize else x
 
         map_ranges(work, np.arange(len(runs) + 1))
         return values[0] if len(values) == 1 else sp.vstack(values, format="csr")
-
-    def _sparse_run(self, frames: list[Atoms], f0: int, f1: int):
-        """CSR values of frames f0:f1 (one range of :meth:`_compute_sparse`)."""
-        if f1 - f0 == 1:  # one frame: range by range, straight into the CSR arrays
-            species = species_index(frames[f0].numbers, self.species_z, f0)
-            nl = neighbour_list(frames[f0], self.r_cut, f0, checked=True)
-            stream, slots = self._coefficient_stream(species, nl, True)
-            return self._contraction.sparse_values_from(stream, slots, self.dtype)
-        # small frames: one pair search (each frame's pairs in its own order) and one
-        # coefficient stream over the species the batch holds, range by range into CSR
-        data = gather(frames[f0:f1])
-        nl = batch_neighbour_list(
-            frames[f0:f1], self.r_cut, f0, checked=True, data=data, per_frame_order=True
-        )
-        species = species_index_frames(data.numbers, data.starts, self.species_z)
-        stream, slots = self._coefficient_stream(species, nl, True)
-        return self._contraction.sparse_values_from(stream, slots, self.dtype)
 
     # --- data-driven maps ----------------------------------------------------------------
 

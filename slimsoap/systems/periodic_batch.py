@@ -3,9 +3,9 @@
 The per-frame search (:func:`slimsoap.systems.neighbours.neighbour_list`) spends most of a
 small cell's time in Python and NumPy call overhead. Here every step runs once for the
 batch: the search cells and their inverses are stacked, positions are wrapped and images
-placed with one elementwise product for the whole
-batch (:func:`~slimsoap.systems.cells.rows_times`), the images are generated and the pairs
-found by one kernel call each (:func:`~slimsoap._kernels.neighbours.periodic_images`,
+placed with one kernel pass each (:func:`~slimsoap.systems.cells.rows_times`), the images
+are generated and the pairs found by one kernel call each
+(:func:`~slimsoap._kernels.neighbours.periodic_images`,
 :func:`~slimsoap._kernels.neighbours.batch_cell_list_pairs`). Each frame goes through the
 same operations in the same order as in the per-frame search, so pairs, their order and
 their vectors are the same to the bit.
