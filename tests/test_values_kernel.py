@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import slimsoap
-from slimsoap._kernels.contraction import packed_values
+from slimsoap._kernels.contraction import _interleaved, packed_values
 from slimsoap.soap.compressions.maps import full, make_block, triangle
 from slimsoap.soap.panels import value_arrays
 
@@ -71,6 +71,7 @@ CASES = [
     ("identity", "sym", C, C, "default"),  # ν=2
     ("identity", "total", C, 3, "default"),  # ν,μ=1,1 (transposed panels: K1 > K2)
     ("identity", "total", C, 1, "default"),
+    ("identity", "total", C, 8, "default"),  # K2 ≥ 4: four interleaved rows per panel
     ("dense", "sym", 5, 5, "first_rows"),
     ("dense", "dense", 4, 9, "default"),  # K1 < K2: row panels
     ("banded", "banded", 7, 6, "subset"),
@@ -115,6 +116,20 @@ def test_values_kernel_equals_einsum(kind1, kind2, k1, k2, pattern):
     got32 = np.empty(want.shape, dtype=np.float32)
     packed_values(x, plan, got32, 0, n)
     np.testing.assert_array_equal(got32, got.astype(np.float32))
+
+
+def test_column_major_blocks_store_four_rows_at_a_time():
+    """ν,μ=1,1-like blocks ((X W)^T X stored column-major, K2 = 8) take the interleaved store
+    (four consecutive packed columns per step), so the case above exercises it; row-major
+    blocks (ν=2) do not."""
+    rng = np.random.default_rng(5)
+    total = make_block(None, _map("total", rng, 8), [str(i) for i in range(C)],
+                       [str(i) for i in range(8)], False, full(C, 8))  # fmt: skip
+    nu2 = make_block(None, None, *[[str(i) for i in range(C)]] * 2, True, triangle(C, C))
+    for block, expected in ((total, True), (nu2, False)):
+        plan = value_arrays([block], C)
+        flags = [_interleaved.py_func(plan.panels, k) for k in range(len(plan.panels))]
+        assert any(flags) == expected
 
 
 def _panel_stores(panel):

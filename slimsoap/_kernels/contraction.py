@@ -164,9 +164,14 @@ def _panels(a, b, same, panels, k0, k1, scale, o, T, za, zb):
                 lo = g * _ALIGN
                 _rows(a, b, r, lo, min(h * _ALIGN, end) - lo, M, rows, T)
                 g = h
-        for i in range(rows):
-            d = panels[k, 6 + 2 * i]
-            _store(T[i, c0 + d : c0 + n], n - d, panels[k, 5 + 2 * i], panels[k, 3], scale, o)
+        if _interleaved(panels, k):
+            d = panels[k, 6]
+            _store_interleaved(T, c0 + d, n - d, panels[k, 5], panels[k, 3], scale, o)
+        else:
+            for i in range(rows):
+                d = panels[k, 6 + 2 * i]
+                _store(T[i, c0 + d : c0 + n], n - d, panels[k, 5 + 2 * i], panels[k, 3], scale,
+                       o)  # fmt: skip
 
 
 @nb.njit(cache=True, inline="always")
@@ -350,3 +355,40 @@ def _store(t, n, e0, step, scale, o):
         for j in range(n):
             e = e0 + j * step
             o[e] = t[j] * scale[e]
+
+
+@nb.njit(cache=True, inline="always")
+def _interleaved(panels, k):
+    """Panel k has four rows whose values interleave: row i's j-th value goes to packed
+    column entry_0 + i + j·step (the rows' entries consecutive, their offsets equal), as
+    in blocks stored column-major such as ν,μ=1,1's (X W)^T X."""
+    e0 = panels[k, 5]
+    d = panels[k, 6]
+    return (
+        panels[k, 4] == 4
+        and panels[k, 7] == e0 + 1
+        and panels[k, 9] == e0 + 2
+        and panels[k, 11] == e0 + 3
+        and panels[k, 8] == d
+        and panels[k, 10] == d
+        and panels[k, 12] == d
+    )
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _store_interleaved(T, c, n, e0, step, scale, o):
+    """o[e + i] = T[i, c + j] · scale[e + i], e = e0 + j·step, i < 4, j < n: the four rows
+    of an :func:`_interleaved` panel written four consecutive columns at a time (the
+    values of :func:`_store` row by row, without its stride-``step`` passes)."""
+    t0 = T[0, c : c + n]
+    t1 = T[1, c : c + n]
+    t2 = T[2, c : c + n]
+    t3 = T[3, c : c + n]
+    for j in range(n):
+        e = e0 + j * step
+        oo = o[e : e + 4]
+        sc = scale[e : e + 4]
+        oo[0] = t0[j] * sc[0]
+        oo[1] = t1[j] * sc[1]
+        oo[2] = t2[j] * sc[2]
+        oo[3] = t3[j] * sc[3]
