@@ -269,9 +269,9 @@ def _cut_columns(plan, width):
 @pytest.mark.parametrize("kind2,k2", [("sym", 40), ("total", 8)])
 def test_long_runs_and_absent_species_groups(kind2, k2):
     """40 channels (5 species × 8): all-zero channel groups anywhere (an absent species in
-    the middle of the order) are skipped, in symmetric blocks (flags derived from the row
-    operand's) and in blocks against species sums; the values equal einsum, and the bits
-    equal those of the same plan cut into one-row panels of 8 columns."""
+    the middle of the order; rows on them skipped, columns summed) give exact zeros, in
+    symmetric blocks and in blocks against species sums; the values equal einsum, and the
+    bits equal those of the same plan cut into one-row panels of 8 columns."""
     c40 = 40
     rng = np.random.default_rng(k2)
     symmetric = kind2 == "sym"
