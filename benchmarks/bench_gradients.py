@@ -124,24 +124,11 @@ def gradient_flops(soap, frames: list) -> float:
     return total / atoms
 
 
-def dgemm_gflops() -> float:
-    """This machine's single-thread dgemm rate (1000³), the practical peak (GFLOP/s)."""
-    import time
-
-    import numpy as np
-
-    a = np.random.default_rng(0).random((1000, 1000))
-    a @ a
-    t = time.perf_counter()
-    a @ a
-    return 2.0 / (time.perf_counter() - t)
-
-
 def worker(spec: dict) -> None:
     import resource
     import time
 
-    from timing import median_time
+    from timing import dgemm_gflops, median_time
 
     frames, species = structure_set(spec["set"], spec["frames"])
     run = make_runner(spec["code"], frames, species)

@@ -24,7 +24,8 @@ DScribe's n_jobs the same; one warm-up, then the median of ``--repeats`` (≥ 5)
 For slimsoap the row also gives the contraction's flop count per atom (per l: the
 projections X_l W1_l, X_l W2_l and the stored entries of p_l, 2 flops per multiply-add)
 and its achieved GFLOP/s (contraction alone, on the set's coefficients), against the
-target of ``TARGET_GFLOPS``.
+target of ``TARGET_GFLOPS`` and against the machine's practical peak (``peak``: one
+thread's 1000³ dgemm, measured in the same process; ``of peak`` the share reached).
 
 Run: ``python benchmarks/bench_speed.py [--sets ...] [--compressions ...] [--codes ...]
 [--threads N] [--repeats R] [--rounds K] [--quick] [--spread] [--baseline PATH]``;
@@ -155,7 +156,7 @@ def contraction_rate(soap, frames) -> float:
 def worker(spec: dict) -> None:
     import resource
 
-    from timing import median_time
+    from timing import dgemm_gflops, median_time
 
     frames, species = structure_set(spec["set"], spec["frames"], spec["n_species"])
     run, soap = make_runner(
@@ -173,6 +174,7 @@ def worker(spec: dict) -> None:
     if soap is not None:
         out["flops_per_atom"] = contraction_flops(soap)
         out["gflops"] = contraction_rate(soap, frames)
+        out["peak_gflops"] = dgemm_gflops()
     print(json.dumps(out))
 
 
@@ -219,6 +221,7 @@ def main() -> None:
     head = (
         f"{'set':<8}{'frames':>7}{'rc/N/L/S':>12}{'compression':>12}{'code':>14}"
         f"{'atoms/s':>10}{'× best peer':>12}{'peak MB':>9}{'flop/atom':>11}{'GFLOP/s':>9}"
+        f"{'peak':>7}{'of peak':>9}"
     )
     print(head)
     for r_cut, n_max, l_max, n_species in params:
@@ -250,7 +253,11 @@ def main() -> None:
                         ratio = f"{r['atoms_per_s'] / best:>12.2f}"
                     extra = ""
                     if "gflops" in r:
-                        extra = f"{int(r['flops_per_atom']):>11,}{r['gflops']:>9.2f}"
+                        share = r["gflops"] / r["peak_gflops"]
+                        extra = (
+                            f"{int(r['flops_per_atom']):>11,}{r['gflops']:>9.2f}"
+                            f"{r['peak_gflops']:>7.1f}{share:>9.1%}"
+                        )
                     print(f"{lead}{r['atoms_per_s']:>10.0f}{ratio}{r['peak_mb']:>9.0f}{extra}")
                 sys.stdout.flush()
 

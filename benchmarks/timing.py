@@ -43,3 +43,13 @@ def median_row(results: list[dict | None]) -> dict | None:
     if any(r is None for r in results):
         return None
     return {k: float(np.median([r[k] for r in results])) for k in results[0]}
+
+
+def dgemm_gflops() -> float:
+    """This machine's single-thread dgemm rate (1000³, the BLAS NumPy uses), the practical
+    peak the kernels' rates are set against (GFLOP/s)."""
+    a = np.random.default_rng(0).random((1000, 1000))
+    a @ a
+    t = time.perf_counter()
+    a @ a
+    return 2.0 / (time.perf_counter() - t)
