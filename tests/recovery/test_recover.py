@@ -41,7 +41,11 @@ def test_random_maps_recover_the_full_spectrum(name, species, n_max, l_max, symb
     full = SOAP(species, 4.0, n_max, l_max).compute(atoms).values
     rec, report = recover(soap.compute(atoms), soap, frames=atoms, return_report=True)
     assert rec.shape == full.shape
-    assert rel_err(rec, full) <= 1e-8
+    # every environment within the rounding error the report documents, eps · condition
+    # (measured at 2-4 % of it; a fixed 1e-8 failed by 28 % with OpenBLAS on an Intel Xeon,
+    # where the 100-channel random case's condition is 1.3e10); a wrong map is off by O(1)
+    err = np.abs(rec - full).max(axis=1) / np.abs(full).max()
+    assert np.all(err <= np.finfo(float).eps * report.condition.max(axis=1))
     check_rank_bounds(report, atoms)
     assert report.exact.all()
 
