@@ -51,13 +51,14 @@ def cell_list_pairs(pos_all, owner, n_centres, r_cut, origin, inv_bin, nbins):
     sorted by centre.
     """
     bin_of, start, order = _bin_atoms(pos_all, origin, inv_bin, nbins)
+    sorted_pos = np.empty((pos_all.shape[0], 3))
     cap = max(64, 16 * n_centres)
     out_i = np.empty(cap, np.int64)
     out_j = np.empty(cap, np.int64)
     out_d = np.empty((cap, 3))
     while True:  # output that does not fit doubles and the search is redone
         k = _frame_pairs(pos_all, owner, n_centres, 0, r_cut * r_cut, bin_of, start, order,
-                         nbins, out_i, out_j, out_d, 0)  # fmt: skip
+                         nbins, sorted_pos, out_i, out_j, out_d, 0)  # fmt: skip
         if k >= 0:
             return out_i[:k].copy(), out_j[:k].copy(), out_d[:k].copy()
         cap *= 2
@@ -222,6 +223,7 @@ def batch_cell_list_pairs(
         m_max = max(m_max, m)
         b_max = max(b_max, nbins[f, 0] * nbins[f, 1] * nbins[f, 2])
     pos = np.empty((m_max, 3))
+    sorted_pos = np.empty((m_max, 3))
     own = np.empty(m_max, np.int64)
     bin_of = np.empty(m_max, np.int64)
     order = np.empty(m_max, np.int64)
@@ -249,7 +251,7 @@ def batch_cell_list_pairs(
         _bin_into(pos, m, origin[f], inv_bin[f], nbins[f], bin_of, start, order, fill)
         while True:  # a frame that does not fit doubles the output and is redone
             done = _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins[f],
-                                centres, neighbours, vectors, k)  # fmt: skip
+                                sorted_pos, centres, neighbours, vectors, k)  # fmt: skip
             if done >= 0:
                 k = done
                 break
@@ -261,46 +263,48 @@ def batch_cell_list_pairs(
 
 
 @nb.njit(cache=True, nogil=True)
-def _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins, centres, neighbours,
-                 vectors, k):  # fmt: skip
+def _frame_pairs(pos, own, n, a0, rc2, bin_of, start, order, nbins, sorted_pos, centres,
+                 neighbours, vectors, k):  # fmt: skip
     """The pairs of one binned frame (centres pos[:n]) written from row k on, batch indices
-    offset by a0; returns the next free row, or -1 when they do not fit."""
+    offset by a0; returns the next free row, or -1 when they do not fit.
+
+    The binned positions are first copied in bin order into ``sorted_pos`` (≥ binned rows,
+    3), so a centre's candidates are read contiguously, and the three bins along z of each
+    (x, y) column of the stencil are one run: the pairs and vectors of a search per bin, in
+    the same order."""
     cap = centres.shape[0]
     nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    for q in range(start[nx * ny * nz]):
+        a = order[q]
+        for d in range(3):
+            sorted_pos[q, d] = pos[a, d]
     for i in range(n):
         b = bin_of[i]
         bx = b // (ny * nz)
         by = (b // nz) % ny
         bz = b % nz
-        for dx in range(-1, 2):
-            x = bx + dx
-            if x < 0 or x >= nx:
-                continue
-            for dy in range(-1, 2):
-                y = by + dy
-                if y < 0 or y >= ny:
-                    continue
-                for dz in range(-1, 2):
-                    z = bz + dz
-                    if z < 0 or z >= nz:
-                        continue
-                    nbin = (x * ny + y) * nz + z
-                    for q in range(start[nbin], start[nbin + 1]):
+        z0 = max(bz - 1, 0)
+        z1 = min(bz + 2, nz)
+        p0, p1, p2 = pos[i, 0], pos[i, 1], pos[i, 2]
+        for x in range(max(bx - 1, 0), min(bx + 2, nx)):
+            for y in range(max(by - 1, 0), min(by + 2, ny)):
+                column = (x * ny + y) * nz
+                for q in range(start[column + z0], start[column + z1]):
+                    d0 = sorted_pos[q, 0] - p0
+                    d1 = sorted_pos[q, 1] - p1
+                    d2 = sorted_pos[q, 2] - p2
+                    if d0 * d0 + d1 * d1 + d2 * d2 < rc2:
                         a = order[q]
                         if a == i:
                             continue
-                        d0 = pos[a, 0] - pos[i, 0]
-                        d1 = pos[a, 1] - pos[i, 1]
-                        d2 = pos[a, 2] - pos[i, 2]
-                        if d0 * d0 + d1 * d1 + d2 * d2 < rc2:
-                            if k == cap:
-                                return -1
-                            centres[k] = i + a0
-                            neighbours[k] = own[a] + a0
-                            vectors[k, 0] = d0
-                            vectors[k, 1] = d1
-                            vectors[k, 2] = d2
-                            k += 1
+                        if k == cap:
+                            return -1
+                        centres[k] = i + a0
+                        neighbours[k] = own[a] + a0
+                        vectors[k, 0] = d0
+                        vectors[k, 1] = d1
+                        vectors[k, 2] = d2
+                        k += 1
     return k
 
 
