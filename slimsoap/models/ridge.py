@@ -502,6 +502,9 @@ class EnergyModel(EstimatorParams):
         fitted = [
             EnergyModel(**{**base, **c}).fit(X, structure_index, energies, species) for c in choices
         ]
+        scores = [m.cv_best_ for m in fitted]
+        weights = np.eye(len(fitted))[int(np.argmin(scores))]
+        score = scores[int(np.argmin(scores))]
         if self.combine == "stack":
             # (n_structures · cv_repeats, n_entries): every partition's held-out predictions
             held_out = np.stack([m.cv_repeat_predictions_ for m in fitted], axis=-1)
@@ -511,14 +514,12 @@ class EnergyModel(EstimatorParams):
             n_atoms = np.repeat(np.bincount(np.asarray(structure_index)), n_repeats)
             E = np.repeat(np.asarray(energies, dtype=np.float64), n_repeats)
             residuals = (held_out[ok] - E[ok, None]) / n_atoms[ok, None]
-            weights = stack_weights(residuals, self.cv_metric)
-            score = stack_score(residuals, weights, self.cv_metric)
-        scores = [m.cv_best_ for m in fitted]
-        if self.combine != "stack" or not score < min(scores):
+            blend = stack_weights(residuals, self.cv_metric)
+            blend_score = stack_score(residuals, blend, self.cv_metric)
             # a blend no better than the best entry (to rounding, as each entry scores
             # itself) is that entry: the stack is never worse than its best member on CV
-            weights = np.eye(len(fitted))[int(np.argmin(scores))]
-            score = min(scores)
+            if blend_score < score:
+                weights, score = blend, blend_score
         best = int(np.argmax(weights))
         for key, value in vars(fitted[best]).items():
             if key.endswith("_"):
