@@ -185,84 +185,21 @@ def _zero_channels(b, z):
 
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _rows(a, b, r, lo, w, M, rows, T):
-    """T[i, lo:lo + w] = Σ_m a[m, r + i] b[m, lo:lo + w] for the panel's 1, 2 or 4 rows i."""
-    t0 = T[0, lo : lo + w]
-    if rows == 4:
-        _four_rows(a, b, r, lo, w, M, t0, T[1, lo : lo + w], T[2, lo : lo + w], T[3, lo : lo + w])
-    elif rows == 2:
-        _two_rows(a, b, r, lo, w, M, t0, T[1, lo : lo + w])
-    else:
-        _one_row(a, b, r, lo, w, M, t0)
+    """T[i, lo:lo + w] = Σ_m a[m, r + i] b[m, lo:lo + w] for the panel's 1, 2 or 4 rows i.
+
+    Four rows are always summed: a panel of fewer repeats its last row in the rows it does
+    not have (their sums land in T's spare rows and are not stored), so every entry is the
+    same sum in the same order whatever the panel."""
+    last = r + rows - 1
+    _four_rows(a, b, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), lo, w, M,
+               T[0, lo : lo + w], T[1, lo : lo + w], T[2, lo : lo + w],
+               T[3, lo : lo + w])  # fmt: skip
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _one_row(a, b, r, c0, n, M, t):
-    """t[j] = Σ_m a[m, r] b[m, c0 + j], j < n, along the columns for every m (a vector
-    loop), four m per step then one: the order of every kernel here."""
-    for j in range(n):
-        t[j] = 0.0
-    m = 0
-    while m + 4 <= M:
-        a0 = a[m, r]
-        a1 = a[m + 1, r]
-        a2 = a[m + 2, r]
-        a3 = a[m + 3, r]
-        b0 = b[m, c0 : c0 + n]
-        b1 = b[m + 1, c0 : c0 + n]
-        b2 = b[m + 2, c0 : c0 + n]
-        b3 = b[m + 3, c0 : c0 + n]
-        for j in range(n):
-            t[j] += (a0 * b0[j] + a1 * b1[j]) + (a2 * b2[j] + a3 * b3[j])
-        m += 4
-    while m < M:
-        a0 = a[m, r]
-        b0 = b[m, c0 : c0 + n]
-        for j in range(n):
-            t[j] += a0 * b0[j]
-        m += 1
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _two_rows(a, b, r, c0, n, M, t0, t1):
-    """t0[j], t1[j] = Σ_m a[m, r] b[m, c0 + j], Σ_m a[m, r + 1] b[m, c0 + j], j < n."""
-    for j in range(n):
-        t0[j] = 0.0
-        t1[j] = 0.0
-    m = 0
-    while m + 4 <= M:
-        a00 = a[m, r]
-        a01 = a[m + 1, r]
-        a02 = a[m + 2, r]
-        a03 = a[m + 3, r]
-        a10 = a[m, r + 1]
-        a11 = a[m + 1, r + 1]
-        a12 = a[m + 2, r + 1]
-        a13 = a[m + 3, r + 1]
-        b0 = b[m, c0 : c0 + n]
-        b1 = b[m + 1, c0 : c0 + n]
-        b2 = b[m + 2, c0 : c0 + n]
-        b3 = b[m + 3, c0 : c0 + n]
-        for j in range(n):
-            v0 = b0[j]
-            v1 = b1[j]
-            v2 = b2[j]
-            v3 = b3[j]
-            t0[j] += (a00 * v0 + a01 * v1) + (a02 * v2 + a03 * v3)
-            t1[j] += (a10 * v0 + a11 * v1) + (a12 * v2 + a13 * v3)
-        m += 4
-    while m < M:
-        a0 = a[m, r]
-        a1 = a[m, r + 1]
-        b0 = b[m, c0 : c0 + n]
-        for j in range(n):
-            t0[j] += a0 * b0[j]
-            t1[j] += a1 * b0[j]
-        m += 1
-
-
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
-    """t_i[j] = Σ_m a[m, r + i] b[m, c0 + j], i < 4, j < n (the sums of :func:`_one_row`)."""
+def _four_rows(a, b, r0, r1, r2, r3, c0, n, M, t0, t1, t2, t3):
+    """t_i[j] = Σ_m a[m, r_i] b[m, c0 + j], i < 4, j < n, along the columns for every m (a
+    vector loop), four m per step then one: the order of every sum of this kernel."""
     for j in range(n):
         t0[j] = 0.0
         t1[j] = 0.0
@@ -270,22 +207,22 @@ def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
         t3[j] = 0.0
     m = 0
     while m + 4 <= M:
-        a00 = a[m, r]
-        a01 = a[m + 1, r]
-        a02 = a[m + 2, r]
-        a03 = a[m + 3, r]
-        a10 = a[m, r + 1]
-        a11 = a[m + 1, r + 1]
-        a12 = a[m + 2, r + 1]
-        a13 = a[m + 3, r + 1]
-        a20 = a[m, r + 2]
-        a21 = a[m + 1, r + 2]
-        a22 = a[m + 2, r + 2]
-        a23 = a[m + 3, r + 2]
-        a30 = a[m, r + 3]
-        a31 = a[m + 1, r + 3]
-        a32 = a[m + 2, r + 3]
-        a33 = a[m + 3, r + 3]
+        a00 = a[m, r0]
+        a01 = a[m + 1, r0]
+        a02 = a[m + 2, r0]
+        a03 = a[m + 3, r0]
+        a10 = a[m, r1]
+        a11 = a[m + 1, r1]
+        a12 = a[m + 2, r1]
+        a13 = a[m + 3, r1]
+        a20 = a[m, r2]
+        a21 = a[m + 1, r2]
+        a22 = a[m + 2, r2]
+        a23 = a[m + 3, r2]
+        a30 = a[m, r3]
+        a31 = a[m + 1, r3]
+        a32 = a[m + 2, r3]
+        a33 = a[m + 3, r3]
         b0 = b[m, c0 : c0 + n]
         b1 = b[m + 1, c0 : c0 + n]
         b2 = b[m + 2, c0 : c0 + n]
@@ -301,10 +238,10 @@ def _four_rows(a, b, r, c0, n, M, t0, t1, t2, t3):
             t3[j] += (a30 * v0 + a31 * v1) + (a32 * v2 + a33 * v3)
         m += 4
     while m < M:
-        a0 = a[m, r]
-        a1 = a[m, r + 1]
-        a2 = a[m, r + 2]
-        a3 = a[m, r + 3]
+        a0 = a[m, r0]
+        a1 = a[m, r1]
+        a2 = a[m, r2]
+        a3 = a[m, r3]
         b0 = b[m, c0 : c0 + n]
         for j in range(n):
             v0 = b0[j]
