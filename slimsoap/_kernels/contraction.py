@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 #: Columns of a panel row of :class:`ValueArrays`.
-PANEL_FIELDS = 13
+PANEL_FIELDS = 14
 #: Panels start at a multiple of this many columns (the vector width of the loops).
 _ALIGN = 4
 
@@ -30,8 +30,11 @@ class ValueArrays(NamedTuple):
     ``row`` .. ``row + rows - 1`` of the block over columns ``col`` .. ``col + length``,
     read from the row operand's channels and the column operand's channels (the row
     operand is Y1 unless ``transposed``): ``panels[k] = (row, col, length, step, rows,
-    entry_0, offset_0, .., entry_3, offset_3)``. Row ``row + i`` stores its values from
-    column ``col + offset_i`` on, value j at packed column ``entry_i + (j - offset_i)·step``.
+    entry_0, offset_0, .., entry_3, offset_3, interleaved)``. Row ``row + i`` stores its
+    values from column ``col + offset_i`` on, value j at packed column
+    ``entry_i + (j - offset_i)·step``; ``interleaved`` (1 or 0): four rows whose entries are
+    consecutive and offsets equal (blocks stored column-major, such as ν,μ=1,1's
+    (X W)^T X), stored four consecutive packed columns at a time.
     """
 
     #: (L+1,) int64 widths K1_l, K2_l.
@@ -151,7 +154,7 @@ def _panels(a, b, panels, k0, k1, scale, o, T, za):
         else:
             for i in range(rows):
                 T[i, ca:end] = 0.0
-        if _interleaved(panels, k):
+        if panels[k, 13]:  # interleaved
             d = panels[k, 6]
             _store_interleaved(T, c0 + d, n - d, panels[k, 5], panels[k, 3], scale, o)
         else:
@@ -254,28 +257,10 @@ def _store(t, n, e0, step, scale, o):
             o[e] = t[j] * scale[e]
 
 
-@nb.njit(cache=True, inline="always")
-def _interleaved(panels, k):
-    """Panel k has four rows whose values interleave: row i's j-th value goes to packed
-    column entry_0 + i + j·step (the rows' entries consecutive, their offsets equal), as
-    in blocks stored column-major such as ν,μ=1,1's (X W)^T X."""
-    e0 = panels[k, 5]
-    d = panels[k, 6]
-    return (
-        panels[k, 4] == 4
-        and panels[k, 7] == e0 + 1
-        and panels[k, 9] == e0 + 2
-        and panels[k, 11] == e0 + 3
-        and panels[k, 8] == d
-        and panels[k, 10] == d
-        and panels[k, 12] == d
-    )
-
-
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _store_interleaved(T, c, n, e0, step, scale, o):
     """o[e + i] = T[i, c + j] · scale[e + i], e = e0 + j·step, i < 4, j < n: the four rows
-    of an :func:`_interleaved` panel written four consecutive columns at a time (the
+    of an interleaved panel (:class:`ValueArrays`) written four consecutive columns at a time (the
     values of :func:`_store` row by row, without its stride-``step`` passes)."""
     t0 = T[0, c : c + n]
     t1 = T[1, c : c + n]

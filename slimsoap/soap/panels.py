@@ -95,10 +95,13 @@ def _padded(maps: list[np.ndarray | None], C: int) -> tuple[np.ndarray, ...]:
 def _panel(row: int, col: int, length: int, step: int, stores: list[tuple[int, int]]):
     """One panel (see :class:`~slimsoap._kernels.contraction.ValueArrays`): rows row ..
     row + len(stores) - 1 over ``length`` columns from ``col``, row i storing from column
-    col + offset_i on at entry_i, stores = [(entry_i, offset_i)]."""
+    col + offset_i on at entry_i, stores = [(entry_i, offset_i)]; flagged interleaved when
+    four rows store at consecutive entries from equal offsets."""
     out = [row, col, length, step, len(stores)] + [0] * (PANEL_FIELDS - 5)
     for i, (entry, offset) in enumerate(stores):
         out[5 + 2 * i : 7 + 2 * i] = entry, offset
+    entry0, offset0 = stores[0]
+    out[13] = int(stores == [(entry0 + i, offset0) for i in range(PANEL_ROWS)])
     return out
 
 
