@@ -503,8 +503,8 @@ class EnergyModel(EstimatorParams):
             EnergyModel(**{**base, **c}).fit(X, structure_index, energies, species) for c in choices
         ]
         scores = [m.cv_best_ for m in fitted]
-        weights = np.eye(len(fitted))[int(np.argmin(scores))]
-        score = scores[int(np.argmin(scores))]
+        top = int(np.argmin(scores))
+        weights, score = np.eye(len(fitted))[top], scores[top]
         if self.combine == "stack":
             # (n_structures · cv_repeats, n_entries): every partition's held-out predictions
             held_out = np.stack([m.cv_repeat_predictions_ for m in fitted], axis=-1)
