@@ -97,9 +97,12 @@ def gradient_flops(soap, frames: list) -> float:
     (Y, ∇Y)·Y2, 4 (2l+1) K multiply-adds; A = h r̂_x (Y·Y2) + k (∂_xY·Y2), 3·2 N K;
     the centre's sum, 3 N K adds; the pair's entries, 3 T_lβ (add, scale, accumulate).
     Images of the centre itself cost nothing without strain (they cancel exactly); per
-    centre, the read-out of its entry, 3 · 2 F'."""
+    centre, the read-out of its entry, 3 · 2 F'. Without strain, GROUP_MIN or more images
+    of one atom are summed at the density, 3·2 N (2l+1) multiply-adds each, and contracted
+    once, ∂X^T Y2, 3 N (2l+1) K, with one centre sum and one write of the entries."""
     import numpy as np
 
+    from slimsoap._kernels.soap import GROUP_MIN
     from slimsoap._validation import species_index
     from slimsoap.systems.neighbours import neighbour_list
 
@@ -113,13 +116,25 @@ def gradient_flops(soap, frames: list) -> float:
         plan = soap._contraction.gradient_plan(tuple(species.tolist()), True)
         nl = neighbour_list(a, soap.r_cut, f)
         beta = np.searchsorted(species, slots[nl.neighbours])
-        counts = np.bincount(beta[nl.neighbours != nl.centres], minlength=len(species))
+        other = nl.neighbours != nl.centres
+        keys, first, size = np.unique(nl.centres[other] * len(a) + nl.neighbours[other],
+                                      return_index=True, return_counts=True)  # fmt: skip
+        group_beta = beta[other][first]
         K = len(species) * N
-        per_slot = np.zeros(len(species))
+        per_slot = np.zeros(len(species))  # one pair alone
+        per_group = np.zeros(len(species))  # once for a group of images
+        per_image = 0.0  # each image of a group
         for l in range(soap.l_max + 1):
             touched = np.diff(plan.arrays.touch_ptr[l])
-            per_slot += 8 * (2 * l + 1) * K + 12 * N * K + 3 * N * K + 9 * touched
-        total += float(counts @ per_slot) + len(a) * 6 * plan.n_entries
+            M = 2 * l + 1
+            per_slot += 8 * M * K + 12 * N * K + 3 * N * K + 9 * touched
+            per_group += 6 * N * M * K + 3 * N * K + 9 * touched
+            per_image += 12 * N * M
+        alone = size < GROUP_MIN
+        total += float(np.bincount(group_beta[alone], size[alone], len(species)) @ per_slot)
+        total += float(np.bincount(group_beta[~alone], minlength=len(species)) @ per_group)
+        total += float(size[~alone].sum()) * per_image
+        total += len(a) * 6 * plan.n_entries
         atoms += len(a)
     return total / atoms
 

@@ -103,6 +103,9 @@ def record() -> dict:
             out[f"{tag}/sparse_values"] = digest(s.values)
             out[f"{tag}/sparse_gradients"] = digest(s.gradients)
             out[f"{tag}/sparse_strain"] = digest(s.strain_gradients)
+            # without strain the gradient kernel takes another path (images grouped)
+            g = soap.compute(fr, gradients=True, sparse=True, strain=False)
+            out[f"{tag}/sparse_no_strain"] = digest(g.gradients)
     for comp in ("nu2", "nu1mu1", "mu2", "weighted"):
         acsf = slimsoap.ACSF.preset("behler", SPECIES, 5.0, compression=comp)
         for key, fr in frames.items():

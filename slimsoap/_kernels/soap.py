@@ -93,6 +93,8 @@ class FrameOutput(NamedTuple):
     #: (P,), (n,) int64 output entry of each pair / centre.
     pair_entry: np.ndarray
     centre_entry: np.ndarray
+    #: (P,) int64 the pairs in visiting order: each centre's, those of one entry side by side.
+    pair_order: np.ndarray
     #: (Q,) int64.
     entry_base: np.ndarray
     entry_pattern: np.ndarray
@@ -366,6 +368,33 @@ def scatter_rows(values, starts, positions, dst):
             dst[s + positions[j]] = values[i, j]
 
 
+@nb.njit(cache=True, nogil=True)
+def entry_runs(pair_entry, n_entries):
+    """(P,) int64 order of the pairs with each entry's pairs side by side, at its first
+    pair's place, first occurrences in order (a stable counting sort by first occurrence)."""
+    n = pair_entry.shape[0]
+    count = np.zeros(n_entries + 1, dtype=np.int64)
+    for p in range(n):
+        count[pair_entry[p] + 1] += 1
+    for q in range(n_entries):
+        count[q + 1] += count[q]
+    by_entry = np.empty(n, dtype=np.int64)
+    fill = count[:-1].copy()
+    for p in range(n):
+        q = pair_entry[p]
+        by_entry[fill[q]] = p
+        fill[q] += 1
+    order = np.empty(n, dtype=np.int64)
+    t = 0
+    for p in range(n):
+        q = pair_entry[p]
+        if by_entry[count[q]] == p:  # the entry's first pair: emit all of its pairs
+            for k in range(count[q], count[q + 1]):
+                order[t] = by_entry[k]
+                t += 1
+    return order
+
+
 @nb.njit(cache=True, fastmath=True, nogil=True)
 def pair_gradients(plan, tables, frame, dest, first, stop):
     """Gradients of every packed block p_l = Y1 Y2^T of centres first:stop, into ``dest``.
@@ -379,8 +408,14 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     accumulate into one entry, and images of the centre itself, whose +∂p_i/∂r_j and share
     of -Σ_j cancel in the centre's entry, are left out of it (they count for the strain
     only). Loops run centre → pair → l, so each pair's output block is
-    written while it is in cache. Centres write disjoint parts of ``out`` and ``strain``,
-    so ranges of centres may run in parallel threads (the GIL is released).
+    written while it is in cache. Without strain (which needs each image's r_ij) pairs
+    are visited in ``pair_order``, the periodic images of one atom side by side, and
+    GROUP_MIN or more of them are one unit for the symmetric identity blocks:
+    ∂X_β = Σ_images (h r̂_x Y + k ∂_xY) is summed at the density, and A = ∂X_β^T Y2 is
+    contracted, added to the centre's matrix and written once (on 4-atom cells a centre
+    has ~10 images per neighbour atom). Centres write disjoint parts
+    of ``out`` and ``strain``, so ranges of centres may run in parallel threads (the GIL
+    is released).
 
     Output layout (one flat, zero-initialised array, dense or species-block sparse alike):
     entry q holds (3, widths[k]) values at out[entry_base[q]:], k = entry_pattern[q], and
@@ -410,7 +445,8 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
      touch_ptr, touch_idx, touch_scale, gather) = plan  # fmt: skip
     widths, local, n_direct, seg_ptr, segments, first_col = tables
     offsets, pair_slot, units, vectors, radial_terms, angular_terms, y1t, y2t = frame
-    pair_entry, centre_entry, entry_base, entry_pattern, strain_base, out, strain = dest
+    (pair_entry, centre_entry, pair_order, entry_base, entry_pattern, strain_base, out,
+     strain) = dest  # fmt: skip
     with_strain = strain.shape[0] > 0
     L1 = k1.shape[0]
     N = radial_terms.shape[3]
@@ -433,157 +469,192 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     kw2 = np.empty(K2m)
     u2 = np.empty((L1, 4, K2m))
     u1 = np.empty((4, K1m))
+    all_identity = True
+    for l in range(L1):
+        if not (symmetric[l] and w1_id[l]):
+            all_identity = False
+    dX = np.zeros((3, N, L1 * L1))  # ∂X_β of a group of images, (x, n, lm)
+    # strain needs each image's r_ij, so no pair is grouped: the neighbour list's order
+    order = np.arange(pair_entry.shape[0]) if with_strain else pair_order
     for i in range(first, stop):
         C1[:] = 0.0
         C2[:] = 0.0
         S1[:] = 0.0
         S2[:] = 0.0
-        for p in range(offsets[i], offsets[i + 1]):
-            beta = pair_slot[p]
-            c0 = beta * N
-            q = pair_entry[p]
-            kq = entry_pattern[q]
-            wq = widths[kq]
-            direct = kq < n_direct
+        j0 = offsets[i]
+        while j0 < offsets[i + 1]:
+            # the pairs order[j0:j1] share one entry: periodic images of one atom
+            q = pair_entry[order[j0]]
+            j1 = j0 + 1
+            while j1 < offsets[i + 1] and pair_entry[order[j1]] == q:
+                j1 += 1
             # a periodic image of the centre itself adds +∂p_i/∂r_j to the centre's entry,
             # which also gets -Σ_j ∂p_i/∂r_j: its two terms cancel, so it is left out of
             # both (the exact result; only its strain term remains)
             own = q == centre_entry[i]
             if own and not with_strain:
+                j0 = j1
                 continue
-            one_run = contiguous and direct
-            # u2[l, k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2_l[b, m]
-            u2[:] = 0.0
-            for l in range(L1):
-                lm0 = l * l
-                for m in range(2 * l + 1):
-                    a0 = angular_terms[p, 0, lm0 + m]
-                    a1 = angular_terms[p, 1, lm0 + m]
-                    a2 = angular_terms[p, 2, lm0 + m]
-                    a3 = angular_terms[p, 3, lm0 + m]
-                    for b in range(k2[l]):
-                        t = y2t[i, lm0 + m, b]
-                        u2[l, 0, b] += a0 * t
-                        u2[l, 1, b] += a1 * t
-                        u2[l, 2, b] += a2 * t
-                        u2[l, 3, b] += a3 * t
-            # symmetric identity blocks: x outermost, so the pair's output row x is
-            # written in order over l (its columns run l by l)
-            for x in range(3):
-                ob = entry_base[q] + x * wq
-                ux = units[p, x]
-                for l in range(L1):
-                    if not (symmetric[l] and w1_id[l]):
-                        continue
-                    K2 = k2[l]
-                    # A straight from the rank-two factors; centre and strain sums on the fly
-                    for a in range(N):
-                        h = radial_terms[p, 0, l, a] * ux
-                        k = radial_terms[p, 1, l, a]
-                        # indexed, not sliced: a view per (x, l, a) made the kernel a
-                        # fifth slower on 4-atom cells
-                        if own:
-                            for b in range(K2):
-                                Af[a * K2 + b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
-                        else:
-                            for b in range(K2):
-                                v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
-                                Af[a * K2 + b] = v
-                                C1[l, x, c0 + a, b] += v
-                        if with_strain:
-                            for s in range(3):
-                                rs = vectors[p, s]
-                                for b in range(K2):
-                                    S1[l, 3 * s + x, c0 + a, b] += rs * Af[a * K2 + b]
-                    if own:
-                        continue
-                    if one_run:
-                        _add_run(Af, 0, l, beta, touch_ptr, touch_scale, gather, out,
-                                 ob + first_col[l, beta])  # fmt: skip
-                    else:
-                        _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale,
-                                 gather, seg_ptr, segments, local[kq], out, ob)  # fmt: skip
-            # every other block: maps that mix channels, or non-symmetric blocks
-            for l in range(L1):
-                if symmetric[l] and w1_id[l]:
-                    continue
-                M = 2 * l + 1
-                lm0 = l * l
-                K1 = k1[l]
-                K2 = k2[l]
-                # dp = W1_β^T ∂X_β^T Y2 + Y1^T ∂X_β W2_β, with ∂X_β = h r̂_x Y + k ∂_xY rank two:
-                # M1[x] = (r̂_x W1_β^T h) ⊗ (Y·Y2) + (W1_β^T k) ⊗ (∂_xY·Y2), M2 likewise
-                lo1, hi1 = _project_factors(radial_terms, p, l, c0, N, w1, w1_id[l], K1, hw1, kw1)
+            # without strain (which needs each image's r_ij), the symmetric identity blocks
+            # of several images are linear in their summed ∂X_β: contracted and written once
+            grouped = j1 - j0 >= GROUP_MIN and not with_strain
+            if grouped:
+                _group_density(dX, order, j0, j1, units, radial_terms, angular_terms,
+                               symmetric, w1_id, N)  # fmt: skip
+            for jp in range(j0, j1):
+                if grouped and jp > j0 and all_identity:
+                    break
+                p = order[jp]
+                identity = not grouped or jp == j0
+                beta = pair_slot[p]
+                c0 = beta * N
+                kq = entry_pattern[q]
+                wq = widths[kq]
+                direct = kq < n_direct
+                one_run = contiguous and direct
+                # u2[l, k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2_l[b, m]
+                if not (grouped and all_identity):
+                    u2[:] = 0.0
+                    for l in range(L1):
+                        lm0 = l * l
+                        for m in range(2 * l + 1):
+                            a0 = angular_terms[p, 0, lm0 + m]
+                            a1 = angular_terms[p, 1, lm0 + m]
+                            a2 = angular_terms[p, 2, lm0 + m]
+                            a3 = angular_terms[p, 3, lm0 + m]
+                            for b in range(k2[l]):
+                                v = y2t[i, lm0 + m, b]
+                                u2[l, 0, b] += a0 * v
+                                u2[l, 1, b] += a1 * v
+                                u2[l, 2, b] += a2 * v
+                                u2[l, 3, b] += a3 * v
+                # symmetric identity blocks: x outermost, so the pair's output row x is
+                # written in order over l (its columns run l by l)
                 for x in range(3):
+                    if not identity:
+                        break
+                    ob = entry_base[q] + x * wq
                     ux = units[p, x]
-                    for a in range(lo1, hi1):
-                        f = ux * hw1[a]
-                        g = kw1[a]
-                        for b in range(K2):
-                            M1[x, a, b] = f * u2[l, 0, b] + g * u2[l, 1 + x, b]
-                lo2, hi2 = 0, 0
-                if not symmetric[l]:
-                    u1[:] = 0.0
-                    for m in range(M):
-                        a0 = angular_terms[p, 0, lm0 + m]
-                        a1 = angular_terms[p, 1, lm0 + m]
-                        a2 = angular_terms[p, 2, lm0 + m]
-                        a3 = angular_terms[p, 3, lm0 + m]
-                        for a in range(K1):
-                            t = y1t[i, lm0 + m, a]
-                            u1[0, a] += a0 * t
-                            u1[1, a] += a1 * t
-                            u1[2, a] += a2 * t
-                            u1[3, a] += a3 * t
-                    lo2, hi2 = _project_factors(
-                        radial_terms, p, l, c0, N, w2, w2_id[l], K2, hw2, kw2
+                    for l in range(L1):
+                        if not (symmetric[l] and w1_id[l]):
+                            continue
+                        K2 = k2[l]
+                        if grouped:
+                            _contract_group(dX, x, l, y2t, i, N, K2, Af, C1[l, x], c0)
+                        # A straight from the rank-two factors; centre and strain sums on
+                        # the fly
+                        for a in range(N):
+                            if grouped:
+                                break
+                            h = radial_terms[p, 0, l, a] * ux
+                            k = radial_terms[p, 1, l, a]
+                            # indexed, not sliced: a view per (x, l, a) made the kernel a
+                            # fifth slower on 4-atom cells
+                            if own:
+                                for b in range(K2):
+                                    Af[a * K2 + b] = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                            else:
+                                for b in range(K2):
+                                    v = h * u2[l, 0, b] + k * u2[l, 1 + x, b]
+                                    Af[a * K2 + b] = v
+                                    C1[l, x, c0 + a, b] += v
+                            if with_strain:
+                                for s in range(3):
+                                    rs = vectors[p, s]
+                                    for b in range(K2):
+                                        S1[l, 3 * s + x, c0 + a, b] += rs * Af[a * K2 + b]
+                        if own:
+                            continue
+                        if one_run:
+                            _add_run(Af, 0, l, beta, touch_ptr, touch_scale, gather, out,
+                                     ob + first_col[l, beta])  # fmt: skip
+                        else:
+                            _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale,
+                                     gather, seg_ptr, segments, local[kq], out, ob)  # fmt: skip
+                # every other block: maps that mix channels, or non-symmetric blocks
+                for l in range(L1):
+                    if symmetric[l] and w1_id[l]:
+                        continue
+                    M = 2 * l + 1
+                    lm0 = l * l
+                    K1 = k1[l]
+                    K2 = k2[l]
+                    # dp = W1_β^T ∂X_β^T Y2 + Y1^T ∂X_β W2_β, with ∂X_β = h r̂_x Y + k ∂_xY rank two:
+                    # M1[x] = (r̂_x W1_β^T h) ⊗ (Y·Y2) + (W1_β^T k) ⊗ (∂_xY·Y2), M2 likewise
+                    lo1, hi1 = _project_factors(
+                        radial_terms, p, l, c0, N, w1, w1_id[l], K1, hw1, kw1
                     )
                     for x in range(3):
                         ux = units[p, x]
-                        for a in range(K1):
-                            f = ux * u1[0, a]
-                            g = u1[1 + x, a]
-                            for b in range(lo2, hi2):
-                                M2[x, a, b] = f * hw2[b] + g * kw2[b]
-                for x in range(3):
-                    if own:
-                        break
-                    ob = entry_base[q] + x * wq
-                    if one_run:
-                        _add_run(MMf, x * K1m * K2m, l, beta, touch_ptr, touch_scale, gather,
-                                 out, ob + first_col[l, beta])  # fmt: skip
-                    else:
-                        _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
-                                 touch_scale, gather, seg_ptr, segments, local[kq], out,
-                                 ob)  # fmt: skip
-                # the centre's entry and the strain gradient, on the matrices
-                for x in range(3):
-                    if not own:
                         for a in range(lo1, hi1):
+                            f = ux * hw1[a]
+                            g = kw1[a]
                             for b in range(K2):
-                                C1[l, x, a, b] += M1[x, a, b]
-                    if with_strain:
-                        for s in range(3):
-                            rs = vectors[p, s]
-                            for a in range(lo1, hi1):
-                                for b in range(K2):
-                                    S1[l, 3 * s + x, a, b] += rs * M1[x, a, b]
-                if not symmetric[l]:
+                                M1[x, a, b] = f * u2[l, 0, b] + g * u2[l, 1 + x, b]
+                    lo2, hi2 = 0, 0
+                    if not symmetric[l]:
+                        u1[:] = 0.0
+                        for m in range(M):
+                            a0 = angular_terms[p, 0, lm0 + m]
+                            a1 = angular_terms[p, 1, lm0 + m]
+                            a2 = angular_terms[p, 2, lm0 + m]
+                            a3 = angular_terms[p, 3, lm0 + m]
+                            for a in range(K1):
+                                t = y1t[i, lm0 + m, a]
+                                u1[0, a] += a0 * t
+                                u1[1, a] += a1 * t
+                                u1[2, a] += a2 * t
+                                u1[3, a] += a3 * t
+                        lo2, hi2 = _project_factors(
+                            radial_terms, p, l, c0, N, w2, w2_id[l], K2, hw2, kw2
+                        )
+                        for x in range(3):
+                            ux = units[p, x]
+                            for a in range(K1):
+                                f = ux * u1[0, a]
+                                g = u1[1 + x, a]
+                                for b in range(lo2, hi2):
+                                    M2[x, a, b] = f * hw2[b] + g * kw2[b]
+                    for x in range(3):
+                        if own:
+                            break
+                        ob = entry_base[q] + x * wq
+                        if one_run:
+                            _add_run(MMf, x * K1m * K2m, l, beta, touch_ptr, touch_scale, gather,
+                                     out, ob + first_col[l, beta])  # fmt: skip
+                        else:
+                            _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
+                                     touch_scale, gather, seg_ptr, segments, local[kq], out,
+                                     ob)  # fmt: skip
+                    # the centre's entry and the strain gradient, on the matrices
                     for x in range(3):
                         if not own:
-                            for a in range(K1):
-                                for b in range(lo2, hi2):
-                                    C2[l, x, a, b] += M2[x, a, b]
+                            for a in range(lo1, hi1):
+                                for b in range(K2):
+                                    C1[l, x, a, b] += M1[x, a, b]
                         if with_strain:
                             for s in range(3):
                                 rs = vectors[p, s]
+                                for a in range(lo1, hi1):
+                                    for b in range(K2):
+                                        S1[l, 3 * s + x, a, b] += rs * M1[x, a, b]
+                    if not symmetric[l]:
+                        for x in range(3):
+                            if not own:
                                 for a in range(K1):
                                     for b in range(lo2, hi2):
-                                        S2[l, 3 * s + x, a, b] += rs * M2[x, a, b]
-                    if w2_id[l]:  # identity filled only β's columns: clear them
-                        M2[:, :K1, lo2:hi2] = 0.0
-                if w1_id[l]:
-                    M1[:, lo1:hi1, :K2] = 0.0
+                                        C2[l, x, a, b] += M2[x, a, b]
+                            if with_strain:
+                                for s in range(3):
+                                    rs = vectors[p, s]
+                                    for a in range(K1):
+                                        for b in range(lo2, hi2):
+                                            S2[l, 3 * s + x, a, b] += rs * M2[x, a, b]
+                        if w2_id[l]:  # identity filled only β's columns: clear them
+                            M2[:, :K1, lo2:hi2] = 0.0
+                    if w1_id[l]:
+                        M1[:, lo1:hi1, :K2] = 0.0
+            j0 = j1
         q = centre_entry[i]
         kq = entry_pattern[q]
         wq = widths[kq]
@@ -598,6 +669,52 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                     ob = strain_base[i] + sx * wq
                     _read_block(S1[l, sx], S2[l, sx], symmetric[l], rows, cols, scale, e0, e1,
                                 local[kq], strain, ob, 0.0)  # fmt: skip
+
+
+#: Periodic images of one neighbour atom from which its symmetric identity blocks are summed
+#: at the density (one contraction and one write for all of them) rather than pair by pair.
+GROUP_MIN = 2
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _group_density(dX, pair_order, j0, j1, units, radial_terms, angular_terms, symmetric, w1_id, N):
+    """dX[x, n, lm] = Σ_p h_pn r̂_px Y_p,lm + k_pn ∂_xY_p,lm over the pairs
+    pair_order[j0:j1]: ∂X_β (3, N, (L+1)²) of those images summed, at every l of a
+    symmetric identity block (the others are not read)."""
+    dX[:] = 0.0
+    for j in range(j0, j1):
+        p = pair_order[j]
+        for l in range(radial_terms.shape[2]):
+            if not (symmetric[l] and w1_id[l]):
+                continue
+            lm0 = l * l
+            for x in range(3):
+                ux = units[p, x]
+                for a in range(N):
+                    h = radial_terms[p, 0, l, a] * ux
+                    k = radial_terms[p, 1, l, a]
+                    for m in range(2 * l + 1):
+                        dX[x, a, lm0 + m] += (
+                            h * angular_terms[p, 0, lm0 + m] + k * angular_terms[p, 1 + x, lm0 + m]
+                        )
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _contract_group(dX, x, l, y2t, i, N, K2, Af, C, c0):
+    """Af[n·K2 + b] = Σ_m dX[x, n, l²+m] Y2_l[b, m] (A of the summed images, as a single
+    pair's), added to the centre's matrix C (K1max, K2max) at rows c0 + n."""
+    lm0 = l * l
+    for a in range(N):
+        row = Af[a * K2 : (a + 1) * K2]
+        row[:] = 0.0
+        for m in range(2 * l + 1):
+            d = dX[x, a, lm0 + m]
+            y = y2t[i, lm0 + m, :K2]
+            for b in range(K2):
+                row[b] += d * y[b]
+        c = C[c0 + a, :K2]
+        for b in range(K2):
+            c[b] += row[b]
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")

@@ -193,9 +193,11 @@ def _group_output(
         lay, b, s = layouts[0], int(bases[0]), int(strain_bases[0])
         return lay.output(out[b : b + lay.size], strain[s : s + lay.strain_size])
     entries = np.cumsum([0] + [len(lay.keys) for lay in layouts])
+    pairs = np.cumsum([0] + [len(lay.pair_entry) for lay in layouts])
     return FrameOutput(
         np.concatenate([lay.pair_entry + q for lay, q in zip(layouts, entries)]),
         np.concatenate([lay.centre_entry + q for lay, q in zip(layouts, entries)]),
+        np.concatenate([lay.pair_order + p for lay, p in zip(layouts, pairs)]),
         np.concatenate([lay.entry_base + b for lay, b in zip(layouts, bases)]),
         np.concatenate([lay.entry_pattern for lay in layouts]),
         np.concatenate([lay.strain_base + s for lay, s in zip(layouts, strain_bases)]),

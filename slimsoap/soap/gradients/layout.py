@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slimsoap._kernels.soap import FrameOutput, PatternTables, PlanArrays
+from slimsoap._kernels.soap import FrameOutput, PatternTables, PlanArrays, entry_runs
 from slimsoap.systems.neighbours import NeighbourList
 
 if TYPE_CHECKING:
@@ -103,6 +103,9 @@ class FrameLayout:
     Attributes:
         keys: (Q, 2) int64 [row, atom] of each entry (frame-local atom indices).
         pair_entry, centre_entry: (P,), (n,) entry of each pair / centre.
+        pair_order: (P,) int64 the order the kernel visits the pairs in: each centre's,
+            with the periodic images of one atom (one entry) side by side at the first
+            one's place (:func:`pair_order`).
         entry_pattern, entry_base: (Q,) int64.
         strain_base: (n,) int64.
         widths: (n_patterns,) columns of each pattern (the centres' pattern is the last).
@@ -111,6 +114,7 @@ class FrameLayout:
     keys: np.ndarray
     pair_entry: np.ndarray
     centre_entry: np.ndarray
+    pair_order: np.ndarray
     entry_pattern: np.ndarray
     entry_base: np.ndarray
     strain_base: np.ndarray
@@ -137,6 +141,7 @@ class FrameLayout:
         return FrameOutput(
             self.pair_entry,
             self.centre_entry,
+            self.pair_order,
             self.entry_base,
             self.entry_pattern,
             self.strain_base,
@@ -176,11 +181,21 @@ def frame_layout(
         keys=np.stack([rows, atoms], axis=1),
         pair_entry=inverse[:n_pairs],
         centre_entry=inverse[n_pairs:],
+        pair_order=pair_order(inverse[:n_pairs], len(keys)),
         entry_pattern=entry_pattern,
         entry_base=entry_base,
         strain_base=np.arange(n, dtype=np.int64) * 9 * widths[-1],
         widths=widths,
     )
+
+
+def pair_order(pair_entry: np.ndarray, n_entries: int) -> np.ndarray:
+    """(P,) int64 visiting order of pairs whose entries ``pair_entry`` (P,) (of
+    ``n_entries``) are grouped by centre: every pair of one entry (the periodic images of
+    one neighbour atom) moved up behind the first of them; the order of first occurrences
+    is kept, so without repeated entries it is the identity. Entries of different centres
+    differ, so each centre's pairs stay in its own range."""
+    return entry_runs(np.ascontiguousarray(pair_entry, dtype=np.int64), n_entries)
 
 
 def pattern_columns(plan: GradientPlan) -> list[np.ndarray]:
