@@ -498,6 +498,11 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
             # without strain (which needs each image's r_ij), the symmetric identity blocks
             # of several images are linear in their summed ∂X_β: contracted and written once
             grouped = j1 - j0 >= GROUP_MIN and not with_strain
+            # without strain, every pair of the entry is in this unit: the identity blocks
+            # write its columns once (a group, or a lone pair), any other block once when
+            # the pair is alone, so those stores need not add to what is there
+            once_identity = not with_strain and (grouped or j1 - j0 == 1)
+            once_other = not with_strain and j1 - j0 == 1
             if grouped:
                 _group_density(dX, order, j0, j1, units, radial_terms, angular_terms,
                                symmetric, w1_id, N)  # fmt: skip
@@ -567,7 +572,7 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                             continue
                         if one_run:
                             _add_run(Af, 0, l, beta, touch_ptr, touch_scale, gather, out,
-                                     ob + first_col[l, beta])  # fmt: skip
+                                     ob + first_col[l, beta], once_identity)  # fmt: skip
                         else:
                             _scatter(Af, 0, direct, l, beta, touch_ptr, touch_idx, touch_scale,
                                      gather, seg_ptr, segments, local[kq], out, ob)  # fmt: skip
@@ -621,7 +626,7 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                         ob = entry_base[q] + x * wq
                         if one_run:
                             _add_run(MMf, x * K1m * K2m, l, beta, touch_ptr, touch_scale, gather,
-                                     out, ob + first_col[l, beta])  # fmt: skip
+                                     out, ob + first_col[l, beta], once_other)  # fmt: skip
                         else:
                             _scatter(MMf, x * K1m * K2m, direct, l, beta, touch_ptr, touch_idx,
                                      touch_scale, gather, seg_ptr, segments, local[kq], out,
@@ -731,19 +736,29 @@ def _read_block(p1, p2, sym, rows, cols, scale, e0, e1, local, dst, ob, sign):
             dst[ob + local[e]] += sign * v
 
 
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _add_run(W, base, l, beta, touch_ptr, touch_scale, gather, out, o0):
+#: Numba's fast-math flags but for "nsz": x + 0.0 is kept, so -0.0 stores as +0.0.
+_SIGNED_ZEROS = {"nnan", "ninf", "arcp", "contract", "afn", "reassoc"}
+
+
+@nb.njit(cache=True, fastmath=_SIGNED_ZEROS)
+def _add_run(W, base, l, beta, touch_ptr, touch_scale, gather, out, o0, assign):
     """:func:`_scatter` into a species-block pattern, whose touched entries of (l, β) are
     the consecutive columns from out[o0]: one loop over them (slices, so the indices are
-    known non-negative)."""
+    known non-negative). With ``assign`` (no other term reaches these entries) they are
+    stored, not added, as 0.0 + v: the bits of the sum into a zeroed output, without
+    reading it (a sixth of the kernel on 256-atom cells)."""
     t0, t1 = touch_ptr[l, beta], touch_ptr[l, beta + 1]
     n = t1 - t0
     dst = out[o0 : o0 + n]
     ts = touch_scale[t0:t1]
     g0 = gather[0, t0:t1]
     g1 = gather[1, t0:t1]
-    for t in range(n):
-        dst[t] += (W[base + g0[t]] + W[base + g1[t]]) * ts[t]
+    if assign:
+        for t in range(n):
+            dst[t] = (W[base + g0[t]] + W[base + g1[t]]) * ts[t] + 0.0
+    else:
+        for t in range(n):
+            dst[t] += (W[base + g0[t]] + W[base + g1[t]]) * ts[t]
 
 
 #: Runs of at least this many entries are written by vectorised loops (shorter: scalar).
