@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from ase import Atoms
 
-from slimsoap._kernels.soap import FrameArrays, FrameOutput, pair_gradients
+from slimsoap._kernels.soap import FrameArrays, FrameOutput, pair_gradients, scatter_rows
 from slimsoap._linalg import project_rows, unit_rows
 from slimsoap._runtime.buffers import zeros
 from slimsoap._runtime.threads import run_in_threads
@@ -256,10 +256,11 @@ def _rows_csr(
     data = np.empty(int(indptr[-1]), dtype=dtype)
     indices = np.empty(int(indptr[-1]), dtype=np.int64)
     for rows, x, columns in parts:
-        order = np.argsort(columns)
-        at = indptr[rows][:, None] + np.arange(len(columns))
-        data[at] = x[:, order]
-        indices[at] = columns[order]
+        rank = np.empty(len(columns), dtype=np.int64)  # stored position of each column
+        rank[np.argsort(columns)] = np.arange(len(columns))
+        starts = indptr[rows]
+        scatter_rows(np.ascontiguousarray(x), starts, rank, data)
+        scatter_rows(np.broadcast_to(columns.astype(np.int64), x.shape), starts, rank, indices)
     out = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
     out.eliminate_zeros()
     return out
