@@ -7,6 +7,7 @@ import weakref
 import numpy as np
 import pytest
 from ase.build import bulk
+from structures import random_alloy
 
 from slimsoap import ACSF, SOAP, free_cached_buffers
 from slimsoap._runtime import buffers as _buffers
@@ -153,3 +154,43 @@ def test_buffers_returned_from_many_threads_stay_consistent():
     with ThreadPoolExecutor(4) as threads:
         assert all(threads.map(work, range(40)))
     assert len(pool) <= 2
+
+
+def test_empty_buffers_are_recycled_without_zeroing_and_never_shared():
+    """BufferPool.empty: the memory of a dead array is handed out again as it is (no
+    memset), never while a view of it lives; small requests are plain arrays."""
+    pool = BufferPool(max_buffers=2, max_bytes=2**40)
+    n = MIN_BYTES // 8 + 10
+    a = pool.empty(n)
+    assert a.shape == (n,) and a.dtype == np.float64 and len(pool) == 0
+    a[:] = 3.0
+    address, view = a.ctypes.data, a[-4:]
+    del a
+    b = pool.empty(n)  # the first is still viewed: new memory
+    assert b.ctypes.data != address
+    del view
+    c = pool.empty(n)
+    assert c.ctypes.data == address and c[0] == 3.0  # reused as it was
+    small = pool.empty(10)
+    del small
+    assert len(pool) == 0
+
+
+def test_values_reuse_a_dropped_output_and_stay_correct():
+    """Dense values of ≥ MIN_BYTES come from the shared pool: a second call after the first
+    result is dropped writes into its memory and gives the same numbers; one held result
+    is never overwritten by the next call."""
+    free_cached_buffers()
+    soap = SOAP(["Cu", "Ag", "Au"], 4.0, 8, 6)
+    frames = [random_alloy(["Cu", "Ag", "Au"], repeat=2, seed=k) for k in range(60)]
+    first = soap.compute(frames).values
+    assert first.nbytes >= MIN_BYTES
+    kept, address = first.copy(), first.ctypes.data
+    held = soap.compute(frames).values  # `first` alive: other memory
+    assert held.ctypes.data != address
+    np.testing.assert_array_equal(first, kept)
+    del first
+    again = soap.compute(frames).values
+    assert again.ctypes.data == address
+    np.testing.assert_array_equal(again, kept)
+    np.testing.assert_array_equal(held, kept)

@@ -9,6 +9,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from slimsoap._linalg import unit_rows
+from slimsoap._runtime.buffers import empty
 from slimsoap._runtime.threads import get_num_threads, map_ranges
 from slimsoap._validation import (
     as_frames,
@@ -353,7 +354,7 @@ class SOAP(CalculatorBase):
         if sparse:
             values = self._compute_sparse(frames, species, data, normalize)
             return Features(values=values, frame_index=frame_index)
-        values = np.empty((len(frame_index), self.n_features), dtype=self.dtype)
+        values = empty((len(frame_index), self.n_features), self.dtype)
         # batches of small frames of at most _VALUES_BATCH atoms, as many as a multiple of
         # the threads; batches and large frames run in the kernel threads side by side (pair
         # search included), each writing its own rows

@@ -20,7 +20,7 @@ from ase import Atoms
 
 from slimsoap._kernels.soap import FrameArrays, FrameOutput, pair_gradients, scatter_rows
 from slimsoap._linalg import project_rows, unit_rows
-from slimsoap._runtime.buffers import zeros
+from slimsoap._runtime.buffers import empty, zeros
 from slimsoap._runtime.threads import run_in_threads
 from slimsoap._validation import species_index
 from slimsoap.features import Features, SparseGradients
@@ -86,7 +86,7 @@ def compute_gradients(
     sdata = zeros(int(sbounds[-1]), soap.dtype)
     sizes = [len(atoms) for atoms in frames]
     row0 = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    values = None if sparse else np.empty((n_total, F), dtype=soap.dtype)
+    values = None if sparse else empty((n_total, F), soap.dtype)
     csr_parts = []
     for members in _groups(sizes, keys, mean_of is None):
         plan = plans[members[0]]
