@@ -408,12 +408,12 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     accumulate into one entry, and images of the centre itself, whose +∂p_i/∂r_j and share
     of -Σ_j cancel in the centre's entry, are left out of it (they count for the strain
     only). Loops run centre → pair → l, so each pair's output block is
-    written while it is in cache. Without strain (which needs each image's r_ij) pairs
-    are visited in ``pair_order``, the periodic images of one atom side by side, and
-    GROUP_MIN or more of them are one unit for the symmetric identity blocks:
-    ∂X_β = Σ_images (h r̂_x Y + k ∂_xY) is summed at the density, and A = ∂X_β^T Y2 is
-    contracted, added to the centre's matrix and written once (on 4-atom cells a centre
-    has ~10 images per neighbour atom). Centres write disjoint parts
+    written while it is in cache. Pairs are visited in ``pair_order``, the periodic
+    images of one atom side by side, and GROUP_MIN or more of them are one unit for the
+    symmetric identity blocks: ∂X_β = Σ_images (h r̂_x Y + k ∂_xY) (and Σ_images r_s ∂X_β
+    for the strain) is summed at the density, and A = ∂X_β^T Y2 is contracted, added to
+    the centre's matrix and written once (on 4-atom cells a centre has ~10 images per
+    neighbour atom). Centres write disjoint parts
     of ``out`` and ``strain``, so ranges of centres may run in parallel threads (the GIL
     is released).
 
@@ -474,19 +474,24 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
         if not (symmetric[l] and w1_id[l]):
             all_identity = False
     dX = np.zeros((3, N, L1 * L1))  # ∂X_β of a group of images, (x, n, lm)
-    # strain needs each image's r_ij, so no pair is grouped: the neighbour list's order
-    order = np.arange(pair_entry.shape[0]) if with_strain else pair_order
+    dXs = np.zeros((n_s, N, L1 * L1))  # and Σ r_s ∂X_β, (3 s + x, n, lm)
+    As = np.zeros(N * K2m)  # A of one strain component
     for i in range(first, stop):
-        C1[:] = 0.0
-        C2[:] = 0.0
-        S1[:] = 0.0
-        S2[:] = 0.0
+        # only what is summed and read: K1 × K2 of each l, the second matrices for
+        # non-symmetric blocks alone (clearing them whole was ~2 MB a centre with strain)
+        for l in range(L1):
+            K1, K2 = k1[l], k2[l]
+            C1[l, :, :K1, :K2] = 0.0
+            S1[l, :, :K1, :K2] = 0.0
+            if not symmetric[l]:
+                C2[l, :, :K1, :K2] = 0.0
+                S2[l, :, :K1, :K2] = 0.0
         j0 = offsets[i]
         while j0 < offsets[i + 1]:
-            # the pairs order[j0:j1] share one entry: periodic images of one atom
-            q = pair_entry[order[j0]]
+            # the pairs pair_order[j0:j1] share one entry: periodic images of one atom
+            q = pair_entry[pair_order[j0]]
             j1 = j0 + 1
-            while j1 < offsets[i + 1] and pair_entry[order[j1]] == q:
+            while j1 < offsets[i + 1] and pair_entry[pair_order[j1]] == q:
                 j1 += 1
             # a periodic image of the centre itself adds +∂p_i/∂r_j to the centre's entry,
             # which also gets -Σ_j ∂p_i/∂r_j: its two terms cancel, so it is left out of
@@ -497,19 +502,19 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                 continue
             # without strain (which needs each image's r_ij), the symmetric identity blocks
             # of several images are linear in their summed ∂X_β: contracted and written once
-            grouped = j1 - j0 >= GROUP_MIN and not with_strain
-            # without strain, every pair of the entry is in this unit: the identity blocks
-            # write its columns once (a group, or a lone pair), any other block once when
-            # the pair is alone, so those stores need not add to what is there
-            once_identity = not with_strain and (grouped or j1 - j0 == 1)
-            once_other = not with_strain and j1 - j0 == 1
+            grouped = j1 - j0 >= GROUP_MIN
+            # every pair of the entry is in this unit: the identity blocks write its
+            # columns once (a group, or a lone pair), any other block once when the pair
+            # is alone, so those stores need not add to what is there
+            once_identity = grouped or j1 - j0 == 1
+            once_other = j1 - j0 == 1
             if grouped:
-                _group_density(dX, order, j0, j1, units, radial_terms, angular_terms,
-                               symmetric, w1_id, N)  # fmt: skip
+                _group_density(dX, dXs, pair_order, j0, j1, units, vectors, radial_terms,
+                               angular_terms, symmetric, w1_id, N)  # fmt: skip
             for jp in range(j0, j1):
                 if grouped and jp > j0 and all_identity:
                     break
-                p = order[jp]
+                p = pair_order[jp]
                 identity = not grouped or jp == j0
                 beta = pair_slot[p]
                 c0 = beta * N
@@ -545,7 +550,10 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                             continue
                         K2 = k2[l]
                         if grouped:
-                            _contract_group(dX, x, l, y2t, i, N, K2, Af, C1[l, x], c0)
+                            _contract_group(dX, x, l, y2t, i, N, K2, Af, C1[l, x], c0, not own)
+                            for s in range(n_s // 3):
+                                _contract_group(dXs, 3 * s + x, l, y2t, i, N, K2, As,
+                                                S1[l, 3 * s + x], c0, True)  # fmt: skip
                         # A straight from the rank-two factors; centre and strain sums on
                         # the fly
                         for a in range(N):
@@ -682,32 +690,56 @@ GROUP_MIN = 2
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _group_density(dX, pair_order, j0, j1, units, radial_terms, angular_terms, symmetric, w1_id, N):
-    """dX[x, n, lm] = Σ_p h_pn r̂_px Y_p,lm + k_pn ∂_xY_p,lm over the pairs
-    pair_order[j0:j1]: ∂X_β (3, N, (L+1)²) of those images summed, at every l of a
-    symmetric identity block (the others are not read)."""
+def _group_density(
+    dX, dXs, pair_order, j0, j1, units, vectors, radial_terms, angular_terms, symmetric, w1_id, N
+):
+    """dX[x, n, lm] = Σ_p (h_pn r̂_px Y_p,lm + k_pn ∂_xY_p,lm) over the pairs
+    pair_order[j0:j1]: ∂X_β (3, N, (L+1)²) of those images summed, and, when dXs has 9
+    rows, dXs[3 s + x] = Σ_p r_ps (...) for the strain, at every l of a symmetric identity
+    block (the others are not read)."""
     dX[:] = 0.0
+    dXs[:] = 0.0
+    strain = dXs.shape[0] > 0
+    LL = dX.shape[2]
+    d = dX.reshape(-1)  # flat (x, n, lm): indexed, not sliced per (l, x, n)
+    ds = dXs.reshape(-1)
+    xs = 3 * N * LL  # from strain row x to row 3 + x
     for j in range(j0, j1):
         p = pair_order[j]
+        r0, r1, r2 = vectors[p, 0], vectors[p, 1], vectors[p, 2]
         for l in range(radial_terms.shape[2]):
             if not (symmetric[l] and w1_id[l]):
                 continue
             lm0 = l * l
+            M = 2 * l + 1
             for x in range(3):
                 ux = units[p, x]
                 for a in range(N):
                     h = radial_terms[p, 0, l, a] * ux
                     k = radial_terms[p, 1, l, a]
-                    for m in range(2 * l + 1):
-                        dX[x, a, lm0 + m] += (
-                            h * angular_terms[p, 0, lm0 + m] + k * angular_terms[p, 1 + x, lm0 + m]
-                        )
+                    e = (x * N + a) * LL + lm0
+                    if strain:
+                        for m in range(M):
+                            v = (
+                                h * angular_terms[p, 0, lm0 + m]
+                                + k * angular_terms[p, 1 + x, lm0 + m]
+                            )
+                            d[e + m] += v
+                            ds[e + m] += r0 * v
+                            ds[xs + e + m] += r1 * v
+                            ds[2 * xs + e + m] += r2 * v
+                    else:
+                        for m in range(M):
+                            d[e + m] += (
+                                h * angular_terms[p, 0, lm0 + m]
+                                + k * angular_terms[p, 1 + x, lm0 + m]
+                            )
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _contract_group(dX, x, l, y2t, i, N, K2, Af, C, c0):
+def _contract_group(dX, x, l, y2t, i, N, K2, Af, C, c0, add):
     """Af[n·K2 + b] = Σ_m dX[x, n, l²+m] Y2_l[b, m] (A of the summed images, as a single
-    pair's), added to the centre's matrix C (K1max, K2max) at rows c0 + n."""
+    pair's), added to the matrix C (K1max, K2max) at rows c0 + n when ``add``."""
     lm0 = l * l
     for a in range(N):
         row = Af[a * K2 : (a + 1) * K2]
@@ -717,9 +749,10 @@ def _contract_group(dX, x, l, y2t, i, N, K2, Af, C, c0):
             y = y2t[i, lm0 + m, :K2]
             for b in range(K2):
                 row[b] += d * y[b]
-        c = C[c0 + a, :K2]
-        for b in range(K2):
-            c[b] += row[b]
+        if add:
+            c = C[c0 + a, :K2]
+            for b in range(K2):
+                c[b] += row[b]
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
