@@ -61,6 +61,11 @@ class PatternTables(NamedTuple):
     seg_ptr: np.ndarray
     segments: np.ndarray
     first: np.ndarray
+    #: the centres' pattern's entries of l as runs centre_runs[centre_ptr[l]:centre_ptr[l+1]]
+    #: = (e0, length): one block row, consecutive block columns and consecutive columns of
+    #: the pattern, read out by :func:`_read_runs`.
+    centre_ptr: np.ndarray
+    centre_runs: np.ndarray
 
 
 class FrameArrays(NamedTuple):
@@ -443,7 +448,7 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
     """
     (k1, k2, w1, w2, w1_id, w2_id, symmetric, rows, cols, scale, col0,
      touch_ptr, touch_idx, touch_scale, gather) = plan  # fmt: skip
-    widths, local, n_direct, seg_ptr, segments, first_col = tables
+    widths, local, n_direct, seg_ptr, segments, first_col, centre_ptr, centre_runs = tables
     offsets, pair_slot, units, vectors, radial_terms, angular_terms, y1t, y2t = frame
     (pair_entry, centre_entry, pair_order, entry_base, entry_pattern, strain_base, out,
      strain) = dest  # fmt: skip
@@ -672,16 +677,16 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
         kq = entry_pattern[q]
         wq = widths[kq]
         for l in range(L1):
-            e0, e1 = col0[l], col0[l + 1]
+            r0, r1 = centre_ptr[l], centre_ptr[l + 1]
             for x in range(3):
                 ob = entry_base[q] + x * wq
-                _read_block(C1[l, x], C2[l, x], symmetric[l], rows, cols, scale, e0, e1,
-                            local[kq], out, ob, -1.0)  # fmt: skip
+                _read_runs(C1[l, x], C2[l, x], symmetric[l], rows, cols, scale, centre_runs,
+                           r0, r1, local[kq], out, ob, -1.0)  # fmt: skip
             if with_strain:
                 for sx in range(9):
                     ob = strain_base[i] + sx * wq
-                    _read_block(S1[l, sx], S2[l, sx], symmetric[l], rows, cols, scale, e0, e1,
-                                local[kq], strain, ob, 0.0)  # fmt: skip
+                    _read_runs(S1[l, sx], S2[l, sx], symmetric[l], rows, cols, scale,
+                               centre_runs, r0, r1, local[kq], strain, ob, 0.0)  # fmt: skip
 
 
 #: Periodic images of one neighbour atom from which its symmetric identity blocks are summed
@@ -756,17 +761,26 @@ def _contract_group(dX, x, l, y2t, i, N, K2, Af, C, c0, add):
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _read_block(p1, p2, sym, rows, cols, scale, e0, e1, local, dst, ob, sign):
-    """Stored entries e0:e1 of p = P1 + P1^T (symmetric) or P1 + P2 into dst[ob + local[e]]:
-    added with ``sign`` ±1, or assigned when ``sign`` is 0."""
-    for e in range(e0, e1):
-        r = rows[e]
-        c = cols[e]
-        v = (p1[r, c] + (p1[c, r] if sym else p2[r, c])) * scale[e]
+def _read_runs(p1, p2, sym, rows, cols, scale, runs, r0, r1, local, dst, ob, sign):
+    """Stored entries of runs r0:r1 of p = P1 + P1^T (symmetric) or P1 + P2 into
+    dst[ob + local[e]]: added with ``sign`` ±1, or assigned when ``sign`` is 0. A run is
+    one row of P over consecutive columns into consecutive columns of dst, so its loop
+    reads P1's row contiguously (and its column at a fixed stride)."""
+    for k in range(r0, r1):
+        e0 = runs[k, 0]
+        n = runs[k, 1]
+        r = rows[e0]
+        c0 = cols[e0]
+        sc = scale[e0 : e0 + n]
+        o = dst[ob + local[e0] : ob + local[e0] + n]
+        row = p1[r, c0 : c0 + n]
+        other = p1[c0 : c0 + n, r] if sym else p2[r, c0 : c0 + n]
         if sign == 0.0:
-            dst[ob + local[e]] = v
+            for j in range(n):
+                o[j] = (row[j] + other[j]) * sc[j]
         else:
-            dst[ob + local[e]] += sign * v
+            for j in range(n):
+                o[j] += sign * ((row[j] + other[j]) * sc[j])
 
 
 #: Numba's fast-math flags but for "nsz": x + 0.0 is kept, so -0.0 stores as +0.0.

@@ -61,7 +61,24 @@ def pattern_tables(
         n_direct = S
         first = np.cumsum(ptr[:, 1:] - ptr[:, :-1], axis=0) - (ptr[:, 1:] - ptr[:, :-1])
     seg_ptr, segments = _runs(ptr, arrays.gather, touch_dest)
-    return PatternTables(widths, local, n_direct, seg_ptr, segments, first)
+    centre_ptr, centre_runs = _centre_runs(arrays, local[-1])
+    return PatternTables(widths, local, n_direct, seg_ptr, segments, first, centre_ptr, centre_runs)
+
+
+def _centre_runs(arrays: PlanArrays, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs (e0, length) of the entries of each l that share a block row, with
+    consecutive block columns and consecutive ``local`` columns (F',) of the centres'
+    pattern; runs of l are ptr[l]:ptr[l+1] ((L+2,) int64)."""
+    rows, cols, col0 = arrays.rows, arrays.cols, arrays.col0
+    n = len(rows)
+    start = np.ones(n, dtype=bool)
+    start[1:] = (
+        (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1] + 1) | (local[1:] != local[:-1] + 1)
+    )
+    start[col0[:-1][col0[:-1] < n]] = True  # every l starts a run
+    first = np.flatnonzero(start)
+    runs = np.stack([first, np.diff(np.append(first, n))], axis=1).astype(np.int64)
+    return np.searchsorted(first, col0).astype(np.int64), runs
 
 
 def _runs(ptr, gather, dest) -> tuple[np.ndarray, np.ndarray]:
