@@ -30,8 +30,11 @@ block, and one small molecule (all atoms within r_cut − width, where DScribe's
 agrees) with DScribe's analytical derivatives (:func:`~slimsoap.io.translate.dscribe_columns`),
 pairs i ≠ j only: DScribe holds a centre in place when its own atom moves.
 
+``--strain``: strain gradients too (slimsoap ``strain=True``, featomic's ``"strain"``
+gradients; no DScribe, no flop model).
+
 Run: ``python benchmarks/bench_gradients.py [--sets ...] [--codes ...] [--repeats R]
-[--rounds K] [--no-check]``.
+[--rounds K] [--no-check] [--strain]``.
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ SETS = {"fcc256": 2, "cells4": 200, "cells1": 400, "qm9": 100}
 CODES = ["slimsoap", "featomic", "dscribe"]
 
 
-def has_code(code: str, name: str) -> bool:
-    """DScribe's analytical derivatives are for finite systems only."""
-    return code != "dscribe" or name == "qm9"
+def has_code(code: str, name: str, strain: bool = False) -> bool:
+    """DScribe's analytical derivatives are for finite systems only (and have no strain)."""
+    return code != "dscribe" or (name == "qm9" and not strain)
 
 
 def slimsoap_calculator(species):
@@ -76,14 +79,16 @@ def dscribe_calculator(species):
               periodic=False, compression={"mode": "off"})  # fmt: skip
 
 
-def make_runner(code: str, frames: list, species: list[str]):
-    """A zero-argument function computing values and position gradients of ``frames``."""
+def make_runner(code: str, frames: list, species: list[str], strain: bool = False):
+    """A zero-argument function computing values and position gradients of ``frames``
+    (and strain gradients, the virials' input, with ``strain``)."""
     if code == "slimsoap":
         soap = slimsoap_calculator(species)
-        return lambda: soap.compute(frames, gradients=True, sparse=True, strain=False)
+        return lambda: soap.compute(frames, gradients=True, sparse=True, strain=strain)
     if code == "featomic":
         calc = featomic_calculator()
-        return lambda: calc.compute(frames, gradients=["positions"])
+        which = ["positions", "strain"] if strain else ["positions"]
+        return lambda: calc.compute(frames, gradients=which)
     if code == "dscribe":
         ds = dscribe_calculator(species)
         return lambda: ds.derivatives(frames, method="analytical", n_jobs=1)
@@ -146,12 +151,12 @@ def worker(spec: dict) -> None:
     from timing import dgemm_gflops, median_time
 
     frames, species = structure_set(spec["set"], spec["frames"])
-    run = make_runner(spec["code"], frames, species)
+    run = make_runner(spec["code"], frames, species, spec["strain"])
     seconds = median_time(run, spec["repeats"])
     n_atoms = sum(len(a) for a in frames)
     out = {"atoms_per_s": n_atoms / seconds}
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if spec["code"] == "slimsoap":
+    if spec["code"] == "slimsoap" and not spec["strain"]:  # the flop model has no strain
         import slimsoap.soap.gradients.compute as compute
 
         kernel, spent = compute.pair_gradients, [0.0]
@@ -217,6 +222,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--rounds", type=int, default=1, help="processes per code, interleaved")
     p.add_argument("--no-check", action="store_true", help="skip the comparison with the peers")
+    p.add_argument(
+        "--strain", action="store_true", help="strain gradients too (featomic's 'strain')"
+    )
     args = p.parse_args()
     if args.repeats < 5:
         p.error("--repeats must be >= 5 (medians of at least 5 calls)")
@@ -226,8 +234,9 @@ def main() -> None:
         f" DScribe n_jobs = 1); median of {args.repeats} after a warm-up in each of "
         f"{args.rounds} interleaved process(es) per code, median over them; r_cut {R_CUT} Å,"
         f" n_max {N_MAX}, l_max {L_MAX}, σ {SIGMA} Å, cutoff width {WIDTH} Å; slimsoap "
-        "sparse=True, strain=False; featomic gradients=['positions']; DScribe analytical "
-        "(dense, molecules only)"
+        f"sparse=True, strain={args.strain}; featomic gradients="
+        f"{['positions', 'strain'] if args.strain else ['positions']}; DScribe analytical "
+        "(dense, molecules only, no strain)"
     )
     if not args.no_check:
         print("\nsame numbers (max |difference| / max |gradient|, one frame of each set):")
@@ -253,11 +262,12 @@ def main() -> None:
     print(head)
     for name in args.sets:
         n_frames = SETS[name]
-        codes = [c for c in args.codes if has_code(c, name)]
+        codes = [c for c in args.codes if has_code(c, name, args.strain)]
         runs = {code: [] for code in codes}
         for _ in range(args.rounds):
             for code in codes:
-                spec = dict(code=code, set=name, frames=n_frames, repeats=args.repeats)
+                spec = dict(code=code, set=name, frames=n_frames, repeats=args.repeats,
+                            strain=args.strain)  # fmt: skip
                 runs[code].append(run_worker(__file__, spec, env))
         rows = {code: median_row(r) for code, r in runs.items()}
         ours = rows.get("slimsoap")
