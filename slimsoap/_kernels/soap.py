@@ -374,6 +374,60 @@ def scatter_rows(values, starts, positions, dst):
 
 
 @nb.njit(cache=True, nogil=True)
+def frame_entries(offsets, neighbours, atom_slot, n_slots, widths):
+    """The gradient entries of one frame: every (i, j) of its pairs and (i, i) of every
+    centre, each once, sorted by (row, atom) (what np.unique of the keys row·n + atom
+    gives), and where they go.
+
+    Args:
+        offsets: (n+1,) int64 pairs of each centre; neighbours: (P,) int64 their atoms.
+        atom_slot: (n,) int64 channel slot of each atom (sparse layout: a neighbour's entry
+            has its slot's pattern, a centre's own pattern ``n_slots``), or (0,) for dense
+            rows (pattern 0).
+        widths: (n_patterns,) int64 columns of each pattern.
+
+    Returns:
+        keys (Q, 2) [row, atom], pair_entry (P,), centre_entry (n,), entry_pattern (Q,),
+        entry_base (Q,) (start of each entry's (3, width) block), all int64.
+    """
+    n = offsets.shape[0] - 1
+    n_pairs = neighbours.shape[0]
+    keys = np.empty((n_pairs + n, 2), dtype=np.int64)
+    pair_entry = np.empty(n_pairs, dtype=np.int64)
+    centre_entry = np.empty(n, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    entry_of = np.empty(n, dtype=np.int64)
+    q = 0
+    for i in range(n):
+        mark[i] = i
+        seen = [i]
+        for p in range(offsets[i], offsets[i + 1]):
+            j = neighbours[p]
+            if mark[j] != i:
+                mark[j] = i
+                seen.append(j)
+        seen.sort()
+        for j in seen:
+            keys[q, 0] = i
+            keys[q, 1] = j
+            entry_of[j] = q
+            q += 1
+        for p in range(offsets[i], offsets[i + 1]):
+            pair_entry[p] = entry_of[neighbours[p]]
+        centre_entry[i] = entry_of[i]
+    entry_pattern = np.zeros(q, dtype=np.int64)
+    entry_base = np.zeros(q, dtype=np.int64)
+    base = 0
+    for e in range(q):
+        if atom_slot.shape[0] > 0:
+            same = keys[e, 0] == keys[e, 1]
+            entry_pattern[e] = n_slots if same else atom_slot[keys[e, 1]]
+        entry_base[e] = base
+        base += 3 * widths[entry_pattern[e]]
+    return keys[:q], pair_entry, centre_entry, entry_pattern, entry_base
+
+
+@nb.njit(cache=True, nogil=True)
 def entry_runs(pair_entry, n_entries):
     """(P,) int64 order of the pairs with each entry's pairs side by side, at its first
     pair's place, first occurrences in order (a stable counting sort by first occurrence)."""

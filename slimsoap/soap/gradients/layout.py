@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slimsoap._kernels.soap import FrameOutput, PatternTables, PlanArrays, entry_runs
+from slimsoap._kernels.soap import (
+    FrameOutput,
+    PatternTables,
+    PlanArrays,
+    entry_runs,
+    frame_entries,
+)
 from slimsoap.systems.neighbours import NeighbourList
 
 if TYPE_CHECKING:
@@ -181,24 +187,20 @@ def frame_layout(
     if plan.sparse != (atom_slot is not None):
         raise ValueError("a sparse gradient plan needs atom_slot, a dense one none")
     n = len(nl.offsets) - 1
-    n_pairs = len(nl.centres)
-    keys = np.concatenate([nl.centres * n + nl.neighbours, np.arange(n) * (n + 1)])
-    keys, inverse = np.unique(keys, return_inverse=True)
-    inverse = inverse.ravel()
-    rows, atoms = np.divmod(keys, n)
     widths = plan.tables.widths
-    if atom_slot is None:
-        entry_pattern = np.zeros(len(keys), dtype=np.int64)
-    else:
-        entry_pattern = np.where(rows == atoms, plan.n_slots, atom_slot[atoms]).astype(np.int64)
-    sizes = 3 * widths[entry_pattern]
-    entry_base = np.zeros(len(keys), dtype=np.int64)
-    np.cumsum(sizes[:-1], out=entry_base[1:])
+    slots = np.zeros(0, dtype=np.int64) if atom_slot is None else atom_slot
+    keys, pair_entry, centre_entry, entry_pattern, entry_base = frame_entries(
+        np.ascontiguousarray(nl.offsets, dtype=np.int64),
+        np.ascontiguousarray(nl.neighbours, dtype=np.int64),
+        np.ascontiguousarray(slots, dtype=np.int64),
+        int(plan.n_slots),
+        np.ascontiguousarray(widths, dtype=np.int64),
+    )
     return FrameLayout(
-        keys=np.stack([rows, atoms], axis=1),
-        pair_entry=inverse[:n_pairs],
-        centre_entry=inverse[n_pairs:],
-        pair_order=pair_order(inverse[:n_pairs], len(keys)),
+        keys=keys,
+        pair_entry=pair_entry,
+        centre_entry=centre_entry,
+        pair_order=pair_order(pair_entry, len(keys)),
         entry_pattern=entry_pattern,
         entry_base=entry_base,
         strain_base=np.arange(n, dtype=np.int64) * 9 * widths[-1],
