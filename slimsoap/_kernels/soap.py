@@ -198,6 +198,7 @@ def expand_density(
     c,
     radial_terms,
     angular_terms,
+    no_grad,
     first,
     stop,
 ):
@@ -213,6 +214,8 @@ def expand_density(
         self_radial: (N,) I_n0(0) for the centre's own Gaussian.
         center_weight: weight of the centre's own Gaussian.
         l_max: L.
+        no_grad: (n_pairs,) bool, pairs whose gradient factors are not wanted (written as
+            zeros, not computed), or size 0 for none.
         first, stop: the centres to expand (ranges may run in parallel threads).
     Outputs (written; zero-size gradient arrays skip the gradients):
         c: (n_centres, n_slots, N, (L+1)²).
@@ -246,10 +249,14 @@ def expand_density(
             ux = vectors[p, 0] / r
             uy = vectors[p, 1] / r
             uz = vectors[p, 2] / r
-            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, with_grad)
+            grad = with_grad and not (no_grad.shape[0] > 0 and no_grad[p])
+            solid_harmonics(ux, uy, uz, l_max, norms, Q, cs, sn, R, dR, grad)
             f = fc[p]
             _add_pair(buf, pair_slot[p], f, radial, p, R, g, l_max)
-            if with_grad:
+            if with_grad and not grad:
+                radial_terms[p] = 0.0
+                angular_terms[p] = 0.0
+            elif with_grad:
                 # ∂Y/∂d = (∇R(u) - l R(u) u) / r; the radial part runs along u
                 inv_r = 1.0 / r
                 for l in range(l_max + 1):

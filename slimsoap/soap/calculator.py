@@ -229,20 +229,27 @@ class SOAP(CalculatorBase):
         return self._expand_pairs(species, neighbours, gradients, compact)
 
     def _expand_pairs(
-        self, species: np.ndarray, neighbours: NeighbourList, gradients: bool, compact: bool
+        self,
+        species: np.ndarray,
+        neighbours: NeighbourList,
+        gradients: bool,
+        compact: bool,
+        self_gradients: bool = True,
     ) -> Expansion:
         """:meth:`expand` of atoms given by their species indices and pairs (one frame, or
-        a batch of small frames with batch-wide indices)."""
+        a batch of small frames with batch-wide indices); ``self_gradients`` as
+        :func:`~slimsoap.soap.expansion.expand`."""
         slot_species = np.arange(len(self.species_z))
         if compact:
             slot_species, species = np.unique(species, return_inverse=True)
             species = species.ravel()
-        rest = (self.cutoff_width, self.center_weight, gradients, neighbours)
-        exp = expand(species, len(slot_species), self.basis, *rest, self._weighting)
+        rest = (self.cutoff_width, self.center_weight, gradients, neighbours, self._weighting)
+        rest += (self_gradients,)
+        exp = expand(species, len(slot_species), self.basis, *rest)
         exp.slot_species = slot_species
         if self.extra_basis is None:
             return exp
-        ext = expand(species, len(slot_species), self.extra_basis, *rest, self._weighting)
+        ext = expand(species, len(slot_species), self.extra_basis, *rest)
         c = np.concatenate([exp.coefficients, ext.coefficients], axis=2)
         radial_terms = None
         if gradients:

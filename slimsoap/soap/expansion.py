@@ -46,6 +46,7 @@ def expand(
     gradients: bool,
     neighbours: NeighbourList,
     weighting: RadialWeighting | None = None,
+    self_gradients: bool = True,
 ) -> Expansion:
     """Expand the neighbour densities of every atom (of a frame, or of a batch of frames).
 
@@ -59,6 +60,9 @@ def expand(
         neighbours: the pairs within basis.r_cut of those atoms (indices into ``species``).
         weighting: radial scaling g(r) of each neighbour's weight (f_c becomes f_c g, its
             derivative f_c' g + f_c g') and the rule for the centre's weight; None: g = 1.
+        self_gradients: with False, the gradient factors of pairs whose neighbour is the
+            centre itself (its periodic images) are zeros, not computed: position
+            gradients never read them (their terms cancel); strain gradients do.
     """
     nl = neighbours
     radial, dradial = basis.integrals(nl.distances, derivatives=gradients)
@@ -73,9 +77,10 @@ def expand(
     c = np.empty((n, n_species, N, L1 * L1))
     radial_terms = np.empty((P if gradients else 0, 2, L1, N))
     angular_terms = np.empty((P if gradients else 0, 4, L1 * L1))
+    skip = nl.neighbours == nl.centres if gradients and not self_gradients else np.zeros(0, bool)
     args = (
         nl.offsets, species, pair_species, nl.vectors, nl.distances, radial, dradial, fc, dfc,
-        self_radial, float(center_weight), basis.l_max, c, radial_terms, angular_terms,
+        self_radial, float(center_weight), basis.l_max, c, radial_terms, angular_terms, skip,
     )  # fmt: skip
     run_in_threads(expand_density, args, nl.offsets)
     if not gradients:
@@ -177,7 +182,8 @@ class CoefficientStream:
                 offsets, self.species[first:stop], self.pair_species[p0:p1],
                 nl.vectors[p0:p1], nl.distances[p0:p1], radial, dradial, self.fc[p0:p1],
                 self.fc[p0:p1], basis.at_origin(), self.center_weight, self.l_max, c,
-                np.empty((0, 2, L1, basis.n_max)), np.empty((0, 4, L1 * L1)), 0, n,
+                np.empty((0, 2, L1, basis.n_max)), np.empty((0, 4, L1 * L1)),
+                np.zeros(0, dtype=np.bool_), 0, n,
             )  # fmt: skip
             parts.append(c)
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)

@@ -91,8 +91,9 @@ def compute_gradients(
     for members in _groups(sizes, keys, mean_of is None):
         plan = plans[members[0]]
         nl = _merged([neighbours[f] for f in members])
+        # without strain the gradient kernel never reads an image of the centre itself
         exp = soap._expand_pairs(
-            np.concatenate([slot_of_atom[f] for f in members]), nl, True, sparse
+            np.concatenate([slot_of_atom[f] for f in members]), nl, True, sparse, strain
         )
         if mean_of is not None:  # one frame per group
             exp.coefficients[:] = exp.coefficients[mean_of[members[0]]].mean(axis=0)
