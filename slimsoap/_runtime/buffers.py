@@ -67,29 +67,26 @@ class BufferPool:
     def zeros(self, size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
         """A writable, zero-initialised 1-D array of ``size`` elements; from ``MIN_BYTES``
         on, its memory comes from (and returns to) this pool."""
-        dtype = np.dtype(dtype)
-        nbytes = int(size) * dtype.itemsize
-        if nbytes < MIN_BYTES:
-            return np.zeros(int(size), dtype=dtype)
-        raw = self._take(nbytes)
-        if raw is None:
-            raw = _fresh(nbytes)
-        else:
-            raw[:nbytes] = 0
-        return np.asarray(_Owner(self, raw, nbytes)).view(dtype)
+        return self._array(size, dtype, True)
 
     def empty(self, size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
         """A writable 1-D array of ``size`` elements whose values are undefined (the caller
         writes every one); from ``MIN_BYTES`` on, its memory comes from (and returns to)
         this pool, as :meth:`zeros`, reused without a memset, and a new buffer is NumPy's
         (its pages mapped on first touch, by whichever kernel thread writes them)."""
+        return self._array(size, dtype, False)
+
+    def _array(self, size: int, dtype: np.dtype | type, zeroed: bool) -> np.ndarray:
+        """:meth:`zeros` (``zeroed``) or :meth:`empty`."""
         dtype = np.dtype(dtype)
         nbytes = int(size) * dtype.itemsize
         if nbytes < MIN_BYTES:
-            return np.empty(int(size), dtype=dtype)
+            return (np.zeros if zeroed else np.empty)(int(size), dtype=dtype)
         raw = self._take(nbytes)
         if raw is None:
-            raw = np.empty(nbytes, dtype=np.uint8)
+            raw = _fresh(nbytes) if zeroed else np.empty(nbytes, dtype=np.uint8)
+        elif zeroed:
+            raw[:nbytes] = 0
         return np.asarray(_Owner(self, raw, nbytes)).view(dtype)
 
     def _take(self, nbytes: int) -> np.ndarray | None:
