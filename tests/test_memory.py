@@ -194,3 +194,56 @@ def test_values_reuse_a_dropped_output_and_stay_correct():
     assert again.ctypes.data == address
     np.testing.assert_array_equal(again, kept)
     np.testing.assert_array_equal(held, kept)
+
+
+def test_scratch_arrays_are_per_thread_reused_grown_and_cleared():
+    """A thread gets back its buffer for a key (grown when a request is larger), another
+    thread its own; clear() releases them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slimsoap._runtime import scratch
+
+    scratch.clear()
+    a = scratch.scratch("k", (10, 3))
+    a[:] = 1.0
+    b = scratch.scratch("k", (5, 2))
+    assert a.ctypes.data == b.ctypes.data and b.shape == (5, 2)
+    c = scratch.scratch("k", (100, 3))  # larger: new memory, `a` keeps the old alive
+    assert c.ctypes.data != a.ctypes.data and a.sum() == 30.0
+    with ThreadPoolExecutor(1) as other:
+        d = other.submit(scratch.scratch, "k", (5, 2)).result()
+    assert d.ctypes.data != c.ctypes.data
+    assert scratch.clear() >= 100 * 3 * 8 + 5 * 2 * 8
+    assert scratch.clear() == 0
+
+
+def test_values_from_scratch_blocks_equal_fresh_ones_on_two_threads(monkeypatch):
+    """Ranges contracted from each thread's scratch blocks: the values of one thread and
+    of two, and of fresh blocks, are the same bits."""
+    import slimsoap.soap.contraction as contraction
+    from slimsoap import set_num_threads
+    from slimsoap.systems.neighbours import neighbour_list
+
+    frames = [random_alloy(["Cu", "Ag", "Au"], repeat=2, seed=k) for k in range(12)]
+    frames.append(random_alloy(["Cu", "Ag", "Au"], repeat=7, seed=99))  # several ranges
+    soap = SOAP(["Cu", "Ag", "Au"], 4.0, 4, 3)
+    big = neighbour_list(frames[-1], 4.0)
+    stream, _ = soap._coefficient_stream(np.zeros(len(frames[-1]), dtype=np.int64), big, False)
+    assert len(stream.ranges()) > 2  # on two threads, one expands two ranges in turn
+    try:
+        set_num_threads(2)
+        two = soap.compute(frames).values
+        set_num_threads(1)
+        one = soap.compute(frames).values
+    finally:
+        set_num_threads(2)
+    real = contraction.Contraction.values_from
+
+    def fresh(self, source, out):  # the blocks of every range new arrays
+        blocks = source.blocks
+        source.blocks = lambda a, b, reuse=False: blocks(a, b, False)
+        return real(self, source, out)
+
+    monkeypatch.setattr(contraction.Contraction, "values_from", fresh)
+    np.testing.assert_array_equal(soap.compute(frames).values, one)
+    np.testing.assert_array_equal(two, one)

@@ -153,5 +153,8 @@ def empty(shape: int | tuple[int, ...], dtype: np.dtype | type = np.float64) -> 
 
 
 def free_cached_buffers() -> int:
-    """Release the idle output buffers of :data:`OUTPUT_BUFFERS`; returns the bytes freed."""
-    return OUTPUT_BUFFERS.clear()
+    """Release the idle output buffers of :data:`OUTPUT_BUFFERS` and the kernel threads'
+    scratch arrays (:mod:`slimsoap._runtime.scratch`); returns the bytes freed."""
+    from slimsoap._runtime import scratch
+
+    return OUTPUT_BUFFERS.clear() + scratch.clear()

@@ -43,8 +43,9 @@ class CoefficientSource(Protocol):
     def coefficients(self, first: int, stop: int) -> np.ndarray:
         """(stop - first, S', N, (L+1)²) coefficients of centres first:stop."""
 
-    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
-        """Per l, (stop - first, 2l+1, S'·N) C-contiguous X_l of centres first:stop."""
+    def blocks(self, first: int, stop: int, reuse: bool = False) -> list[np.ndarray]:
+        """Per l, (stop - first, 2l+1, S'·N) C-contiguous X_l of centres first:stop (with
+        ``reuse``, valid until the calling thread's next such call)."""
 
 
 class Contraction:
@@ -110,7 +111,8 @@ class Contraction:
         coefficients are held at once. The numbers do not depend on the ranges."""
 
         def work(first: int, stop: int) -> None:
-            self.values(source.blocks(first, stop), out.dtype, out[first:stop], False)
+            # the blocks are contracted before this thread expands its next range
+            self.values(source.blocks(first, stop, True), out.dtype, out[first:stop], False)
 
         map_ranges(work, source.ranges())
         return out

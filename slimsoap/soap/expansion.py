@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slimsoap._kernels.soap import expand_blocks, expand_density
+from slimsoap._runtime.scratch import scratch
 from slimsoap._runtime.threads import run_in_threads, work_ranges
 from slimsoap.soap.basis.base import RadialBasis
 from slimsoap.soap.weighting import RadialWeighting
@@ -188,10 +189,12 @@ class CoefficientStream:
             parts.append(c)
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
 
-    def blocks(self, first: int, stop: int) -> list[np.ndarray]:
+    def blocks(self, first: int, stop: int, reuse: bool = False) -> list[np.ndarray]:
         """The coefficients of centres first:stop as the contraction reads them: per l,
         X_l (stop - first, 2l+1, S·N'), C-contiguous (m-major; columns species outer,
-        radial inner); the same numbers as :meth:`coefficients`."""
+        radial inner); the same numbers as :meth:`coefficients`. With ``reuse`` the blocks
+        are the calling thread's scratch arrays (:func:`~slimsoap._runtime.scratch.scratch`),
+        valid until its next ``blocks(..., reuse=True)``."""
         L1 = self.l_max + 1
         n, C = stop - first, self.n_species * self.n_radial
         if len(self.bases) > 1:
@@ -199,7 +202,10 @@ class CoefficientStream:
         nl, basis = self.neighbours, self.bases[0]
         p0, p1 = int(nl.offsets[first]), int(nl.offsets[stop])
         radial, _ = basis.integrals(nl.distances[p0:p1], derivatives=False)
-        out = tuple(np.empty((n, 2 * l + 1, C)) for l in range(L1))
+        if reuse:
+            out = tuple(scratch(("blocks", l), (n, 2 * l + 1, C)) for l in range(L1))
+        else:
+            out = tuple(np.empty((n, 2 * l + 1, C)) for l in range(L1))
         expand_blocks(
             nl.offsets[first : stop + 1] - p0, self.species[first:stop],
             self.pair_species[p0:p1], nl.vectors[p0:p1], nl.distances[p0:p1], radial,
