@@ -17,6 +17,7 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
+from slimsoap._runtime.interrupts import was_interrupted
 from slimsoap.cli import UsageError
 
 #: Modules contributing subcommands, one per command group (each defines ``add_subparser``).
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if debug:
             raise
+        if was_interrupted(err):  # Ctrl-C inside a compiled function
+            _report("interrupted")
+            return EXIT_INTERRUPTED
         _report(
             f"unexpected {type(err).__name__}: {_one_line(err)} (run again with --debug for "
             "the traceback, and please report it)"

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from slimsoap._runtime.interrupts import was_interrupted
 from slimsoap._validation import check_bool, check_int
 from slimsoap.features import Features
 from slimsoap.io.registry import calculator_from_dict
@@ -346,10 +347,10 @@ def featurize(
                 client, _payload(calculator), store, batches, first, gradients, sparse,
                 max_pending, done, commit_ready, pending,
             )  # fmt: skip
-    except KeyboardInterrupt:
-        _release(client, pending, wait=False)
-        raise FeaturizeInterrupted(store.path, store.n_rows, store.n_frames) from None
-    except BaseException:
+    except BaseException as err:
+        if was_interrupted(err):
+            _release(client, pending, wait=False)
+            raise FeaturizeInterrupted(store.path, store.n_rows, store.n_frames) from None
         _release(client, pending, wait=True)  # no worker writes into what is removed next
         if created and store.n_frames == 0:
             shutil.rmtree(store.path)  # only what this run created, and nothing committed

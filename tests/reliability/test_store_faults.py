@@ -411,3 +411,34 @@ def test_a_batch_with_other_fitted_arrays_is_refused(tmp_path, frames):
     with pytest.raises(ValueError, match="its fitted array 'components.l0' differs"):
         store.append(b.compute(frames[:1]), frames[0].numbers, calculator=b)
     store.append(a.compute(frames[:1]), frames[0].numbers, calculator=a)
+
+
+def test_ctrl_c_inside_a_compiled_function_counts_as_ctrl_c(monkeypatch, capsys):
+    """CPython turns an interrupt that lands as a Numba function returns into
+    "SystemError: ... returned a result with an exception set" caused by the
+    KeyboardInterrupt (seen once in CI): it is still Ctrl-C, exit status 130."""
+    from slimsoap._runtime.interrupts import was_interrupted
+    from slimsoap.cli import main as cli
+
+    def landed() -> SystemError:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as cause:
+            err = SystemError("CPUDispatcher(...) returned a result with an exception set")
+            err.__cause__ = cause
+            return err
+
+    assert was_interrupted(KeyboardInterrupt()) and was_interrupted(landed())
+    assert not was_interrupted(SystemError("other")) and not was_interrupted(ValueError())
+
+    def run(args):
+        raise landed()
+
+    monkeypatch.setattr(cli, "check_values", lambda args: None)
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(
+        parser, "parse_args", lambda argv: type("A", (), {"func": staticmethod(run)})()
+    )
+    assert cli.main(["featurize"]) == 130
+    assert capsys.readouterr().err == "slimsoap: error: interrupted\n"
