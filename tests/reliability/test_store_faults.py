@@ -173,6 +173,26 @@ def test_interrupted_featurize_in_process_resumes(frames, reference, tmp_path):
     _assert_same_store(out, reference)
 
 
+def _interrupted_in_kernel_after(frames, n):
+    """As Ctrl-C that lands while a Numba function returns: a SystemError caused by it."""
+    for f, atoms in enumerate(frames):
+        if f == n:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as cause:
+                raise SystemError("returned a result with an exception set") from cause
+        yield atoms
+
+
+def test_ctrl_c_inside_a_kernel_commits_and_resumes(frames, reference, tmp_path):
+    out = tmp_path / "s.zarr"
+    with pytest.raises(FeaturizeInterrupted, match=r"interrupted: \d+ rows \(5 frames\)"):
+        featurize(_interrupted_in_kernel_after(frames, 5), _soap(), out, batch_size=1,
+                  progress=False)  # fmt: skip
+    featurize(iter(frames), _soap(), out, batch_size=1, progress=False)
+    _assert_same_store(out, reference)
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
