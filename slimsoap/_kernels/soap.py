@@ -566,14 +566,21 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
             if own and not with_strain:
                 j0 = j1
                 continue
-            # without strain (which needs each image's r_ij), the symmetric identity blocks
-            # of several images are linear in their summed ∂X_β: contracted and written once
+            # the symmetric identity blocks of several images are linear in their summed
+            # ∂X_β (and the strain's in Σ r_s ∂X_β): contracted and written once
             grouped = j1 - j0 >= GROUP_MIN
             # every pair of the entry is in this unit: the identity blocks write its
             # columns once (a group, or a lone pair), any other block once when the pair
             # is alone, so those stores need not add to what is there
             once_identity = grouped or j1 - j0 == 1
             once_other = j1 - j0 == 1
+            # one entry, one atom: its slot and the entry's block are those of every image
+            beta = pair_slot[pair_order[j0]]
+            c0 = beta * N
+            kq = entry_pattern[q]
+            wq = widths[kq]
+            direct = kq < n_direct
+            one_run = contiguous and direct
             if grouped:
                 _group_density(dX, dXs, pair_order, j0, j1, units, vectors, radial_terms,
                                angular_terms, symmetric, w1_id, N)  # fmt: skip
@@ -582,12 +589,6 @@ def pair_gradients(plan, tables, frame, dest, first, stop):
                     break
                 p = pair_order[jp]
                 identity = not grouped or jp == j0
-                beta = pair_slot[p]
-                c0 = beta * N
-                kq = entry_pattern[q]
-                wq = widths[kq]
-                direct = kq < n_direct
-                one_run = contiguous and direct
                 # u2[l, k, b] = Σ_m (Y, ∂xY, ∂yY, ∂zY)[k, m] Y2_l[b, m]
                 if not (grouped and all_identity):
                     u2[:] = 0.0

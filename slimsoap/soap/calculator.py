@@ -243,8 +243,10 @@ class SOAP(CalculatorBase):
         if compact:
             slot_species, species = np.unique(species, return_inverse=True)
             species = species.ravel()
-        rest = (self.cutoff_width, self.center_weight, gradients, neighbours, self._weighting)
-        rest += (self_gradients,)
+        rest = (
+            self.cutoff_width, self.center_weight, gradients, neighbours, self._weighting,
+            self_gradients,
+        )  # fmt: skip
         exp = expand(species, len(slot_species), self.basis, *rest)
         exp.slot_species = slot_species
         if self.extra_basis is None:
