@@ -249,7 +249,12 @@ class EnergyModel(EstimatorParams):
         sigma: noise per atom (energy units per atom, relative to unit kernel prior);
             ``None`` chooses it by ``n_folds``-fold cross-validation over ``sigma_grid``.
         sigma_grid: candidate σ values for CV (default ``DEFAULT_SIGMA_GRID``, 10⁻⁸..10).
-        n_folds: k of the k-fold CV (structures are shuffled with ``random_state``).
+        n_folds: k of the k-fold CV (structures are shuffled with ``random_state``), or
+            ``"loo"``: exact leave-one-out from the fit's own decomposition (every σ at the
+            cost of about one fit, where k-fold costs k; the held-out predictions of every
+            structure each come from a model fitted on all the others). With
+            ``chemical_potentials="separate"`` μ is then fitted once on all structures and
+            the ridge part is left out one at a time (k-fold refits μ per fold as well).
         cv_repeats: number of different k-fold partitions (shuffled with seeds
             ``random_state``, ``random_state`` + 1, ...) whose held-out errors are pooled:
             for σ, and with ``choices`` for the entry or stack weights. Default 1. More
@@ -637,10 +642,18 @@ class EnergyModel(EstimatorParams):
         if sigmas.ndim != 1 or len(sigmas) == 0 or np.any(sigmas <= 0):
             raise ValueError("sigma_grid must be a non-empty list of positive numbers")
         n = len(E)
+        repeats = check_int("cv_repeats", self.cv_repeats, 1)
+        if isinstance(self.n_folds, str):
+            if self.n_folds != "loo":
+                raise ValueError(f"n_folds must be an integer ≥ 2 or 'loo', got {self.n_folds!r}")
+            if repeats > 1:
+                raise ValueError(
+                    f"cv_repeats={repeats} with n_folds='loo': leave-one-out has one partition"
+                )
+            return sigmas, *self._leave_one_out(Z, counts, E, n_atoms, sigmas)
         k = check_int("n_folds", self.n_folds, 2)
         if k > n:
             raise ValueError(f"n_folds={k} exceeds the number of structures ({n})")
-        repeats = check_int("cv_repeats", self.cv_repeats, 1)
         sq, ab, n_used = np.zeros(len(sigmas)), np.zeros(len(sigmas)), 0
         held_out = np.full((n, len(sigmas), repeats), np.nan)
         splits = [
@@ -665,6 +678,27 @@ class EnergyModel(EstimatorParams):
             n_used += int(ok.sum())
             held_out[test[ok], :, r] = pred[ok]
         return sigmas, np.sqrt(sq / n_used), ab / n_used, held_out
+
+    def _leave_one_out(self, Z, counts, E, n_atoms, sigmas):
+        """Exact leave-one-out CV from one decomposition (``solvers``' ``loo_many``): RMSE
+        and MAE per atom (n_sigma,) and predictions (n_structures, n_sigma, 1). A structure
+        with an element no other structure has is skipped (NaN), as k-fold skips one whose
+        element its fold never saw; a σ whose held-out errors are not finite (rounding at
+        interpolation) scores inf."""
+        solver, mu = self._solver(Z, counts, E, n_atoms)
+        pred = solver.loo_many(sigmas)
+        if mu is not None:
+            pred += (counts @ mu)[:, None]
+        alone = np.count_nonzero(counts, axis=0) == 1
+        ok = ~np.any(counts[:, alone] > 0, axis=1)
+        err = (pred[ok] - E[ok, None]) / n_atoms[ok, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            rmse = np.sqrt(np.mean(err**2, axis=0))
+            mae = np.mean(np.abs(err), axis=0)
+        bad = ~(np.isfinite(rmse) & np.isfinite(mae))
+        rmse[bad], mae[bad] = np.inf, np.inf
+        pred[~ok] = np.nan
+        return rmse, mae, pred[:, :, None]
 
     def _cv_score(self, rmse: np.ndarray, mae: np.ndarray) -> np.ndarray:
         """The held-out error ``cv_metric`` names, per σ."""
