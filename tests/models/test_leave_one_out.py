@@ -166,3 +166,30 @@ def test_loo_has_one_partition():
     X, s, spc, E = _data(seed=5, n=12)
     with pytest.raises(ValueError, match="leave-one-out has one partition"):
         EnergyModel(n_folds="loo", cv_repeats=2, sigma_grid=GRID).fit(X, s, E, spc)
+
+
+def test_per_structure_loss_with_loo_is_ridge_cv():
+    """Loss on the total energies, μ first, an intercept, standardised summed descriptors and
+    σ² on RidgeCV's λ grid: the σ and the predictions of scikit-learn's RidgeCV (efficient
+    leave-one-out on squared errors of the totals), an independent implementation."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(6)
+    X, s, spc = structures(rng, 40, d=6)
+    E = energies(X[:, :5], s, "quadratic") + rng.normal(scale=0.05, size=40)
+    alphas = np.logspace(-4, 3, 15)
+    model = EnergyModel(n_folds="loo", sigma_grid=np.sqrt(alphas), loss="per_structure",
+                        chemical_potentials="separate", intercept=True,
+                        feature_scaling="standard", scale_floor=0.0).fit(X, s, E, spc)  # fmt: skip
+    counts = element_counts(as_numbers(spc), s, model.elements_, 40)
+    mu = np.linalg.lstsq(counts, E, rcond=None)[0]
+    Phi = np.asarray(structure_matrix(s, 40) @ X)
+    ridge = RidgeCV(alphas=alphas).fit(StandardScaler().fit_transform(Phi), E - counts @ mu)
+    assert model.sigma_**2 == pytest.approx(ridge.alpha_, rel=1e-12)
+    # and not the σ of the per-atom RMSE, which this data set sets apart
+    per_atom = EnergyModel(**{**model.get_params(), "loss": "per_atom"}).fit(X, s, E, spc)
+    assert per_atom.sigma_ != model.sigma_
+    np.testing.assert_allclose(model.predict(X, s, spc),
+                               ridge.predict(StandardScaler().fit(Phi).transform(Phi))
+                               + counts @ mu, rtol=1e-9)  # fmt: skip

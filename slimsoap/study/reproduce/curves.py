@@ -27,6 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 
 MODELS = ("energy_model", "ridge", "krr")
+#: ``EnergyModel(n_folds=...)`` of the curves: the CV that picks σ and the stack weights.
+CV_FOLDS: int | str = 5
 #: λ grid of the ``ridge`` baseline's ``RidgeCV``; the ``zeta1_ridge`` entry's σ grid is √λ
 #: (with the loss on total energies, σ² is ridge's λ).
 RIDGE_ALPHAS = np.logspace(-8, 4, 25)
@@ -136,7 +138,7 @@ def _descriptor_curves(name, X, s, E, numbers, sizes, n_repeats, seed, n_sparse,
     from slimsoap.models.ridge import choice_label
 
     names = {choice_label(c): key for c, key in CHOICES}
-    model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=5,
+    model = EnergyModel(choices=[c for c, _ in CHOICES], n_sparse=n_sparse, n_folds=CV_FOLDS,
                         cv_metric="mae", combine="stack", random_state=seed)  # fmt: skip
     curve = learning_curve({name: X}, s, E, numbers, sizes, n_repeats=n_repeats,
                            model=model, random_state=seed, n_test=n_test)  # fmt: skip
