@@ -31,7 +31,7 @@ agrees) with DScribe's analytical derivatives (:func:`~slimsoap.io.translate.dsc
 pairs i ≠ j only: DScribe holds a centre in place when its own atom moves.
 
 ``--strain``: strain gradients too (slimsoap ``strain=True``, featomic's ``"strain"``
-gradients; no DScribe, no flop model).
+gradients; no DScribe; the flop model counts the strain sums).
 
 Run: ``python benchmarks/bench_gradients.py [--sets ...] [--codes ...] [--repeats R]
 [--rounds K] [--no-check] [--strain]``.
@@ -95,16 +95,21 @@ def make_runner(code: str, frames: list, species: list[str], strain: bool = Fals
     raise ValueError(code)
 
 
-def gradient_flops(soap, frames: list) -> float:
+def gradient_flops(soap, frames: list, strain: bool = False) -> float:
     """Flops per atom of slimsoap's gradient kernel on ``frames`` (ν=2: every block
     symmetric with identity maps), 2 per multiply-add, per pair of neighbour slot β, for
     each l with K = S'·N channels (S' the frame's species) and T_lβ the entries β touches:
     (Y, ∇Y)·Y2, 4 (2l+1) K multiply-adds; A = h r̂_x (Y·Y2) + k (∂_xY·Y2), 3·2 N K;
     the centre's sum, 3 N K adds; the pair's entries, 3 T_lβ (add, scale, accumulate).
     Images of the centre itself cost nothing without strain (they cancel exactly); per
-    centre, the read-out of its entry, 3 · 2 F'. Without strain, GROUP_MIN or more images
-    of one atom are summed at the density, 3·2 N (2l+1) multiply-adds each, and contracted
-    once, ∂X^T Y2, 3 N (2l+1) K, with one centre sum and one write of the entries."""
+    centre, the read-out of its entry, 3 · 2 F'. GROUP_MIN or more images of one atom are
+    summed at the density, 3·2 N (2l+1) multiply-adds each, and contracted once,
+    ∂X^T Y2, 3 N (2l+1) K, with one centre sum and one write of the entries.
+
+    With ``strain``, every pair also adds r_s A to the strain sums, 9 N K multiply-adds (a
+    group: 9 N (2l+1) at the density per image, then 9 contractions N (2l+1) K and 9 N K
+    adds); the centre's own images cost as others but add to neither the centre's sum nor
+    any entry; per centre, the read-out of the strain, 9 · 2 F'."""
     import numpy as np
 
     from slimsoap._kernels.soap import GROUP_MIN
@@ -121,25 +126,34 @@ def gradient_flops(soap, frames: list) -> float:
         plan = soap._contraction.gradient_plan(tuple(species.tolist()), True)
         nl = neighbour_list(a, soap.r_cut, f)
         beta = np.searchsorted(species, slots[nl.neighbours])
-        other = nl.neighbours != nl.centres
-        keys, first, size = np.unique(nl.centres[other] * len(a) + nl.neighbours[other],
+        keys, first, size = np.unique(nl.centres * len(a) + nl.neighbours,
                                       return_index=True, return_counts=True)  # fmt: skip
-        group_beta = beta[other][first]
+        own = keys // len(a) == keys % len(a)
+        group_beta = beta[first]
         K = len(species) * N
-        per_slot = np.zeros(len(species))  # one pair alone
-        per_group = np.zeros(len(species))  # once for a group of images
-        per_image = 0.0  # each image of a group
+        # per unit, by (own, grouped): the cost once per unit, and per image of a group
+        per_unit = {key: np.zeros(len(species)) for key in ("pair", "group", "own", "own_group")}
+        per_image = 0.0
         for l in range(soap.l_max + 1):
-            touched = np.diff(plan.arrays.touch_ptr[l])
+            T = np.diff(plan.arrays.touch_ptr[l])
             M = 2 * l + 1
-            per_slot += 8 * M * K + 12 * N * K + 3 * N * K + 9 * touched
-            per_group += 6 * N * M * K + 3 * N * K + 9 * touched
-            per_image += 12 * N * M
-        alone = size < GROUP_MIN
-        total += float(np.bincount(group_beta[alone], size[alone], len(species)) @ per_slot)
-        total += float(np.bincount(group_beta[~alone], minlength=len(species)) @ per_group)
-        total += float(size[~alone].sum()) * per_image
-        total += len(a) * 6 * plan.n_entries
+            s_pair = 18 * N * K if strain else 0
+            s_group = 18 * N * M * K + 9 * N * K if strain else 0
+            per_unit["pair"] += 8 * M * K + 12 * N * K + 3 * N * K + 9 * T + s_pair
+            per_unit["group"] += 6 * N * M * K + 3 * N * K + 9 * T + s_group
+            per_unit["own"] += 8 * M * K + 12 * N * K + s_pair
+            per_unit["own_group"] += 6 * N * M * K + s_group
+            per_image += 12 * N * M + (18 * N * M if strain else 0)
+        grouped = size >= GROUP_MIN
+        units = [("pair", ~own & ~grouped), ("group", ~own & grouped)]
+        if strain:
+            units += [("own", own & ~grouped), ("own_group", own & grouped)]
+        for key, sel in units:
+            weight = size[sel] if key in ("pair", "own") else np.ones(int(sel.sum()))
+            total += float(np.bincount(group_beta[sel], weight, len(species)) @ per_unit[key])
+            if key.endswith("group"):
+                total += float(size[sel].sum()) * per_image
+        total += len(a) * (6 + (18 if strain else 0)) * plan.n_entries
         atoms += len(a)
     return total / atoms
 
@@ -156,7 +170,7 @@ def worker(spec: dict) -> None:
     n_atoms = sum(len(a) for a in frames)
     out = {"atoms_per_s": n_atoms / seconds}
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if spec["code"] == "slimsoap" and not spec["strain"]:  # the flop model has no strain
+    if spec["code"] == "slimsoap":
         import slimsoap.soap.gradients.compute as compute
 
         kernel, spent = compute.pair_gradients, [0.0]
@@ -171,7 +185,7 @@ def worker(spec: dict) -> None:
         run()
         whole = time.perf_counter() - t0
         compute.pair_gradients = kernel
-        flops = gradient_flops(slimsoap_calculator(species), frames)
+        flops = gradient_flops(slimsoap_calculator(species), frames, spec["strain"])
         out["flops_per_atom"] = flops
         out["gflops"] = flops * out["atoms_per_s"] / 1e9
         out["kernel_gflops"] = flops * n_atoms / spent[0] / 1e9
