@@ -340,7 +340,7 @@ class EnergyModel(EstimatorParams):
         zeta: int = 1,
         sigma: float | None = None,
         sigma_grid: Sequence[float] | None = None,
-        n_folds: int = 10,
+        n_folds: int | str = 10,
         solver: str = "auto",
         n_sparse: int = 1000,
         selection: str = "cur",

@@ -23,7 +23,7 @@ R_CUT = 4.0
 
 def params(config: ReproduceConfig) -> dict:
     keys = ("qm9_n", "qm9_test", "train_sizes", "n_repeats", "one_draw_from", "krr_sparse", "seed")
-    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 9}
+    return {k: getattr(config, k) for k in keys} | {"r_cut": R_CUT, "version": 10}
 
 
 def headline(numbers: dict) -> list[dict]:

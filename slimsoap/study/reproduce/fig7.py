@@ -28,7 +28,7 @@ SPARSE_SPECIES = 12
 
 
 def params(config: ReproduceConfig) -> dict:
-    return {"sets": {d: dataset_params(config, d) for d in config.fig7_sets}, "version": 11}
+    return {"sets": {d: dataset_params(config, d) for d in config.fig7_sets}, "version": 12}
 
 
 def dataset_params(config: ReproduceConfig, data: str) -> dict:
@@ -38,7 +38,7 @@ def dataset_params(config: ReproduceConfig, data: str) -> dict:
 
     c = config
     common = {"sigma": c.sigma, "n_repeats": c.n_repeats, "one_draw_from": c.one_draw_from,
-              "krr_sparse": c.krr_sparse, "seed": c.seed, "version": 11}  # fmt: skip
+              "krr_sparse": c.krr_sparse, "seed": c.seed, "version": 12}  # fmt: skip
     if data == "qm9":
         keys = ("qm9_n", "qm9_test", "qm9_r_cut", "qm9_basis", "train_sizes")
     else:
