@@ -10,6 +10,7 @@ from slimsoap.soap.compressions.maps import full, make_block, triangle
 from slimsoap.soap.panels import value_arrays
 
 C = 12  # coefficient channels
+RADIAL = 4  # radial channels per species of the "species" maps (3 species)
 
 
 def _map(kind: str, rng, k: int) -> np.ndarray | None:
@@ -21,6 +22,11 @@ def _map(kind: str, rng, k: int) -> np.ndarray | None:
         w = np.zeros((C, k))
         w[np.arange(C), np.arange(C) % k] = rng.uniform(0.5, 2.0, C)
         return w
+    if kind == "species":  # 3 species × 4 radial onto k/4 groups: a weight per species
+        groups = k // RADIAL
+        A = np.zeros((C // RADIAL, groups))
+        A[np.arange(C // RADIAL), np.arange(C // RADIAL) % groups] = rng.uniform(-2, 2, 3)
+        return np.kron(A, np.eye(RADIAL))
     # banded, with a zero row: rows non-zero over different column ranges
     w = rng.normal(size=(C, k))
     for c in range(C):
@@ -78,6 +84,9 @@ CASES = [
     ("total", "sym", 4, 4, "diagonal"),
     ("identity", "identity", C, C, "subset"),
     ("banded", "sym", 8, 8, "subset"),
+    ("identity", "species", C, 4, "default"),  # ν,μ=1,1 of weighted species: diagonal runs
+    ("species", "sym", 8, 8, "default"),  # μ=2-like over two groups, runs in map 1
+    ("species", "species", 4, 8, "subset"),
 ]
 
 
@@ -300,3 +309,55 @@ def test_long_runs_and_absent_species_groups(kind2, k2):
     short = np.full_like(got, np.nan)
     packed_values(x, _cut_columns(plan, 8), short, 0, n)
     np.testing.assert_array_equal(short, got)
+
+
+@pytest.mark.parametrize("kind1,kind2,k1,k2,pattern", [c for c in CASES if "species" in c[:2]])
+def test_diagonal_runs_give_the_bits_of_the_map_rows(kind1, kind2, k1, k2, pattern):
+    """Species maps with identity radial blocks project by diagonal runs; the same plan
+    projecting by the rows of its maps gives the same bits."""
+    rng = np.random.default_rng(k1 + 3 * k2)
+    symmetric = kind2 == "sym"
+    blocks = []
+    for _ in range(4):
+        w1 = _map(kind1, rng, k1)
+        w2 = w1 if symmetric else _map(kind2, rng, k2)
+        widths = (k1, k1 if symmetric else k2)
+        names = [[f"{i}" for i in range(k)] for k in widths]
+        stored = _pattern(pattern, *widths, symmetric, rng)
+        blocks.append(make_block(w1, w2, *names, symmetric, stored))
+    plan = value_arrays(blocks, C)
+    for i, kind in enumerate((kind1, kind2)):
+        used = plan.run_ptr[i, 1:] > plan.run_ptr[i, :-1]
+        assert used.all() == (kind == "species"), (i, kind)
+    x = tuple(rng.normal(size=(5, 2 * l + 1, C)) for l in range(4))
+    x[1][2][:, :RADIAL] = 0.0  # a species absent
+    runs = np.full((5, len(plan.scale)), np.nan)
+    packed_values(x, plan, runs, 0, 5)
+    by_rows = plan._replace(run_ptr=np.zeros_like(plan.run_ptr))
+    rows = np.full_like(runs, np.nan)
+    packed_values(x, by_rows, rows, 0, 5)
+    np.testing.assert_array_equal(runs, rows)
+
+
+def test_diagonal_runs_of_maps():
+    from slimsoap.soap.panels import diagonal_runs
+
+    A = np.array([[1.0, 0.0], [0.0, -0.5], [2.0, 0.0]])
+    w = np.kron(A, np.eye(4))
+    runs, weights = diagonal_runs(w)
+    np.testing.assert_array_equal(runs, [[0, 0, 4], [4, 4, 4], [8, 0, 4]])
+    np.testing.assert_array_equal(weights, [1.0, -0.5, 2.0])
+    rebuilt = np.zeros_like(w)
+    for (s, t, n), v in zip(runs, weights, strict=True):
+        rebuilt[s + np.arange(n), t + np.arange(n)] = v
+    np.testing.assert_array_equal(rebuilt, w)
+    # a zero row is in no run; equal weights on one diagonal make one run
+    w[5] = 0.0
+    runs, _ = diagonal_runs(w)
+    np.testing.assert_array_equal(runs, [[0, 0, 4], [4, 4, 1], [6, 6, 2], [8, 0, 4]])
+    assert diagonal_runs(np.eye(6))[0].tolist() == [[0, 0, 6]]
+    # declined: two non-zeros in a row, runs of one on average, nothing to project
+    assert diagonal_runs(np.ones((4, 2))) is None
+    assert diagonal_runs(np.diag([1.0, 2.0, 3.0, 4.0])) is None
+    assert diagonal_runs(np.zeros((4, 4))) is None
+    assert diagonal_runs(np.zeros((0, 3))) is None

@@ -59,6 +59,14 @@ class ValueArrays(NamedTuple):
     panels: np.ndarray
     #: (F,) float64 packing scale of every packed column.
     scale: np.ndarray
+    #: (2, L+2) int64 and (n_runs, 3) int64, (n_runs,) float64: map 1 (row 0) and map 2
+    #: (row 1) of l as diagonal runs ``runs[run_ptr[i, l]:run_ptr[i, l+1]]`` = (source
+    #: channel, target column, length) of weight ``run_weight``, y[m, t + j] += w·x[m, s + j]
+    #: (a species map of identity radial blocks, such as μ=1's sum); none: the rows of
+    #: ``w1``/``w2`` are used.
+    run_ptr: np.ndarray
+    runs: np.ndarray
+    run_weight: np.ndarray
 
 
 @nb.njit(cache=True, fastmath=True, nogil=True)
@@ -75,7 +83,7 @@ def packed_values(x, plan, out, first, stop):
             GIL is released).
     """
     (k1, k2, w1, w2, lo1, hi1, lo2, hi2, w1_id, w2_id, symmetric, transposed,
-     panel_ptr, panels, scale) = plan  # fmt: skip
+     panel_ptr, panels, scale, run_ptr, runs, run_weight) = plan  # fmt: skip
     L1 = k1.shape[0]
     M_max = 2 * L1 - 1
     Y1 = np.empty(M_max * max(w1.shape[2], 1))
@@ -91,13 +99,20 @@ def packed_values(x, plan, out, first, stop):
             y1 = xl
             if not w1_id[l]:
                 y1 = Y1[: M * k1[l]].reshape((M, k1[l]))
-                _project(xl, w1[l], lo1[l], hi1[l], y1)
+                if run_ptr[0, l + 1] > run_ptr[0, l]:
+                    _project_runs(xl, runs, run_weight, run_ptr[0, l], run_ptr[0, l + 1], y1)
+                else:
+                    _project(xl, w1[l], lo1[l], hi1[l], y1)
             y2 = y1
             if not symmetric[l]:
                 y2 = xl
                 if not w2_id[l]:
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
-                    _project(xl, w2[l], lo2[l], hi2[l], y2)
+                    if run_ptr[1, l + 1] > run_ptr[1, l]:
+                        _project_runs(xl, runs, run_weight, run_ptr[1, l], run_ptr[1, l + 1],
+                                      y2)  # fmt: skip
+                    else:
+                        _project(xl, w2[l], lo2[l], hi2[l], y2)
             ya, yb = (y2, y1) if transposed[l] else (y1, y2)
             _panels(ya, yb, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za)
 
@@ -122,6 +137,26 @@ def _project(x, w, lo, hi, y):
                 yr = y[m, a : a + n]
                 for k in range(n):
                     yr[k] += v * wr[k]
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _project_runs(x, runs, weight, r0, r1, y):
+    """y = x w for a map given as diagonal runs r0:r1 (:class:`ValueArrays`), x (M, C), y
+    (M, K) written: each run adds w · x[:, s:s+n] to y[:, t:t+n], a loop along contiguous
+    columns. The runs are in order of source channel and every channel is in one run at
+    most, so each y[m, k] sums over c in ascending order, as :func:`_project` does."""
+    M = x.shape[0]
+    y[:, :] = 0.0
+    for r in range(r0, r1):
+        s = runs[r, 0]
+        t = runs[r, 1]
+        n = runs[r, 2]
+        wv = weight[r]
+        for m in range(M):
+            xr = x[m, s : s + n]
+            yr = y[m, t : t + n]
+            for j in range(n):
+                yr[j] += xr[j] * wv
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")

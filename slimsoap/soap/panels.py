@@ -61,6 +61,9 @@ def value_arrays(blocks: Sequence[PackedBlock], n_channels: int) -> ValueArrays:
         panels.append(p)
         panel_ptr[l + 1] = panel_ptr[l] + len(p)
         col0 += rows.size
+    run_ptr, runs, run_weight = _map_runs(
+        [[b.w1 for b in blocks], [None if b.symmetric else b.w2 for b in blocks]]
+    )
     return ValueArrays(
         k1, k2, w1, w2, lo1, hi1, lo2, hi2,
         np.array([b.w1 is None for b in blocks]),
@@ -69,7 +72,58 @@ def value_arrays(blocks: Sequence[PackedBlock], n_channels: int) -> ValueArrays:
         transposed, panel_ptr,
         np.ascontiguousarray(np.concatenate(panels), dtype=np.int64),
         np.concatenate([np.asarray(b.scale, dtype=np.float64) for b in blocks]),
+        run_ptr, runs, run_weight,
     )  # fmt: skip
+
+
+#: A map goes by diagonal runs when its runs are at least this long on average (each row
+#: with one non-zero: its rows would be scalar loops of one column).
+MIN_RUN = 2
+
+
+def diagonal_runs(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A map w (C, K) whose every row has at most one non-zero, as maximal runs of equal
+    weight along its diagonals: ((n, 3) int64 (source row, target column, length) in order
+    of source row, (n,) float64 weights), with w[s + j, t + j] = weight for j < length;
+    None if a row has two non-zeros, w is empty or zero, or the runs are shorter than
+    ``MIN_RUN`` on average."""
+    nz = w != 0
+    if w.size == 0 or not nz.any() or np.any(nz.sum(axis=1) > 1):
+        return None
+    rows = np.flatnonzero(nz.any(axis=1))
+    cols = np.argmax(nz[rows], axis=1)
+    vals = w[rows, cols]
+    # a run continues while the next row is the next one, one column on, of equal weight
+    cont = (np.diff(rows) == 1) & (np.diff(cols) == 1) & (vals[1:] == vals[:-1])
+    starts = np.flatnonzero(np.concatenate([[True], ~cont]))
+    lengths = np.diff(np.concatenate([starts, [len(rows)]]))
+    if lengths.mean() < MIN_RUN:
+        return None
+    runs = np.stack([rows[starts], cols[starts], lengths], axis=1).astype(np.int64)
+    return runs, vals[starts].astype(np.float64)
+
+
+def _map_runs(maps: list[list[np.ndarray | None]]) -> tuple[np.ndarray, ...]:
+    """``ValueArrays.run_ptr``, ``runs`` and ``run_weight`` of maps 1 and 2 of every l
+    (None: identity or unused; a map :func:`diagonal_runs` declines has no runs)."""
+    L1 = len(maps[0])
+    ptr = np.zeros((2, L1 + 1), dtype=np.int64)
+    runs, weights, n = [], [], 0
+    for i, per_l in enumerate(maps):
+        for l, w in enumerate(per_l):
+            found = None if w is None else diagonal_runs(np.asarray(w, dtype=np.float64))
+            if found is not None:
+                runs.append(found[0])
+                weights.append(found[1])
+                n += len(found[1])
+            ptr[i, l + 1] = n
+        if i == 0:
+            ptr[1, 0] = n
+    return (
+        ptr,
+        np.concatenate(runs) if runs else np.zeros((0, 3), dtype=np.int64),
+        np.concatenate(weights) if weights else np.zeros(0),
+    )
 
 
 def _padded(maps: list[np.ndarray | None], C: int) -> tuple[np.ndarray, ...]:
