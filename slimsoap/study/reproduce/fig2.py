@@ -77,7 +77,7 @@ def run(ctx: Context) -> Section:
     ax_l.set_ylabel("error / max |ν=2|")
     ax_l.set_title(
         f"ν=2 rebuilt from ν,μ*=1,1 (N = {n_max}): {recovery['verified_fraction']:.0%} verified"
-        + (f"; none at l = {', '.join(map(str, unverifiable))}" if unverifiable else ""),
+        + (f"\nnone verifiable at l = {', '.join(map(str, unverifiable))}" if unverifiable else ""),
         fontsize=9,
     )
     ax_l.legend(fontsize="small")
