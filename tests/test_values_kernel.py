@@ -189,19 +189,26 @@ def _one_row_panels(plan):
     return plan._replace(panels=np.array(panels), panel_ptr=np.array(ptr, dtype=np.int64))
 
 
-@pytest.mark.parametrize("kind1,kind2,k1,k2,pattern", CASES)
-def test_panel_rows_do_not_change_the_bits(kind1, kind2, k1, k2, pattern):
-    """Rows computed four or two at a time give the numbers of rows computed one by one."""
-    rng = np.random.default_rng(k1 * 7 + k2)
+def _random_blocks(kind1, kind2, k1, k2, pattern, rng, n_l):
+    """``n_l`` blocks (l = 0 .. n_l - 1) of random maps of the kinds given, storing
+    ``pattern`` (map 2 "sym": symmetric blocks)."""
     symmetric = kind2 == "sym"
     blocks = []
-    for _ in range(5):
+    for _ in range(n_l):
         w1 = _map(kind1, rng, k1)
         w2 = w1 if symmetric else _map(kind2, rng, k2)
         widths = (k1, k1 if symmetric else k2)
         names = [[f"{i}" for i in range(k)] for k in widths]
         stored = _pattern(pattern, *widths, symmetric, rng)
         blocks.append(make_block(w1, w2, *names, symmetric, stored))
+    return blocks
+
+
+@pytest.mark.parametrize("kind1,kind2,k1,k2,pattern", CASES)
+def test_panel_rows_do_not_change_the_bits(kind1, kind2, k1, k2, pattern):
+    """Rows computed four or two at a time give the numbers of rows computed one by one."""
+    rng = np.random.default_rng(k1 * 7 + k2)
+    blocks = _random_blocks(kind1, kind2, k1, k2, pattern, rng, 5)
     x = tuple(rng.normal(size=(6, 2 * l + 1, C)) for l in range(5))
     plan = value_arrays(blocks, C)
     grouped = np.full((6, len(plan.scale)), np.nan)
@@ -316,15 +323,7 @@ def test_diagonal_runs_give_the_bits_of_the_map_rows(kind1, kind2, k1, k2, patte
     """Species maps with identity radial blocks project by diagonal runs; the same plan
     projecting by the rows of its maps gives the same bits."""
     rng = np.random.default_rng(k1 + 3 * k2)
-    symmetric = kind2 == "sym"
-    blocks = []
-    for _ in range(4):
-        w1 = _map(kind1, rng, k1)
-        w2 = w1 if symmetric else _map(kind2, rng, k2)
-        widths = (k1, k1 if symmetric else k2)
-        names = [[f"{i}" for i in range(k)] for k in widths]
-        stored = _pattern(pattern, *widths, symmetric, rng)
-        blocks.append(make_block(w1, w2, *names, symmetric, stored))
+    blocks = _random_blocks(kind1, kind2, k1, k2, pattern, rng, 4)
     plan = value_arrays(blocks, C)
     for i, kind in enumerate((kind1, kind2)):
         used = plan.run_ptr[i, 1:] > plan.run_ptr[i, :-1]
