@@ -99,22 +99,26 @@ def packed_values(x, plan, out, first, stop):
             y1 = xl
             if not w1_id[l]:
                 y1 = Y1[: M * k1[l]].reshape((M, k1[l]))
-                if run_ptr[0, l + 1] > run_ptr[0, l]:
-                    _project_runs(xl, runs, run_weight, run_ptr[0, l], run_ptr[0, l + 1], y1)
-                else:
-                    _project(xl, w1[l], lo1[l], hi1[l], y1)
+                _project_map(xl, w1[l], lo1[l], hi1[l], runs, run_weight, run_ptr[0, l],
+                             run_ptr[0, l + 1], y1)  # fmt: skip
             y2 = y1
             if not symmetric[l]:
                 y2 = xl
                 if not w2_id[l]:
                     y2 = Y2[: M * k2[l]].reshape((M, k2[l]))
-                    if run_ptr[1, l + 1] > run_ptr[1, l]:
-                        _project_runs(xl, runs, run_weight, run_ptr[1, l], run_ptr[1, l + 1],
-                                      y2)  # fmt: skip
-                    else:
-                        _project(xl, w2[l], lo2[l], hi2[l], y2)
+                    _project_map(xl, w2[l], lo2[l], hi2[l], runs, run_weight, run_ptr[1, l],
+                                 run_ptr[1, l + 1], y2)  # fmt: skip
             ya, yb = (y2, y1) if transposed[l] else (y1, y2)
             _panels(ya, yb, panels, panel_ptr[l], panel_ptr[l + 1], scale, o, T, za)
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _project_map(x, w, lo, hi, runs, weight, r0, r1, y):
+    """y = x w: by the map's diagonal runs r0:r1 when it has any, else by its rows."""
+    if r1 > r0:
+        _project_runs(x, runs, weight, r0, r1, y)
+    else:
+        _project(x, w, lo, hi, y)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")

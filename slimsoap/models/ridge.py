@@ -684,12 +684,12 @@ class EnergyModel(EstimatorParams):
     def _loss_rmse(self, held_out: np.ndarray, E: np.ndarray, rmse: np.ndarray) -> np.ndarray:
         """Held-out RMSE (n_sigma,) of what the loss weighs: ``rmse`` (per atom) for
         ``loss="per_atom"``, else that of the total energies from the held-out predictions
-        (n_structures, n_sigma, repeats) (NaN where skipped; a σ with non-finite errors
-        scores inf)."""
+        (n_structures, n_sigma, repeats) (NaN at every σ where skipped; a σ with non-finite
+        errors scores inf)."""
         if self.loss != "per_structure":
             return rmse
         err = held_out - E[:, None, None]
-        used = np.isfinite(held_out[:, 0, :])
+        used = ~np.isnan(held_out).all(axis=1)  # (n_structures, repeats)
         with np.errstate(invalid="ignore", over="ignore"):
             out = np.sqrt(np.mean(err.transpose(0, 2, 1)[used] ** 2, axis=0))
         return np.where(np.isfinite(out), out, np.inf)

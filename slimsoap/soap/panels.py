@@ -110,6 +110,7 @@ def _map_runs(maps: list[list[np.ndarray | None]]) -> tuple[np.ndarray, ...]:
     ptr = np.zeros((2, L1 + 1), dtype=np.int64)
     runs, weights, n = [], [], 0
     for i, per_l in enumerate(maps):
+        ptr[i, 0] = n
         for l, w in enumerate(per_l):
             found = None if w is None else diagonal_runs(np.asarray(w, dtype=np.float64))
             if found is not None:
@@ -117,8 +118,6 @@ def _map_runs(maps: list[list[np.ndarray | None]]) -> tuple[np.ndarray, ...]:
                 weights.append(found[1])
                 n += len(found[1])
             ptr[i, l + 1] = n
-        if i == 0:
-            ptr[1, 0] = n
     return (
         ptr,
         np.concatenate(runs) if runs else np.zeros((0, 3), dtype=np.int64),
